@@ -1,0 +1,220 @@
+"""Whole-recording speech analysis: phones with timings, loudness, pitch and a speech mask.
+
+Short recordings (up to LONG_FILE_S) are decoded once and analysed as one window, which gives the
+aligner the most context. Longer ones are streamed twice: a cheap first pass measures loudness and
+picks window cuts in pauses; the second pass decodes and analyses one window at a time, so memory
+stays flat however long the file is. Everything kept between windows is 100 frames/s data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import Cancelled
+from ..progress import Progress
+from . import SAMPLE_RATE
+from .decode import AudioInfo, stream_mono16k
+from .g2p import Word, transcript_to_words
+from .languages import Language
+from .phones import MISMATCH_SCORE_PER_FRAME, SILENCE, AlignmentFailed, Phone, PhoneTimer, Timing
+from .prosody import HOP, energy_db, pitch_hz
+
+FPS = 100  # analysis frames per second
+LONG_FILE_S = 120.0  # longer files are analysed in windows
+WINDOW_MIN_S, WINDOW_TARGET_S, WINDOW_MAX_S = 30.0, 45.0, 60.0
+
+
+@dataclass
+class SpeechAnalysis:
+    """What stage 1 needs from the audio, at 100 frames per second (times in seconds)."""
+
+    duration: float
+    energy_db: np.ndarray
+    f0_hz: np.ndarray
+    speech: np.ndarray  # bool: frame inside speech
+    phones: list[Phone] = field(default_factory=list)
+    words: list[tuple[float, float, str]] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)  # how each window was timed
+
+    @property
+    def has_speech(self) -> bool:
+        return bool(self.speech.any())
+
+
+def speech_mask(level_db: np.ndarray) -> np.ndarray:
+    """Candidate speech frames from loudness alone (adaptive threshold between floor and peaks).
+
+    Only a pre-filter for window cuts and word sharing: whether there is speech at all is decided by
+    the acoustic model (a recording whose phones are all silence has none), because steady noise,
+    hum and handling noise fool any loudness rule.
+    """
+    if len(level_db) == 0:
+        return np.zeros(0, bool)
+    floor = float(np.percentile(level_db, 10))
+    peak = float(np.percentile(level_db, 98))
+    if peak < -70.0 or peak - floor < 6.0:
+        return np.zeros(len(level_db), bool)  # digital silence or a flat level
+    threshold = max(floor + 0.3 * (peak - floor), peak - 40.0)
+    active = level_db > threshold
+    # bridge gaps shorter than 150 ms, then drop islands shorter than 60 ms
+    return _drop_short_runs(~_drop_short_runs(~active, 15), 6)
+
+
+def phone_speech_mask(phones: list[Phone], n: int) -> np.ndarray:
+    """Frames covered by a non-silence phone."""
+    mask = np.zeros(n, bool)
+    for p in phones:
+        if p.label != SILENCE:
+            mask[int(round(p.start * FPS)):int(round(p.end * FPS))] = True
+    return mask
+
+
+def _drop_short_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
+    out = mask.copy()
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if e - s < min_len:
+            out[s:e] = False
+    return out
+
+
+def _window_cuts(level_db: np.ndarray) -> list[int]:
+    """Frame indices where long recordings are cut: the quietest 300 ms in each 30-60 s stretch."""
+    n = len(level_db)
+    cuts = [0]
+    smooth = np.convolve(level_db, np.ones(30) / 30, mode="same") if n else level_db
+    while n - cuts[-1] > WINDOW_MAX_S * FPS:
+        lo, hi = cuts[-1] + int(WINDOW_MIN_S * FPS), cuts[-1] + int(WINDOW_MAX_S * FPS)
+        cuts.append(lo + int(np.argmin(smooth[lo:hi])))
+    cuts.append(n)
+    return cuts
+
+
+def _assign_words(words: list[Word], speech: np.ndarray, cuts: list[int]) -> list[list[Word]]:
+    """Share transcript words among windows in proportion to each window's speaking time."""
+    if len(cuts) == 2:
+        return [words]
+    per_window = np.array([speech[a:b].sum() for a, b in zip(cuts[:-1], cuts[1:], strict=True)], float)
+    bounds = np.cumsum(per_window) / max(per_window.sum(), 1.0)
+    weight = np.array([len(w.phones) for w in words], float)
+    mids = (np.cumsum(weight) - weight / 2) / max(weight.sum(), 1.0)
+    owner = np.searchsorted(bounds, mids, side="left").clip(0, len(per_window) - 1)
+    return [[w for w, o in zip(words, owner, strict=True) if o == k] for k in range(len(per_window))]
+
+
+def _windows(info: AudioInfo, cuts: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (start frame, audio) for each window, decoding the file once more in blocks."""
+    bounds = [c * HOP for c in cuts]
+    k, buf, buf_start = 0, [], 0
+    held = 0
+    for block in stream_mono16k(info):
+        buf.append(block)
+        held += len(block)
+        while k + 1 < len(bounds) and buf_start + held >= bounds[k + 1]:
+            audio = np.concatenate(buf)
+            take = bounds[k + 1] - buf_start
+            yield cuts[k], audio[:take]
+            rest = audio[take:]
+            buf, held, buf_start = [rest], len(rest), bounds[k + 1]
+            k += 1
+    if k + 1 < len(bounds) or (buf and held):
+        audio = np.concatenate(buf) if buf else np.zeros(0, np.float32)
+        yield cuts[k] if k < len(cuts) else cuts[-1], audio
+
+
+class Analyzer:
+    """Runs the phone-timing strategy; one instance can analyse many files (decoders are reused)."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.timer = PhoneTimer()
+        self.progress = progress or Progress()
+        self.cancel_requested = False
+
+    def analyse(self, info: AudioInfo, transcript: str | None, lang: Language) -> SpeechAnalysis:
+        progress = self.progress
+        progress.update("decode", 0.0, info.path.name)
+        long_file = info.duration > LONG_FILE_S
+        if long_file:
+            level = np.concatenate([energy_db(b) for b in stream_mono16k(info)] or [np.zeros(0, np.float32)])
+            whole = None
+        else:
+            blocks = list(stream_mono16k(info))
+            whole = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+            level = energy_db(whole)
+        n = len(level)
+        duration = (len(whole) / SAMPLE_RATE) if whole is not None else n / FPS
+        speech = speech_mask(level)
+        progress.update("decode", 1.0)
+        analysis = SpeechAnalysis(duration, level, np.zeros(n, np.float32), speech)
+        no_speech = ("No speech found in the recording (silence, noise or hum only); the face stays in its "
+                     "rest pose. Check the file and the input level.")
+        if not analysis.has_speech:
+            progress.warn(no_speech)
+            return analysis
+
+        words: list[Word] | None = None
+        notes: list[str] = []
+        if transcript and transcript.strip():
+            words, unreadable = transcript_to_words(transcript, lang, self.timer.lookup if lang.is_english else None)
+            if unreadable:
+                notes.append(f"{len(unreadable)} transcript word(s) could not be pronounced and were skipped: "
+                             f"{', '.join(unreadable[:8])}")
+            if not words:
+                notes.append("The transcript has no pronounceable words; timing phones from the audio alone.")
+                words = None
+
+        cuts = [0, n] if not long_file else _window_cuts(level)
+        shares = _assign_words(words, speech, cuts) if words else [None] * (len(cuts) - 1)
+        chunks = [(0, whole)] if whole is not None else _windows(info, cuts)
+        for k, (start, audio) in enumerate(chunks):
+            if self.cancel_requested:
+                raise Cancelled("Cancelled.")
+            if k >= len(shares):
+                break
+            t0 = start / FPS
+            f0 = pitch_hz(audio)
+            analysis.f0_hz[start:start + len(f0)] = f0[: max(0, n - start)]
+            if speech[start:start + len(f0)].any():
+                timing = self._time_window(audio, shares[k], lang, t0, notes)
+            else:
+                timing = Timing([Phone(0.0, len(audio) / SAMPLE_RATE, SILENCE)], [], "silence")
+            analysis.phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
+            analysis.words += [(s + t0, e + t0, w) for s, e, w in timing.words]
+            analysis.methods.append(timing.method)
+            progress.update("phones", (k + 1) / (len(cuts) - 1), timing.method)
+        analysis.speech = phone_speech_mask(analysis.phones, n)
+        for note in [no_speech] if not analysis.has_speech else notes:
+            progress.warn(note)
+        return analysis
+
+    def _time_window(self, audio: np.ndarray, words: list[Word] | None, lang: Language, t0: float,
+                     notes: list[str]) -> Timing:
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+        where = f"at {t0:.0f}s" if t0 > 0 else ""
+        if words:
+            timing = self._align(pcm, words)
+            if timing is not None and timing.score_per_frame >= MISMATCH_SCORE_PER_FRAME[lang.is_english]:
+                return timing
+            why = "could not be aligned" if timing is None else "does not match the audio"
+            notes.append(f"The transcript {why} {where}".rstrip() + "; timing phones from the audio alone "
+                         "(lip sync will be less exact). Check that the text is what is said.")
+        if lang.is_english:
+            hyp = self.timer.recognize_words(pcm)
+            if hyp:
+                found, _ = transcript_to_words(" ".join(hyp), lang, self.timer.lookup)
+                timing = self._align(pcm, found)
+                if timing is not None:
+                    timing.method = "recognize-words"
+                    return timing
+        return self.timer.recognize_phones(pcm)
+
+    def _align(self, pcm: np.ndarray, words: list[Word]) -> Timing | None:
+        for wide in (False, True):
+            try:
+                return self.timer.align(pcm, words, wide=wide)
+            except AlignmentFailed:
+                continue
+        return None

@@ -1,0 +1,155 @@
+"""The ``vividtalk`` command line (also ``python -m inference``).
+
+Exit codes: 0 success, 2 bad input, 3 output not writable, 130 cancelled, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import Cancelled, InputError, VividtalkError
+from .progress import Progress
+
+
+def _add_animate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-t", "--transcript", help="what is said: the text itself or a UTF-8 .txt file "
+                   "(the biggest lever for lip-sync quality)")
+    p.add_argument("--lang", default="en", help="language: ISO 639-1 code (en, de, es, fr, ja, sv, zh, ...) "
+                   "or an espeak-ng voice (en-gb); default en")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the clip (default 30)")
+    p.add_argument("--mouth-gain", type=float, default=1.0, help="overall mouth amplitude (0-3, default 1)")
+    p.add_argument("--jaw-gain", type=float, default=1.0, help="jaw opening only (JA), default 1")
+    p.add_argument("--lip-gain", type=float, default=1.0, help="lip shapes only (LI), default 1")
+    p.add_argument("--head-gain", type=float, default=1.0, help="head motion amplitude (0-3, default 1)")
+    p.add_argument("--emotion", default="neutral", help="neutral, happy, sad, angry or surprised")
+    p.add_argument("--emotion-strength", type=float, default=1.0, help="0-2, default 1")
+    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (default 0)")
+    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto",
+                   help="progress output: a bar on a terminal, JSON lines for tools, or nothing")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vividtalk", description="Voice recording -> editable facial animation.")
+    parser.add_argument("--version", action="version", version=f"vividtalk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("animate", help="audio (+ transcript) -> motion clip JSON")
+    p.add_argument("audio", help="WAV, FLAC, OGG, Opus, MP3, M4A, AIFF or a video file")
+    p.add_argument("-o", "--output", required=True, help="motion clip to write (.json)")
+    p.add_argument("--csv", help="also write the ARKit curves as Live Link Face CSV here")
+    _add_animate_options(p)
+
+    p = sub.add_parser("export-csv", help="motion clip -> ARKit curves CSV (Unreal Live Link Face layout)")
+    p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+
+    p = sub.add_parser("demo", help="run the whole job on a built-in voice line (no files needed)")
+    p.add_argument("-o", "--output-dir", default="vividtalk_demo", help="folder for the results")
+    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+
+    sub.add_parser("languages", help="list the language codes and voices the transcript can use")
+    return parser
+
+
+def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
+    from .io.atomic import check_writable_target
+    from .io.livelink_csv import write_csv
+    from .pipeline import AnimateOptions, animate, read_transcript
+
+    check_writable_target(args.output)  # fail before minutes of work, not after
+    if args.csv:
+        check_writable_target(args.csv)
+    options = AnimateOptions(transcript=read_transcript(args.transcript), language=args.lang, fps=args.fps,
+                             mouth_gain=args.mouth_gain, jaw_gain=args.jaw_gain, lip_gain=args.lip_gain,
+                             head_gain=args.head_gain, emotion=args.emotion,
+                             emotion_strength=args.emotion_strength, seed=args.seed)
+    started = time.perf_counter()
+    clip = animate(args.audio, options, progress)
+    progress.update("write", 0.0)
+    clip.save(args.output)
+    if args.csv:
+        write_csv(clip, args.csv)
+    progress.update("write", 1.0)
+    elapsed = time.perf_counter() - started
+    progress.result(output=str(Path(args.output).resolve()), frames=clip.n_frames, duration=clip.duration,
+                    seconds=round(elapsed, 3), warnings=progress.warnings)
+    if progress.mode != "json":
+        n_keys = sum(len(k) for k in clip.keys.values())
+        print(f"wrote {args.output}: {clip.duration:.2f} s, {clip.n_frames} frames at {clip.fps:g} fps, "
+              f"{n_keys} keys, timing by {', '.join(sorted(set(clip.meta['timing_methods']))) or 'none'} "
+              f"in {elapsed:.2f} s")
+    return 0
+
+
+def _cmd_export_csv(args: argparse.Namespace, progress: Progress) -> int:
+    from .io.livelink_csv import write_csv
+    from .motion.clip import MotionClip
+
+    clip = MotionClip.load(args.clip)
+    write_csv(clip, args.output)
+    progress.result(output=str(Path(args.output).resolve()), frames=clip.n_frames)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
+    from .demo import DEMO_TEXT, write_demo_voice
+    from .io.livelink_csv import write_csv
+    from .pipeline import AnimateOptions, animate
+
+    out = Path(args.output_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise VividtalkError(f"Cannot create the output folder '{out}': {e.strerror}.") from e
+    voice = write_demo_voice(out / "demo_voice.wav")
+    (out / "demo_voice.txt").write_text(DEMO_TEXT + "\n", encoding="utf-8")
+    clip = animate(voice, AnimateOptions(transcript=DEMO_TEXT), progress)
+    clip.save(out / "demo_clip.json")
+    write_csv(clip, out / "demo_curves.csv")
+    closures = sum(1 for _, _, v in clip.visemes if v == "MBP")
+    print(f"demo: {voice} ({clip.duration:.1f} s) -> {out / 'demo_clip.json'} "
+          f"({clip.n_frames} frames, {sum(len(k) for k in clip.keys.values())} keys, {closures} lip closures) "
+          f"and {out / 'demo_curves.csv'}")
+    return 0
+
+
+def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
+    from .audio import espeak
+
+    codes = sorted(espeak.voices())
+    print("English uses the CMU dictionary; every other language is read by espeak-ng and aligned with the "
+          "English acoustic model. Codes accepted by --lang:")
+    print(", ".join(codes))
+    return 0
+
+
+COMMANDS = {"animate": _cmd_animate, "export-csv": _cmd_export_csv, "demo": _cmd_demo,
+            "languages": _cmd_languages}
+
+
+def _raise_cancel(_signum, _frame):
+    raise Cancelled("Cancelled.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    progress = Progress.for_cli(getattr(args, "progress", "auto"))
+    previous = signal.signal(signal.SIGTERM, _raise_cancel)
+    try:
+        return COMMANDS[args.command](args, progress)
+    except KeyboardInterrupt:
+        err: VividtalkError = Cancelled("Cancelled.")
+    except VividtalkError as e:
+        err = e
+    except MemoryError:
+        err = InputError("Out of memory. Split the recording into shorter files.")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    progress.error(str(err), err.exit_code)
+    print(f"vividtalk: error: {err}", file=sys.stderr)
+    return err.exit_code

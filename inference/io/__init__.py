@@ -1,0 +1,1 @@
+"""Pure file formats and safe file writing (no bpy, no heavy maths)."""

@@ -1,0 +1,70 @@
+"""Atomic output: write to a temporary file beside the target, then rename over it.
+
+A crash, a cancel or a full disk never leaves a half-written file, and an existing file is only
+replaced once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from ..errors import OutputError
+
+
+def check_writable_target(path: str | os.PathLike) -> Path:
+    """Fail early, before any expensive work, if ``path`` cannot be written."""
+    target = Path(path).expanduser()
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise OutputError(f"Output path '{target}' is a folder; give a file name, e.g. '{target / 'out'}'.")
+    if not folder.exists():
+        raise OutputError(f"Output folder '{folder}' does not exist; create it or choose another path.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"Output folder '{folder}' is not writable; choose a folder you can write to.")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(f"Output file '{target}' is read-only; remove the protection or choose another name.")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename."""
+    target = check_writable_target(path)
+    binary = "b" in mode
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+    except OSError as e:
+        raise OutputError(f"Cannot create a file in '{target.parent}': {e.strerror}.") from e
+    try:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if target.exists():
+            # keep the user's permission bits on the file being replaced
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as e:
+        _remove_quietly(tmp)
+        raise OutputError(f"Could not write '{target}': {e.strerror or e}.") from e
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)

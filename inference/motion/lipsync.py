@@ -1,0 +1,135 @@
+"""Phones + loudness -> mouth and jaw curves, with coarticulation (100 frames/s).
+
+Each phone pulls every mouth channel toward its target with a *dominance* that is full inside the
+phone and decays exponentially outside it (Cohen & Massaro's model): strong phones (bilabials,
+labiodentals, rounded vowels) keep their shape, weak ones (alveolars, short pauses) borrow from their
+neighbours, and anticipation/carry-over come out of the decay for free. On top of the blend the rules
+users check frame by frame are enforced: the lips seal on every P/B/M for at least MIN_CLOSURE_S, and the
+mouth rests in pauses. Jaw (JA) and lips (LI) are separate, each with its own gain (JALI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt, gaussian_filter1d
+
+from ..audio.phones import SILENCE, Phone
+from .visemes import JAW_TARGET, LIP_CHANNELS, LIP_SHAPES, viseme_of
+
+FPS = 100
+JAW_SCALE = 0.5  # jawOpen reached by the widest vowel at typical loudness (ARKit scale)
+SPEECH_FLOOR = 0.1  # lips stay apart while speaking except where a phone seals them (ARKit: <0.1 = shut)
+# Mouth shapes lead the sound they make; forced-alignment boundaries already come ~10 ms early
+# (shared notes/audio.md), so together the picture leads the sound by ~20 ms.
+VISUAL_LEAD_S = 0.01
+DECAY_S = {"jaw": 0.05, "lips": 0.05}  # dominance decay outside a phone: the coarticulation reach
+REACH_S = 0.35  # beyond this distance a phone has no influence
+MIN_CLOSURE_S = 0.06  # a bilabial seal lasts at least this long (two frames at 30 fps)
+CLOSURE_RAMP_S = 0.03
+REST_PAUSE_S = 0.25  # pauses longer than this relax to the rest pose; shorter ones are bridged
+
+
+@dataclass(frozen=True)
+class MouthParams:
+    jaw_gain: float = 1.0
+    lip_gain: float = 1.0
+
+
+def loudness01(level_db: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """Loudness normalised per recording to 0..1 between quiet and loud speech (robust percentiles)."""
+    if len(level_db) == 0:
+        return np.zeros(0, np.float32)
+    ref = level_db[speech] if speech.sum() > 20 else level_db
+    lo, hi = np.percentile(ref, 10), np.percentile(ref, 97)
+    out = np.clip((level_db - lo) / max(hi - lo, 6.0), 0.0, 1.0)
+    return gaussian_filter1d(out.astype(np.float32), 3.0)
+
+
+def _dominance_blend(phones: list[Phone], n: int, targets: list[np.ndarray], strength: np.ndarray,
+                     decay_s: float) -> np.ndarray:
+    """Σ D_i(t)·T_i / Σ D_i(t) over phones; targets[i] is a vector of channel values."""
+    k = len(targets[0]) if targets else 0
+    num = np.zeros((n, k), np.float64)
+    den = np.full(n, 1e-6)
+    t = np.arange(n) / FPS
+    reach = int(REACH_S * FPS)
+    for i, p in enumerate(phones):
+        s, e = p.start - VISUAL_LEAD_S, p.end - VISUAL_LEAD_S
+        a = max(0, int(np.floor(s * FPS)) - reach)
+        b = min(n, int(np.ceil(e * FPS)) + reach)
+        if a >= b:
+            continue
+        tt = t[a:b]
+        dist = np.maximum(np.maximum(s - tt, tt - e), 0.0)
+        d = strength[i] * np.exp(-dist / decay_s)
+        num[a:b] += d[:, None] * targets[i][None, :]
+        den[a:b] += d
+    return num / den[:, None]
+
+
+def _is_rest(p: Phone) -> bool:
+    return p.label == SILENCE and p.end - p.start >= REST_PAUSE_S
+
+
+def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthParams) -> dict[str, np.ndarray]:
+    """Dense 100 fps curves for jawOpen, mouthClose and the lip channels."""
+    out = {c: np.zeros(n, np.float32) for c in ("jawOpen", "mouthClose", *LIP_CHANNELS)}
+    if n == 0 or not phones:
+        return out
+    visemes = [viseme_of(p.label) for p in phones]
+    rest = np.array([_is_rest(p) for p in phones])
+    # jaw: vowels dominate, consonants borrow, long pauses pull to rest, short pauses barely count
+    jaw_t = [np.array([JAW_TARGET.get(p.label, 0.25)]) for p in phones]
+    jaw_s = np.array([3.0 if r else (0.15 if p.label == SILENCE else (1.0 if JAW_TARGET.get(p.label, 0) >= 0.35
+                      else 0.8)) for p, r in zip(phones, rest, strict=True)])
+    jaw = _dominance_blend(phones, n, jaw_t, jaw_s, DECAY_S["jaw"])[:, 0]
+    # lips: each viseme's shape with its own dominance
+    lip_t = [np.array([LIP_SHAPES[v].channels.get(c, 0.0) for c in LIP_CHANNELS]) for v in visemes]
+    lip_s = np.array([3.0 if r else LIP_SHAPES[v].dominance for v, r in zip(visemes, rest, strict=True)])
+    lips = _dominance_blend(phones, n, lip_t, lip_s, DECAY_S["lips"])
+
+    m = min(n, len(loud))
+    gain = np.full(n, 0.6, np.float64)
+    gain[:m] = 0.45 + 0.75 * loud[:m]  # JALI: louder speech opens the jaw more, whispering barely
+    speaking = _speaking_envelope(phones, rest, n)
+    jaw = (SPEECH_FLOOR * speaking + gaussian_filter1d(jaw * gain, 1.5) * (JAW_SCALE - SPEECH_FLOOR)) * params.jaw_gain
+    lip_gain = (0.75 + 0.25 * np.clip(gain, 0, 1))[:, None] * params.lip_gain
+    lips = gaussian_filter1d(lips, 1.5, axis=0) * lip_gain
+
+    seal = _closure_weight(phones, visemes, n)
+    jaw = jaw * (1.0 - 0.6 * seal)  # the jaw rises into a bilabial...
+    out["jawOpen"] = np.clip(jaw, 0.0, 1.0).astype(np.float32)
+    out["mouthClose"] = np.clip(seal * out["jawOpen"], 0.0, 1.0).astype(np.float32)  # ...and the lips seal
+    for j, c in enumerate(LIP_CHANNELS):
+        out[c] = np.clip(lips[:, j], 0.0, 1.0).astype(np.float32)
+    return out
+
+
+def _speaking_envelope(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndarray:
+    """1 from the first to the last phone of each stretch of speech, easing to 0 in long pauses."""
+    env = np.zeros(n, np.float64)
+    for p, r in zip(phones, rest, strict=True):
+        if not r:
+            a, b = int(round((p.start - VISUAL_LEAD_S) * FPS)), int(round((p.end - VISUAL_LEAD_S) * FPS))
+            env[max(a, 0):max(b, 0)] = 1.0 if p.label != SILENCE else env[max(a, 0):max(b, 0)]
+    return gaussian_filter1d(env, 3.0)
+
+
+def _closure_weight(phones: list[Phone], visemes: list[str], n: int) -> np.ndarray:
+    """1 where the lips must be sealed (every P/B/M, at least MIN_CLOSURE_S), smooth ramps around."""
+    w = np.zeros(n, np.float64)
+    for p, v in zip(phones, visemes, strict=True):
+        if v != "MBP":
+            continue
+        s, e = p.start - VISUAL_LEAD_S, p.end - VISUAL_LEAD_S
+        if e - s < MIN_CLOSURE_S:
+            mid = 0.5 * (s + e)
+            s, e = mid - MIN_CLOSURE_S / 2, mid + MIN_CLOSURE_S / 2
+        a, b = max(0, int(round(s * FPS))), min(n, int(round(e * FPS)))
+        w[a:b] = 1.0
+    if not w.any():
+        return w
+    dist = distance_transform_edt(w == 0) / FPS  # seconds to the nearest sealed frame
+    return np.clip(1.0 - dist / CLOSURE_RAMP_S, 0.0, 1.0)

@@ -1,0 +1,158 @@
+"""Stage 1 end to end: a recording (+ transcript) -> a MotionClip."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .audio.analysis import FPS as ANALYSIS_FPS
+from .audio.analysis import Analyzer, SpeechAnalysis
+from .audio.decode import probe
+from .audio.languages import resolve
+from .errors import InputError
+from .motion import eyes, head
+from .motion.arkit import ARKIT_NAMES, HEAD_AXES
+from .motion.clip import MotionClip
+from .motion.emotion import get_emotion
+from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, reduce_keys
+from .motion.lipsync import MouthParams, loudness01, mouth_curves
+from .motion.visemes import viseme_of
+from .progress import Progress
+
+
+@dataclass(frozen=True)
+class AnimateOptions:
+    transcript: str | None = None
+    language: str = "en"
+    fps: float = 30.0
+    mouth_gain: float = 1.0
+    jaw_gain: float = 1.0
+    lip_gain: float = 1.0
+    head_gain: float = 1.0
+    emotion: str = "neutral"
+    emotion_strength: float = 1.0
+    seed: int = 0
+
+    def validate(self) -> None:
+        if not (1.0 <= self.fps <= 240.0):
+            raise InputError(f"Frame rate {self.fps} is out of range; use 1-240 (typical: 24, 25, 30, 60).")
+        for name in ("mouth_gain", "jaw_gain", "lip_gain", "head_gain"):
+            value = getattr(self, name)
+            if not (0.0 <= value <= 3.0):
+                raise InputError(f"--{name.replace('_', '-')} {value} is out of range; use 0-3 (1 = natural).")
+        if not (0.0 <= self.emotion_strength <= 2.0):
+            raise InputError(f"--emotion-strength {self.emotion_strength} is out of range; use 0-2.")
+
+
+def read_transcript(value: str | None) -> str | None:
+    """A transcript given as text, or as the path of a UTF-8 text file."""
+    if not value:
+        return None
+    if len(value) < 1024 and "\n" not in value and os.path.isfile(value):
+        try:
+            return Path(value).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise InputError(f"Transcript file '{value}' is not UTF-8 text; save it as UTF-8.") from e
+        except OSError as e:
+            raise InputError(f"Cannot read transcript file '{value}': {e.strerror}.") from e
+    return value
+
+
+def animate(audio_path: str | os.PathLike, options: AnimateOptions, progress: Progress | None = None,
+            analyzer: Analyzer | None = None) -> MotionClip:
+    """Analyse the recording and synthesise the face and head motion."""
+    progress = progress or Progress()
+    options.validate()
+    lang = resolve(options.language)
+    emotion = get_emotion(options.emotion)
+    info = probe(audio_path)
+    analyzer = analyzer or Analyzer(progress)
+    analyzer.progress = progress
+    analysis = analyzer.analyse(info, options.transcript, lang)
+    progress.update("motion", 0.0)
+    clip = synthesise(analysis, options, emotion)
+    clip.audio = {"path": str(Path(audio_path).resolve()), "sample_rate": info.sample_rate,
+                  "channels": info.channels, "duration": round(analysis.duration, 4)}
+    clip.meta.update({"engine": f"vividtalk {__version__}", "language": lang.code, "espeak_voice": lang.voice,
+                      "transcript": options.transcript or "", "timing_methods": analysis.methods,
+                      "warnings": list(progress.warnings)})
+    progress.update("motion", 1.0)
+    return clip
+
+
+def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) -> MotionClip:
+    """Motion from an analysis (no audio access): mouth, head, eyes, brows, emotion, keys."""
+    emotion = emotion or get_emotion(options.emotion)
+    n = len(analysis.energy_db)
+    rng = np.random.default_rng(options.seed)
+    strength = options.emotion_strength
+    loud = loudness01(analysis.energy_db, analysis.speech)
+    articulation = options.mouth_gain * (1.0 + (emotion.jaw_scale - 1.0) * strength)
+    dense = mouth_curves(analysis.phones, loud, n, MouthParams(jaw_gain=articulation * options.jaw_gain,
+                                                              lip_gain=articulation * options.lip_gain))
+    st = head.semitone_contour(analysis.f0_hz, analysis.speech)
+    accents = head.find_accents(st, loud, analysis.speech)
+    head_gain = options.head_gain * (1.0 + (emotion.head_scale - 1.0) * strength)
+    rot = head.head_motion(st, loud, analysis.speech, accents, np.random.default_rng(rng.integers(1 << 31)),
+                           head_gain)
+    rot["pitch"] = rot["pitch"] + emotion.head_pitch_deg * strength * options.head_gain
+    eye_rng = np.random.default_rng(rng.integers(1 << 31))
+    blink = eyes.blink_curve(n, eyes.blink_times(analysis.speech, eye_rng))
+    dense["eyeBlinkLeft"] = blink
+    dense["eyeBlinkRight"] = np.r_[blink[:1], blink[:-1]] if n else blink  # right lid trails by 10 ms
+    brow = eyes.brow_raise(n, accents)
+    dense["browInnerUp"] = brow
+    dense["browOuterUpLeft"] = brow * 0.8
+    dense["browOuterUpRight"] = brow * 0.8
+    dense.update(eyes.saccades(n, eye_rng, analysis.speech))
+    for name, value in emotion.offsets.items():
+        dense[name] = dense.get(name, np.zeros(n)) + value * strength
+    # the eyelids must still close fully on a blink whatever the emotion does to squint/wide
+    for side in ("Left", "Right"):
+        if f"eyeWide{side}" in dense:
+            dense[f"eyeWide{side}"] = dense[f"eyeWide{side}"] * (1.0 - dense[f"eyeBlink{side}"])
+
+    times = np.arange(int(np.floor(analysis.duration * options.fps + 1e-6)) + 1) / options.fps
+    src = np.arange(n) / ANALYSIS_FPS
+    resample = (lambda a: np.interp(times, src, a).astype(np.float32)) if n else (  # noqa: E731
+        lambda a: np.zeros(len(times), np.float32))
+    channels = {name: np.clip(resample(dense[name]), 0.0, 1.0) if name in dense else
+                np.zeros(len(times), np.float32) for name in ARKIT_NAMES}
+    head_deg = {axis: resample(rot[axis]) for axis in HEAD_AXES}
+    clip = MotionClip(fps=float(options.fps), duration=float(analysis.duration), channels=channels, head=head_deg)
+    clip.keys = make_keys(clip)
+    clip.phones = [(p.start, p.end, p.label) for p in analysis.phones]
+    clip.visemes = merge_visemes(clip.phones)
+    clip.words = list(analysis.words)
+    clip.meta["options"] = {k: v for k, v in options.__dict__.items() if k != "transcript"}
+    clip.meta["seed"] = options.seed
+    clip.meta["key_tolerance"] = {"blendshape": BLENDSHAPE_TOLERANCE, "head_deg": HEAD_TOLERANCE_DEG}
+    return clip
+
+
+def make_keys(clip: MotionClip) -> dict[str, list[list[float]]]:
+    """Sparse keys for every channel that moves (constant channels get none)."""
+    keys: dict[str, list[list[float]]] = {}
+    t = clip.times()
+    for name, values in (*clip.channels.items(), *clip.head.items()):
+        tol = HEAD_TOLERANCE_DEG if name in HEAD_AXES else BLENDSHAPE_TOLERANCE
+        if len(values) == 0 or np.ptp(values) < 1e-6 and abs(float(values[0])) < 1e-6:
+            continue
+        idx = reduce_keys(values, tol)
+        keys[name] = [[round(float(t[i]), 5), round(float(values[i]), 5)] for i in idx]
+    return keys
+
+
+def merge_visemes(phones: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    out: list[tuple[float, float, str]] = []
+    for s, e, p in phones:
+        v = viseme_of(p)
+        if out and out[-1][2] == v and abs(out[-1][1] - s) < 1e-6:
+            out[-1] = (out[-1][0], e, v)
+        else:
+            out.append((s, e, v))
+    return out
