@@ -118,7 +118,7 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
 
     times = np.arange(int(np.floor(analysis.duration * options.fps + 1e-6)) + 1) / options.fps
     src = np.arange(n) / ANALYSIS_FPS
-    resample = (lambda a: np.interp(times, src, a).astype(np.float32)) if n else (  # noqa: E731
+    resample = (lambda a: np.interp(times, src, a).astype(np.float32)) if n else (
         lambda a: np.zeros(len(times), np.float32))
     channels = {name: np.clip(resample(dense[name]), 0.0, 1.0) if name in dense else
                 np.zeros(len(times), np.float32) for name in ARKIT_NAMES}
@@ -140,7 +140,7 @@ def make_keys(clip: MotionClip) -> dict[str, list[list[float]]]:
     t = clip.times()
     for name, values in (*clip.channels.items(), *clip.head.items()):
         tol = HEAD_TOLERANCE_DEG if name in HEAD_AXES else BLENDSHAPE_TOLERANCE
-        if len(values) == 0 or np.ptp(values) < 1e-6 and abs(float(values[0])) < 1e-6:
+        if len(values) == 0 or (np.ptp(values) < 1e-6 and abs(float(values[0])) < 1e-6):
             continue
         idx = reduce_keys(values, tol)
         keys[name] = [[round(float(t[i]), 5), round(float(values[i]), 5)] for i in idx]

@@ -38,8 +38,9 @@ class Progress:
             if fraction < 1.0 and now - self._last_draw < 0.1:
                 return
             self._last_draw = now
-            filled = int(round(fraction * 30))
-            self.stream.write(f"\r{stage:>10s} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {message[:40]:40s}")
+            filled = round(fraction * 30)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(f"\r{stage:>10s} [{bar}] {fraction:4.0%} {message[:40]:40s}")
             if fraction >= 1.0:
                 self.stream.write("\n")
             self.stream.flush()

@@ -8,6 +8,7 @@ stays flat however long the file is. Everything kept between windows is 100 fram
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -68,7 +69,7 @@ def phone_speech_mask(phones: list[Phone], n: int) -> np.ndarray:
     mask = np.zeros(n, bool)
     for p in phones:
         if p.label != SILENCE:
-            mask[int(round(p.start * FPS)):int(round(p.end * FPS))] = True
+            mask[round(p.start * FPS):round(p.end * FPS)] = True
     return mask
 
 
@@ -97,7 +98,7 @@ def _assign_words(words: list[Word], speech: np.ndarray, cuts: list[int]) -> lis
     """Share transcript words among windows in proportion to each window's speaking time."""
     if len(cuts) == 2:
         return [words]
-    per_window = np.array([speech[a:b].sum() for a, b in zip(cuts[:-1], cuts[1:], strict=True)], float)
+    per_window = np.array([speech[a:b].sum() for a, b in itertools.pairwise(cuts)], float)
     bounds = np.cumsum(per_window) / max(per_window.sum(), 1.0)
     weight = np.array([len(w.phones) for w in words], float)
     mids = (np.cumsum(weight) - weight / 2) / max(weight.sum(), 1.0)

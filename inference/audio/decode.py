@@ -23,7 +23,8 @@ from ..errors import InputError
 from . import SAMPLE_RATE
 
 BLOCK_SECONDS = 10.0
-SUPPORTED = "WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF (libsndfile) and M4A/AAC, WMA, MP4/MOV/MKV/WebM soundtracks (ffmpeg)"
+SUPPORTED = ("WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF (libsndfile) and M4A/AAC, WMA, "
+             "MP4/MOV/MKV/WebM soundtracks (ffmpeg)")
 
 
 @dataclass(frozen=True)

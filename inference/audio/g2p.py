@@ -15,7 +15,8 @@ from . import espeak
 from .languages import Language, has_cjk, prepare_text
 
 ARPABET = frozenset(
-    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split())
+    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split()
+)
 
 # IPA (stress, length, tone and diacritics already stripped) -> ARPAbet, longest match first.
 _IPA_TO_ARPA: dict[str, tuple[str, ...]] = {

@@ -30,7 +30,7 @@ def header() -> list[str]:
 
 def timecode(t: float, fps: float) -> str:
     whole = int(np.floor(t * fps + 1e-6))
-    frames_per_s = int(round(fps))
+    frames_per_s = round(fps)
     s, f = divmod(whole, frames_per_s)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)

@@ -49,7 +49,7 @@ def blink_times(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def blink_curve(n: int, starts: np.ndarray) -> np.ndarray:
     """Eyelid closure 0..1: quick ease-in close, short hold, slower open."""
     out = np.zeros(n)
-    close, hold, opening = (int(round(s * FPS)) for s in (BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S))
+    close, hold, opening = (round(s * FPS) for s in (BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S))
     shape = np.r_[0.5 - 0.5 * np.cos(np.linspace(0, np.pi, close + 1))[1:], np.ones(hold),
                   0.5 + 0.5 * np.cos(np.linspace(0, np.pi, opening + 1))[1:]]
     for s in starts:

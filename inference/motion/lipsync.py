@@ -112,7 +112,7 @@ def _speaking_envelope(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndar
     env = np.zeros(n, np.float64)
     for p, r in zip(phones, rest, strict=True):
         if not r:
-            a, b = int(round((p.start - VISUAL_LEAD_S) * FPS)), int(round((p.end - VISUAL_LEAD_S) * FPS))
+            a, b = round((p.start - VISUAL_LEAD_S) * FPS), round((p.end - VISUAL_LEAD_S) * FPS)
             env[max(a, 0):max(b, 0)] = 1.0 if p.label != SILENCE else env[max(a, 0):max(b, 0)]
     return gaussian_filter1d(env, 3.0)
 
@@ -127,7 +127,7 @@ def _closure_weight(phones: list[Phone], visemes: list[str], n: int) -> np.ndarr
         if e - s < MIN_CLOSURE_S:
             mid = 0.5 * (s + e)
             s, e = mid - MIN_CLOSURE_S / 2, mid + MIN_CLOSURE_S / 2
-        a, b = max(0, int(round(s * FPS))), min(n, int(round(e * FPS)))
+        a, b = max(0, round(s * FPS)), min(n, round(e * FPS))
         w[a:b] = 1.0
     if not w.any():
         return w
