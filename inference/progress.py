@@ -49,9 +49,8 @@ class Progress:
         self.warnings.append(message)
         if self.mode == "json":
             self._emit({"event": "warning", "message": message})
-        else:
-            end = "\n" if self.mode == "bar" else ""
-            self.stream.write(f"{end}warning: {message}\n")
+        elif self.mode == "bar":
+            self.stream.write(f"\nwarning: {message}\n")
             self.stream.flush()
 
     def result(self, **payload) -> None:

@@ -25,6 +25,7 @@ from .prosody import HOP, energy_db, pitch_hz
 
 FPS = 100  # analysis frames per second
 LONG_FILE_S = 120.0  # longer files are analysed in windows
+MIN_SPEECH_S = 0.15  # less phone time than this in a whole recording counts as no speech
 WINDOW_MIN_S, WINDOW_TARGET_S, WINDOW_MAX_S = 30.0, 45.0, 60.0
 
 
@@ -187,6 +188,10 @@ class Analyzer:
             analysis.methods.append(timing.method)
             progress.update("phones", (k + 1) / (len(cuts) - 1), timing.method)
         analysis.speech = phone_speech_mask(analysis.phones, n)
+        if analysis.speech.sum() < MIN_SPEECH_S * FPS:  # a stray phone or two in noise is not speech
+            analysis.speech[:] = False
+            analysis.phones = [Phone(0.0, duration, SILENCE)]
+            analysis.words = []
         for note in [no_speech] if not analysis.has_speech else notes:
             progress.warn(note)
         return analysis
@@ -197,6 +202,13 @@ class Analyzer:
         where = f"at {t0:.0f}s" if t0 > 0 else ""
         if words:
             timing = self._align(pcm, words)
+            doubtful = timing is not None and (timing.method == "align-wide" or
+                                               timing.score_per_frame < MISMATCH_SCORE_PER_FRAME[True])
+            if doubtful:
+                # an aligner will force text onto anything, noise included: confirm there is speech at all
+                check = self.timer.recognize_phones(pcm)
+                if all(p.label == SILENCE for p in check.phones):
+                    return check
             if timing is not None and timing.score_per_frame >= MISMATCH_SCORE_PER_FRAME[lang.is_english]:
                 return timing
             why = "could not be aligned" if timing is None else "does not match the audio"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-BLENDSHAPE_TOLERANCE = 0.02  # ARKit units (0..1)
+BLENDSHAPE_TOLERANCE = 0.03  # ARKit units (0..1): 3 % of the full range
 HEAD_TOLERANCE_DEG = 0.25
 
 

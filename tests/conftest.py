@@ -1,0 +1,43 @@
+"""Shared fixtures: the ../shared/data test corpus (skipped where absent) and synthetic audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "README.md").exists():
+        pytest.skip(f"needs the shared test corpus at {SHARED_DATA} (present in CI, absent in a user's clone)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def analyzer():
+    """One Analyzer for the session: pocketsphinx decoders are costly to build."""
+    from inference.audio.analysis import Analyzer
+
+    return Analyzer()
+
+
+@pytest.fixture(scope="session")
+def demo_voice(tmp_path_factory) -> Path:
+    """A real-sounding English line synthesised by espeak-ng (the engine's built-in voice)."""
+    from inference.demo import write_demo_voice
+
+    return write_demo_voice(tmp_path_factory.mktemp("voice") / "demo voice é.wav")
+
+
+def write_tone(path: Path, seconds: float = 1.0, rate: int = 44100, channels: int = 2, fmt: str | None = None):
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * 220 * t)
+    data = np.column_stack([x] * channels) if channels > 1 else x
+    sf.write(str(path), data, rate, format=fmt)
+    return path

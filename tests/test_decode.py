@@ -1,0 +1,48 @@
+"""Decoding: every container we promise, resampling, and clear errors for bad files."""
+
+import numpy as np
+import pytest
+
+from inference.audio import SAMPLE_RATE
+from inference.audio.decode import load_mono16k, probe
+from inference.errors import InputError
+
+from .conftest import write_tone
+
+
+@pytest.mark.parametrize("ext,fmt", [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("aiff", "AIFF")])
+def test_formats_resample_and_downmix(tmp_path, ext, fmt):
+    path = write_tone(tmp_path / f"tone ü.{ext}", seconds=1.5, rate=44100, channels=2, fmt=fmt)
+    audio, info = load_mono16k(path)
+    assert info.sample_rate == 44100 and info.channels == 2
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(len(audio) - 1.5 * SAMPLE_RATE) <= 32
+    # a 220 Hz tone survives resampling: dominant frequency unchanged
+    spectrum = np.abs(np.fft.rfft(audio[2000:-2000]))
+    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(audio[2000:-2000])
+    assert abs(peak_hz - 220) < 3
+
+
+def test_shared_containers(shared_data):
+    for rel in ("speech/multi/es_mls_13697_11991_000000.opus", "speech/multi/ja_commonvoice_24511055.mp3",
+                "video/bbaf2n.mpg"):
+        audio, _info = load_mono16k(shared_data / rel)
+        assert len(audio) > SAMPLE_RATE and np.abs(audio).max() > 0.01, rel
+    mpg, _ = load_mono16k(shared_data / "video/bbaf2n.mpg")
+    wav, _ = load_mono16k(shared_data / "video/bbaf2n.wav")
+    assert abs(len(mpg) - len(wav)) < 0.02 * SAMPLE_RATE  # video soundtrack decoded through ffmpeg
+
+
+def test_missing_empty_corrupt(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        probe(tmp_path / "nope.wav")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        probe(empty)
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(InputError, match="Cannot read audio"):
+        probe(junk)
+    with pytest.raises(InputError, match="folder"):
+        probe(tmp_path)

@@ -1,0 +1,106 @@
+"""Key reduction bound, the motion clip round trip, atomic writes, the Live Link Face CSV."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter1d
+
+from inference.errors import InputError, OutputError
+from inference.io.atomic import atomic_open
+from inference.io.livelink_csv import write_csv
+from inference.motion.arkit import ARKIT_NAMES
+from inference.motion.clip import MotionClip
+from inference.motion.keys import evaluate_keys, reduce_keys
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reduced_keys_stay_within_bound(seed):
+    rng = np.random.default_rng(seed)
+    curve = np.clip(gaussian_filter1d(rng.normal(0, 1, 600), 4) * 2 + 0.3, 0, 1)
+    keys = reduce_keys(curve, 0.02)
+    recon = evaluate_keys(keys.astype(float), curve[keys], np.arange(len(curve), dtype=float))
+    assert np.abs(recon - curve).max() <= 0.02 + 1e-9
+    assert len(keys) < len(curve) / 2  # actually sparse
+    assert keys[0] == 0 and keys[-1] == len(curve) - 1
+
+
+def test_flat_curve_needs_two_keys():
+    assert list(reduce_keys(np.full(100, 0.4), 0.01)) == [0, 99]
+
+
+def _clip(n=10):
+    channels = {name: np.linspace(0, 1, n).astype(np.float32) for name in ARKIT_NAMES}
+    head = {a: np.linspace(-2, 2, n).astype(np.float32) for a in ("pitch", "yaw", "roll")}
+    return MotionClip(fps=30.0, duration=(n - 1) / 30, channels=channels, head=head,
+                      phones=[(0.0, 0.1, "M")], meta={"seed": 1})
+
+
+def test_clip_round_trip(tmp_path):
+    path = tmp_path / "ordner mit leerzeichen ß" / "clip.json"
+    path.parent.mkdir()
+    _clip().save(path)
+    back = MotionClip.load(path)
+    assert back.fps == 30.0 and back.n_frames == 10
+    assert np.allclose(back.channels["jawOpen"], np.linspace(0, 1, 10), atol=1e-4)
+    assert back.phones == [(0.0, 0.1, "M")]
+
+
+def test_clip_rejects_damage(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match="not a readable motion clip"):
+        MotionClip.load(bad)
+    bad.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(InputError, match="not a vividtalk motion clip"):
+        MotionClip.load(bad)
+    bad.write_text(json.dumps({"format": "vividtalk.motion", "version": 1, "fps": 30,
+                               "channels": {"jawOpen": [0, 1], "mouthClose": [0]}}))
+    with pytest.raises(InputError, match="damaged"):
+        MotionClip.load(bad)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("precious")
+    with pytest.raises(RuntimeError), atomic_open(target) as f:
+        f.write("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temp file left behind
+
+
+def test_unwritable_outputs(tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        _clip().save(tmp_path / "missing" / "clip.json")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o555)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user that ignores permissions")
+        with pytest.raises(OutputError, match="not writable"):
+            _clip().save(ro / "clip.json")
+    finally:
+        os.chmod(ro, 0o755)
+
+
+def test_livelink_csv_layout(tmp_path):
+    out = tmp_path / "curves.csv"
+    write_csv(_clip(31), out)
+    rows = list(csv.reader(out.open()))
+    assert rows[0][:3] == ["Timecode", "BlendshapeCount", "EyeBlinkLeft"]
+    assert rows[0][-9:-6] == ["HeadYaw", "HeadPitch", "HeadRoll"] and len(rows[0]) == 2 + 52 + 9
+    assert len(rows) == 32 and rows[1][0] == "00:00:00:00.000" and rows[31][0] == "00:00:01:00.000"
+    assert rows[1][1] == "61"
+    jaw = rows[0].index("JawOpen")
+    assert float(rows[31][jaw]) == pytest.approx(1.0)
+
+
+def test_folder_that_refuses_files_even_for_root():
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs Linux /proc")
+    with pytest.raises(OutputError):
+        _clip().save("/proc/self/vividtalk_clip.json")
