@@ -20,7 +20,15 @@ from . import SAMPLE_RATE
 from .decode import AudioInfo, stream_mono16k
 from .g2p import Word, transcript_to_words
 from .languages import Language
-from .phones import MISMATCH_SCORE_PER_FRAME, SILENCE, AlignmentFailed, Phone, PhoneTimer, Timing
+from .phones import (
+    DOUBTFUL_SCORE_PER_FRAME,
+    MISMATCH_MARGIN,
+    SILENCE,
+    AlignmentFailed,
+    Phone,
+    PhoneTimer,
+    Timing,
+)
 from .prosody import HOP, energy_db, pitch_hz
 
 FPS = 100  # analysis frames per second
@@ -180,7 +188,7 @@ class Analyzer:
             f0 = pitch_hz(audio)
             analysis.f0_hz[start:start + len(f0)] = f0[: max(0, n - start)]
             if speech[start:start + len(f0)].any():
-                timing = self._time_window(audio, shares[k], lang, t0, notes)
+                timing = self._time_window(audio, shares[k], lang, t0, notes, speech[start:start + len(f0)])
             else:
                 timing = Timing([Phone(0.0, len(audio) / SAMPLE_RATE, SILENCE)], [], "silence")
             analysis.phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
@@ -197,22 +205,17 @@ class Analyzer:
         return analysis
 
     def _time_window(self, audio: np.ndarray, words: list[Word] | None, lang: Language, t0: float,
-                     notes: list[str]) -> Timing:
+                     notes: list[str], voiced: np.ndarray) -> Timing:
         pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
         where = f"at {t0:.0f}s" if t0 > 0 else ""
         if words:
             timing = self._align(pcm, words)
-            doubtful = timing is not None and (timing.method == "align-wide" or
-                                               timing.score_per_frame < MISMATCH_SCORE_PER_FRAME[True])
-            if doubtful:
-                # an aligner will force text onto anything, noise included: confirm there is speech at all
-                check = self.timer.recognize_phones(pcm)
-                if all(p.label == SILENCE for p in check.phones):
-                    return check
-            if timing is not None and timing.score_per_frame >= MISMATCH_SCORE_PER_FRAME[lang.is_english]:
+            verdict = "could not be aligned" if timing is None else self._check_fit(timing, pcm, lang, voiced)
+            if verdict == "no speech":
+                return self.timer.recognize_phones(pcm)
+            if verdict == "ok":
                 return timing
-            why = "could not be aligned" if timing is None else "does not match the audio"
-            notes.append(f"The transcript {why} {where}".rstrip() + "; timing phones from the audio alone "
+            notes.append(f"The transcript {verdict} {where}".rstrip() + "; timing phones from the audio alone "
                          "(lip sync will be less exact). Check that the text is what is said.")
         if lang.is_english:
             hyp = self.timer.recognize_words(pcm)
@@ -223,6 +226,29 @@ class Analyzer:
                     timing.method = "recognize-words"
                     return timing
         return self.timer.recognize_phones(pcm)
+
+    def _check_fit(self, timing: Timing, pcm: np.ndarray, lang: Language, loud: np.ndarray) -> str:
+        """'ok', 'no speech', or why the transcript does not fit the audio."""
+        aligned = phone_speech_mask(timing.phones, len(loud))
+        if loud.sum() > 50 and (aligned & loud).sum() < 0.5 * loud.sum():
+            return "covers less than half of the speech"
+        if timing.method != "align-wide" and timing.score_per_frame >= DOUBTFUL_SCORE_PER_FRAME:
+            return "ok"
+        # a doubtful fit: compare with the best free phone sequence, re-aligned so the scores compare
+        free = self.timer.recognize_phones(pcm)
+        runs: list[list[str]] = [[]]
+        for p in free.phones:
+            if p.label == SILENCE:
+                runs.append([])
+            else:
+                runs[-1].append(p.label)
+        words = [Word("~", tuple(r), "espeak") for r in runs if r]
+        if sum(len(w.phones) for w in words) < 2:
+            return "no speech"  # aligners force text onto anything, noise included
+        reference = self._align(pcm, words)
+        if reference is None or timing.score_per_frame - reference.score_per_frame >= MISMATCH_MARGIN[lang.is_english]:
+            return "ok"
+        return "does not match the audio"
 
     def _align(self, pcm: np.ndarray, words: list[Word]) -> Timing | None:
         for wide in (False, True):
