@@ -62,13 +62,9 @@ def stream_mono16k(info: AudioInfo, block_seconds: float = BLOCK_SECONDS) -> Ite
     """Yield consecutive float32 blocks of 16 kHz mono audio (DC removed) covering the whole file."""
     raw = _soundfile_blocks(info, block_seconds) if info.backend == "soundfile" else _ffmpeg_blocks(info, block_seconds)
     dc = _DcBlocker()
-    produced = False
     for block in raw:
         if block.size:
-            produced = True
             yield dc(block)
-    if not produced:
-        return
 
 
 def load_mono16k(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
