@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import Cancelled
 from ..progress import Progress
 from . import SAMPLE_RATE
 from .decode import AudioInfo, stream_mono16k
@@ -118,8 +117,7 @@ def _assign_words(words: list[Word], speech: np.ndarray, cuts: list[int]) -> lis
 def _windows(info: AudioInfo, cuts: list[int]) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (start frame, audio) for each window, decoding the file once more in blocks."""
     bounds = [c * HOP for c in cuts]
-    k, buf, buf_start = 0, [], 0
-    held = 0
+    k, buf, held, buf_start = 0, [], 0, 0
     for block in stream_mono16k(info):
         buf.append(block)
         held += len(block)
@@ -130,9 +128,8 @@ def _windows(info: AudioInfo, cuts: list[int]) -> Iterator[tuple[int, np.ndarray
             rest = audio[take:]
             buf, held, buf_start = [rest], len(rest), bounds[k + 1]
             k += 1
-    if k + 1 < len(bounds) or (buf and held):
-        audio = np.concatenate(buf) if buf else np.zeros(0, np.float32)
-        yield cuts[k] if k < len(cuts) else cuts[-1], audio
+    if k + 1 < len(bounds):  # the decoder delivered less than the first pass measured
+        yield cuts[k], np.concatenate(buf) if buf else np.zeros(0, np.float32)
 
 
 class Analyzer:
@@ -141,7 +138,6 @@ class Analyzer:
     def __init__(self, progress: Progress | None = None) -> None:
         self.timer = PhoneTimer()
         self.progress = progress or Progress()
-        self.cancel_requested = False
 
     def analyse(self, info: AudioInfo, transcript: str | None, lang: Language) -> SpeechAnalysis:
         progress = self.progress
@@ -180,10 +176,6 @@ class Analyzer:
         shares = _assign_words(words, speech, cuts) if words else [None] * (len(cuts) - 1)
         chunks = [(0, whole)] if whole is not None else _windows(info, cuts)
         for k, (start, audio) in enumerate(chunks):
-            if self.cancel_requested:
-                raise Cancelled("Cancelled.")
-            if k >= len(shares):
-                break
             t0 = start / FPS
             f0 = pitch_hz(audio)
             analysis.f0_hz[start:start + len(f0)] = f0[: max(0, n - start)]
