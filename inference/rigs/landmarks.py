@@ -1,0 +1,75 @@
+"""MediaPipe's 478-point face mesh on a photo, with the checks a user needs (no face, several, tiny, turned).
+
+mediapipe 0.10.21 is pinned: it is the last release whose wheel carries the face-mesh model (see
+docs/architecture.md). It is imported lazily so the audio stage never pays for it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+
+N_LANDMARKS = 478
+IRIS_DIAMETER_MM = 11.7
+"""Human iris diameter varies little between adults (11.7 ± 0.5 mm): the photo's metric scale."""
+MIN_FACE_PX = 96
+"""Below this face height the rig is built but the result looks blurry; warn."""
+
+
+@dataclass
+class FaceLandmarks:
+    """Pixel landmarks of the chosen face: x, y in pixels, z in pixels on the x scale (negative = nearer)."""
+
+    points: np.ndarray  # (478, 3) float64
+    image_size: tuple[int, int]  # (width, height)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def px_per_mm(self) -> float:
+        p = self.points[:, :2]
+        return float(np.mean([np.linalg.norm(p[469] - p[471]), np.linalg.norm(p[474] - p[476])])) / IRIS_DIAMETER_MM
+
+    @property
+    def face_height_px(self) -> float:
+        return float(np.linalg.norm(self.points[10, :2] - self.points[152, :2]))
+
+
+def detect_landmarks(rgb: np.ndarray, source: str | os.PathLike = "photo") -> FaceLandmarks:
+    """The largest face's landmarks; a clear InputError when there is none."""
+    try:
+        from mediapipe.python.solutions.face_mesh import FaceMesh
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise InputError("Face fitting needs mediapipe 0.10.21: run `pip install --no-deps mediapipe==0.10.21` "
+                         "(the install script does this).") from e
+    h, w = rgb.shape[:2]
+    with FaceMesh(static_image_mode=True, max_num_faces=8, refine_landmarks=True,
+                  min_detection_confidence=0.5) as mesh:
+        result = mesh.process(np.ascontiguousarray(rgb))
+    faces = result.multi_face_landmarks or []
+    if not faces:
+        raise InputError(f"No face found in '{source}'. Use a photo where one face looks roughly toward the "
+                         "camera, well lit, at least 100 pixels tall.")
+    clouds = [np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float64) for f in faces]
+    sizes = [np.ptp(c[:, 0]) * np.ptp(c[:, 1]) for c in clouds]
+    chosen = FaceLandmarks(clouds[int(np.argmax(sizes))], (w, h))
+    if len(clouds) > 1:
+        chosen.warnings.append(f"{len(clouds)} faces found in '{source}'; using the largest one. Crop the photo "
+                               "to choose another.")
+    if chosen.face_height_px < MIN_FACE_PX:
+        chosen.warnings.append(f"The face in '{source}' is only {chosen.face_height_px:.0f} pixels tall; the "
+                               "video will look soft. A photo with a face of 300 pixels or more looks best.")
+    yaw = head_yaw_degrees(chosen.points)
+    if abs(yaw) > 25:
+        chosen.warnings.append(f"The face in '{source}' is turned about {abs(yaw):.0f}° from the camera; "
+                               "motion is limited to what the photo supports. A frontal photo works best.")
+    return chosen
+
+
+def head_yaw_degrees(points: np.ndarray) -> float:
+    """Rough yaw of the face from the cheek-to-cheek direction (0 = looking at the camera)."""
+    d = points[454] - points[234]
+    return float(np.degrees(np.arctan2(-d[2], d[0])))

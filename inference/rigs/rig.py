@@ -1,0 +1,287 @@
+"""A face rig as plain data, and its evaluation over many frames at once.
+
+Rig space: metres, X = the character's left, Y up, Z = where the face looks (the ICT-FaceKit and FLAME
+convention). Blender's axes are (x, -z, y) of these.
+
+A rig turns motion-clip channels into vertices in three linear steps, the same ones Blender runs:
+blendshapes (``neutral + Σ w·delta``), pose correctives (FLAME-style, linear in the entries of R − I),
+then linear blend skinning. Joint rotations come from channels through ``JointDriver`` rows, so one
+editable curve (say jawOpen) can both rotate the jaw joint and drive its corrective shapes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.atomic import atomic_open
+
+JOINT_NAMES = ("root", "neck", "head", "jaw", "eye_L", "eye_R")
+HEAD_CHANNELS = ("head.pitch", "head.yaw", "head.roll")
+"""Driver channel names for the clip's head rotation (degrees)."""
+
+RIG_FORMAT = "vividtalk.rig"
+RIG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JointDriver:
+    """``joint`` rotates about rig-space ``axis`` (0 = X, 1 = Y, 2 = Z) by ``degrees`` per unit of ``channel``."""
+
+    channel: str
+    joint: str
+    axis: int
+    degrees: float
+
+
+@dataclass
+class FaceRig:
+    """Neutral mesh, named blendshapes, joints with skin weights, and how channels drive the joints."""
+
+    name: str
+    vertices: np.ndarray  # (V, 3) float64, metres
+    face_sizes: np.ndarray  # (F,) corners per polygon
+    face_indices: np.ndarray  # (sum(face_sizes),) vertex index per corner
+    shape_names: list[str]
+    shape_deltas: np.ndarray  # (S, V, 3) float32, metres
+    joint_names: list[str]
+    joint_parents: np.ndarray  # (J,) int, -1 for the root
+    joint_positions: np.ndarray  # (J, 3) rest pivots, metres
+    weights: np.ndarray  # (V, J) float32, rows sum to 1
+    drivers: list[JointDriver] = field(default_factory=list)
+    uvs: np.ndarray | None = None  # (sum(face_sizes), 2) one UV per corner
+    correctives: dict[str, np.ndarray] = field(default_factory=dict)  # joint -> (9, V, 3): Σ (R - I)_k · D_k
+    texture: np.ndarray | None = None  # (H, W, 3) uint8 RGB image the UVs point into
+    photo_vertices: np.ndarray | None = None  # (V, 3) the face as photographed (portrait rigs)
+    landmarks: dict[str, int] = field(default_factory=dict)  # semantic point -> vertex index
+    meta: dict[str, str] = field(default_factory=dict)
+
+    # ---- structure -------------------------------------------------------------------------------------
+    @property
+    def n_vertices(self) -> int:
+        return len(self.vertices)
+
+    def polygons(self) -> list[np.ndarray]:
+        """The polygons as a list of vertex-index arrays (for building meshes elsewhere)."""
+        return np.split(self.face_indices, np.cumsum(self.face_sizes)[:-1])
+
+    def shape(self, name: str) -> np.ndarray:
+        return self.shape_deltas[self.shape_names.index(name)]
+
+    def channels_used(self) -> set[str]:
+        """Every clip channel this rig reacts to (blendshape names plus driver channels)."""
+        return set(self.shape_names) | {d.channel for d in self.drivers}
+
+    def validate(self) -> None:
+        v, s, j = self.n_vertices, len(self.shape_names), len(self.joint_names)
+        problems = []
+        if self.vertices.shape != (v, 3):
+            problems.append("vertices must be (V, 3)")
+        if int(self.face_sizes.sum()) != len(self.face_indices):
+            problems.append("face_sizes do not add up to face_indices")
+        if len(self.face_indices) and (self.face_indices.min() < 0 or self.face_indices.max() >= v):
+            problems.append("a face uses a vertex that does not exist")
+        if self.shape_deltas.shape != (s, v, 3):
+            problems.append(f"shape_deltas must be ({s}, {v}, 3)")
+        if self.weights.shape != (v, j) or not np.allclose(self.weights.sum(1), 1, atol=1e-4):
+            problems.append("weights must be (V, J) with rows summing to 1")
+        if self.joint_positions.shape != (j, 3) or len(self.joint_parents) != j:
+            problems.append("joint positions/parents do not match the joint names")
+        if any(p >= i for i, p in enumerate(self.joint_parents)):
+            problems.append("joints must come after their parents")
+        for d in self.drivers:
+            if d.joint not in self.joint_names or d.axis not in (0, 1, 2):
+                problems.append(f"driver {d} names an unknown joint or axis")
+        for joint, c in self.correctives.items():
+            if joint not in self.joint_names or c.shape != (9, v, 3):
+                problems.append(f"correctives for '{joint}' must be (9, V, 3) on a known joint")
+        if self.uvs is not None and self.uvs.shape != (len(self.face_indices), 2):
+            problems.append("uvs must have one row per face corner")
+        if problems:
+            raise InputError(f"Rig '{self.name}' is inconsistent: " + "; ".join(problems) + ".")
+
+    # ---- evaluation ------------------------------------------------------------------------------------
+    def joint_eulers(self, channels: Mapping[str, np.ndarray], n_frames: int) -> np.ndarray:
+        """(T, J, 3) rotation angles in radians about rig X, Y, Z for each joint, from the drivers."""
+        eul = np.zeros((n_frames, len(self.joint_names), 3))
+        for d in self.drivers:
+            if d.channel in channels:
+                eul[:, self.joint_names.index(d.joint), d.axis] += np.radians(d.degrees) * _frames(
+                    channels[d.channel], n_frames)
+        return eul
+
+    def evaluate(self, channels: Mapping[str, np.ndarray | float], n_frames: int | None = None,
+                 chunk: int = 256) -> np.ndarray:
+        """Vertices (T, V, 3) for per-frame channel values (missing channels are 0, scalars are held).
+
+        ``channels`` holds blendshape weights by shape name and driver inputs by channel name (for a
+        motion clip use ``clip_channels(clip)``).
+        """
+        if n_frames is None:
+            lengths = [np.size(a) for a in channels.values() if np.ndim(a)]
+            n_frames = max(lengths) if lengths else 1
+        w = np.zeros((n_frames, len(self.shape_names)), np.float32)
+        for i, name in enumerate(self.shape_names):
+            if name in channels:
+                w[:, i] = _frames(channels[name], n_frames)
+        eul = self.joint_eulers(channels, n_frames)
+        out = np.empty((n_frames, self.n_vertices, 3), np.float32)
+        flat = self.shape_deltas.reshape(len(self.shape_names), -1)
+        for a in range(0, n_frames, chunk):
+            b = min(n_frames, a + chunk)
+            verts = self.vertices[None].astype(np.float32) + (w[a:b] @ flat).reshape(b - a, -1, 3)
+            rot = euler_matrices(eul[a:b])  # (t, J, 3, 3)
+            for joint, deltas in self.correctives.items():
+                k = self.joint_names.index(joint)
+                feat = (rot[:, k] - np.eye(3)).reshape(b - a, 9).astype(np.float32)
+                verts += (feat @ deltas.reshape(9, -1)).reshape(b - a, -1, 3)
+            out[a:b] = self.skin(verts, rot)
+        return out
+
+    def skin(self, verts: np.ndarray, local_rot: np.ndarray) -> np.ndarray:
+        """Linear blend skinning of (t, V, 3) rest-pose vertices by per-joint local rotations (t, J, 3, 3)."""
+        g = world_transforms(local_rot, self.joint_parents, self.joint_positions)  # (t, J, 3, 4)
+        moving = np.flatnonzero(np.abs(g - _IDENTITY34).max(axis=(0, 2, 3)) > 0)
+        if not len(moving):
+            return verts
+        blend = np.einsum("vj,tjab->tvab", self.weights[:, moving], g[:, moving].astype(np.float32))
+        still = 1.0 - self.weights[:, moving].sum(1)
+        blend[:, :, :, :3] += still[None, :, None, None] * np.eye(3, dtype=np.float32)
+        return np.einsum("tvab,tvb->tva", blend[..., :3], verts) + blend[..., 3]
+
+    # ---- storage ---------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """An .npz without pickles (written atomically), readable with ``FaceRig.load``."""
+        arrays = {
+            "format": np.array(RIG_FORMAT), "version": np.array(RIG_VERSION), "name": np.array(self.name),
+            "vertices": self.vertices, "face_sizes": self.face_sizes, "face_indices": self.face_indices,
+            "shape_names": np.array(self.shape_names, dtype=str), "shape_deltas": self.shape_deltas,
+            "joint_names": np.array(self.joint_names, dtype=str), "joint_parents": self.joint_parents,
+            "joint_positions": self.joint_positions, "weights": self.weights,
+            "driver_channels": np.array([d.channel for d in self.drivers], dtype=str),
+            "driver_joints": np.array([d.joint for d in self.drivers], dtype=str),
+            "driver_axes": np.array([d.axis for d in self.drivers], dtype=np.int8),
+            "driver_degrees": np.array([d.degrees for d in self.drivers], dtype=np.float64),
+            "landmark_names": np.array(list(self.landmarks), dtype=str),
+            "landmark_vertices": np.array(list(self.landmarks.values()), dtype=np.int64),
+            "meta_keys": np.array(list(self.meta), dtype=str),
+            "meta_values": np.array(list(self.meta.values()), dtype=str),
+        }
+        for key in ("uvs", "texture", "photo_vertices"):
+            if getattr(self, key) is not None:
+                arrays[key] = getattr(self, key)
+        for joint, deltas in self.correctives.items():
+            arrays[f"corrective:{joint}"] = deltas
+        with atomic_open(path, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FaceRig:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except FileNotFoundError as e:
+            raise InputError(f"Rig file '{path}' does not exist.") from e
+        except (OSError, ValueError) as e:
+            raise InputError(f"'{path}' is not a readable rig file (.npz without pickles): {e}.") from e
+        if str(data.get("format", "")) != RIG_FORMAT:
+            raise InputError(f"'{path}' is not a vividtalk rig (make one with `vividtalk rig`).")
+        if int(data["version"]) > RIG_VERSION:
+            raise InputError(f"'{path}' is rig format version {int(data['version'])}; update vividtalk.")
+        try:
+            rig = cls(
+                name=str(data["name"]), vertices=data["vertices"].astype(np.float64),
+                face_sizes=data["face_sizes"], face_indices=data["face_indices"],
+                shape_names=[str(s) for s in data["shape_names"]], shape_deltas=data["shape_deltas"],
+                joint_names=[str(s) for s in data["joint_names"]], joint_parents=data["joint_parents"],
+                joint_positions=data["joint_positions"], weights=data["weights"],
+                drivers=[JointDriver(str(c), str(j), int(a), float(g)) for c, j, a, g in zip(
+                    data["driver_channels"], data["driver_joints"], data["driver_axes"], data["driver_degrees"],
+                    strict=True)],
+                uvs=data.get("uvs"), texture=data.get("texture"), photo_vertices=data.get("photo_vertices"),
+                correctives={k.split(":", 1)[1]: v for k, v in data.items() if k.startswith("corrective:")},
+                landmarks={str(k): int(v) for k, v in zip(data["landmark_names"], data["landmark_vertices"],
+                                                          strict=True)},
+                meta={str(k): str(v) for k, v in zip(data["meta_keys"], data["meta_values"], strict=True)},
+            )
+        except (KeyError, ValueError, TypeError) as e:
+            raise InputError(f"Rig file '{path}' is incomplete or damaged ({e}); rebuild it.") from e
+        rig.validate()
+        return rig
+
+
+_IDENTITY34 = np.hstack([np.eye(3), np.zeros((3, 1))])
+
+
+def _frames(values: np.ndarray | float, n_frames: int) -> np.ndarray:
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim == 0:
+        return np.full(n_frames, float(a))
+    if len(a) >= n_frames:
+        return a[:n_frames]
+    return np.concatenate([a, np.full(n_frames - len(a), a[-1] if len(a) else 0.0)])
+
+
+def euler_matrices(eul: np.ndarray) -> np.ndarray:
+    """Rotation matrices R = Rz·Ry·Rx (Blender's 'XYZ' Euler order) for angles (..., 3) in radians."""
+    cx, cy, cz = np.cos(eul[..., 0]), np.cos(eul[..., 1]), np.cos(eul[..., 2])
+    sx, sy, sz = np.sin(eul[..., 0]), np.sin(eul[..., 1]), np.sin(eul[..., 2])
+    r = np.empty((*eul.shape[:-1], 3, 3))
+    r[..., 0, 0] = cy * cz
+    r[..., 0, 1] = sx * sy * cz - cx * sz
+    r[..., 0, 2] = cx * sy * cz + sx * sz
+    r[..., 1, 0] = cy * sz
+    r[..., 1, 1] = sx * sy * sz + cx * cz
+    r[..., 1, 2] = cx * sy * sz - sx * cz
+    r[..., 2, 0] = -sy
+    r[..., 2, 1] = sx * cy
+    r[..., 2, 2] = cx * cy
+    return r
+
+
+def world_transforms(local_rot: np.ndarray, parents: np.ndarray, pivots: np.ndarray) -> np.ndarray:
+    """(t, J, 3, 4) rest-relative world transforms: each joint rotates about its pivot, after its parent."""
+    t, j = local_rot.shape[:2]
+    g = np.zeros((t, j, 3, 4))
+    for k in range(j):
+        rot = local_rot[:, k]
+        trans = pivots[k] - rot @ pivots[k]  # rotate about the pivot: x -> R (x - p) + p
+        if parents[k] < 0:
+            g[:, k, :, :3], g[:, k, :, 3] = rot, trans
+        else:
+            pr, pt = g[:, parents[k], :, :3], g[:, parents[k], :, 3]
+            g[:, k, :, :3] = pr @ rot
+            g[:, k, :, 3] = np.einsum("tab,tb->ta", pr, trans) + pt
+    return g
+
+
+def standard_drivers(jaw_degrees: float, eye_degrees: tuple[float, float] = (25.0, 30.0),
+                     head_joint: str = "head") -> list[JointDriver]:
+    """Head rotation from the clip's head.* channels, the jaw from jawOpen, the eyes from eyeLook*.
+
+    Signs follow rig space: +X rotation nods down / opens the jaw, +Y turns to the character's left,
+    and roll + tilts toward the left shoulder, which is -Z. ``eye_degrees`` is (vertical, horizontal)
+    at a channel value of 1.
+    """
+    up, side = eye_degrees
+    drivers = [JointDriver("head.pitch", head_joint, 0, 1.0), JointDriver("head.yaw", head_joint, 1, 1.0),
+               JointDriver("head.roll", head_joint, 2, -1.0), JointDriver("jawOpen", "jaw", 0, jaw_degrees)]
+    for s, name in (("L", "Left"), ("R", "Right")):
+        outward = 1.0 if s == "L" else -1.0  # looking out turns the left eye toward +X, the right toward -X
+        drivers += [JointDriver(f"eyeLookUp{name}", f"eye_{s}", 0, -up),
+                    JointDriver(f"eyeLookDown{name}", f"eye_{s}", 0, up),
+                    JointDriver(f"eyeLookOut{name}", f"eye_{s}", 1, side * outward),
+                    JointDriver(f"eyeLookIn{name}", f"eye_{s}", 1, -side * outward)]
+    return drivers
+
+
+def clip_channels(clip) -> dict[str, np.ndarray]:
+    """A motion clip's channels in the form ``FaceRig.evaluate`` takes (head rotation as head.* drivers)."""
+    channels = dict(clip.channels)
+    for axis, values in clip.head.items():
+        channels[f"head.{axis}"] = values
+    return channels
