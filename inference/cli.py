@@ -52,6 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output-dir", default="vividtalk_demo", help="folder for the results")
     p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
 
+    p = sub.add_parser("rig", help="build a face rig (.npz): from a photo, ICT-FaceKit or a FLAME model")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--image", help="portrait photo (default: the built-in public-domain astronaut portrait)")
+    src.add_argument("--ict", help="folder holding ICT-FaceKit's ict_arkit.npz")
+    src.add_argument("--flame", help="FLAME 2020/2023 model (.pkl or .npz), loaded without running its code")
+    p.add_argument("--arkit-from-ict", metavar="DIR", help="with --flame: fit the ARKit mapping to ICT-FaceKit's "
+                   "shapes in DIR instead of the built-in face")
+    p.add_argument("-o", "--output", required=True, help="rig file to write (.npz)")
+    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+
+    p = sub.add_parser("export-flame", help="motion clip -> FLAME parameters per frame (.npz)")
+    p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
+    p.add_argument("--model", required=True, help="FLAME 2020/2023 model (.pkl or .npz)")
+    p.add_argument("--arkit-from-ict", metavar="DIR", help="fit the ARKit mapping to ICT-FaceKit's shapes in DIR")
+    p.add_argument("-o", "--output", required=True, help="parameters to write (.npz)")
+    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+
     sub.add_parser("languages", help="list the language codes and voices the transcript can use")
     return parser
 
@@ -111,10 +128,46 @@ def _cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
     clip = animate(voice, AnimateOptions(transcript=DEMO_TEXT), progress)
     clip.save(out / "demo_clip.json")
     write_csv(clip, out / "demo_curves.csv")
+    from .rigs.portrait import default_portrait_rig
+
+    default_portrait_rig().save(out / "demo_face_rig.npz")
     closures = sum(1 for _, _, v in clip.visemes if v == "MBP")
     print(f"demo: {voice} ({clip.duration:.1f} s) -> {out / 'demo_clip.json'} "
           f"({clip.n_frames} frames, {sum(len(k) for k in clip.keys.values())} keys, {closures} lip closures) "
-          f"and {out / 'demo_curves.csv'}")
+          f", {out / 'demo_curves.csv'} and the face rig {out / 'demo_face_rig.npz'}")
+    return 0
+
+
+def _cmd_rig(args: argparse.Namespace, progress: Progress) -> int:
+    from .io.atomic import check_writable_target
+    from .rigs.build import build_rig
+
+    check_writable_target(args.output)
+    kind, path = ("ict", args.ict) if args.ict else ("flame", args.flame) if args.flame else ("portrait", args.image)
+    progress.update("rig", 0.0)
+    rig = build_rig(kind, path, args.arkit_from_ict)
+    for warning in filter(None, rig.meta.get("warnings", "").split("\n")):
+        progress.warn(warning)
+    rig.save(args.output)
+    progress.update("rig", 1.0)
+    progress.result(output=str(Path(args.output).resolve()), vertices=rig.n_vertices, shapes=len(rig.shape_names),
+                    warnings=progress.warnings)
+    if progress.mode != "json":
+        print(f"wrote {args.output}: {rig.name}, {rig.n_vertices} vertices, {len(rig.shape_names)} shapes, "
+              f"joints {', '.join(rig.joint_names)}")
+    return 0
+
+
+def _cmd_export_flame(args: argparse.Namespace, progress: Progress) -> int:
+    from .io.atomic import check_writable_target
+    from .motion.clip import MotionClip
+    from .rigs.build import export_flame_params
+
+    check_writable_target(args.output)
+    clip = MotionClip.load(args.clip)
+    params = export_flame_params(clip, args.model, args.output, args.arkit_from_ict)
+    progress.result(output=str(Path(args.output).resolve()), frames=clip.n_frames,
+                    expression_size=int(params["expression"].shape[1]))
     return 0
 
 
@@ -128,8 +181,8 @@ def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
     return 0
 
 
-COMMANDS = {"animate": _cmd_animate, "export-csv": _cmd_export_csv, "demo": _cmd_demo,
-            "languages": _cmd_languages}
+COMMANDS = {"animate": _cmd_animate, "export-csv": _cmd_export_csv, "demo": _cmd_demo, "rig": _cmd_rig,
+            "export-flame": _cmd_export_flame, "languages": _cmd_languages}
 
 
 def _raise_cancel(_signum, _frame):

@@ -48,12 +48,10 @@ def detect_landmarks(rgb: np.ndarray, source: str | os.PathLike = "photo") -> Fa
     h, w = rgb.shape[:2]
     with FaceMesh(static_image_mode=True, max_num_faces=8, refine_landmarks=True,
                   min_detection_confidence=0.5) as mesh:
-        result = mesh.process(np.ascontiguousarray(rgb))
-    faces = result.multi_face_landmarks or []
-    if not faces:
+        clouds = _find_faces(mesh, rgb)
+    if not clouds:
         raise InputError(f"No face found in '{source}'. Use a photo where one face looks roughly toward the "
                          "camera, well lit, at least 100 pixels tall.")
-    clouds = [np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float64) for f in faces]
     sizes = [np.ptp(c[:, 0]) * np.ptp(c[:, 1]) for c in clouds]
     chosen = FaceLandmarks(clouds[int(np.argmax(sizes))], (w, h))
     if len(clouds) > 1:
@@ -61,12 +59,34 @@ def detect_landmarks(rgb: np.ndarray, source: str | os.PathLike = "photo") -> Fa
                                "to choose another.")
     if chosen.face_height_px < MIN_FACE_PX:
         chosen.warnings.append(f"The face in '{source}' is only {chosen.face_height_px:.0f} pixels tall; the "
-                               "video will look soft. A photo with a face of 300 pixels or more looks best.")
+                               "video will look soft. A photo with a face of 200 pixels or more looks best.")
     yaw = head_yaw_degrees(chosen.points)
     if abs(yaw) > 25:
         chosen.warnings.append(f"The face in '{source}' is turned about {abs(yaw):.0f}° from the camera; "
                                "motion is limited to what the photo supports. A frontal photo works best.")
     return chosen
+
+
+def _find_faces(mesh, rgb: np.ndarray) -> list[np.ndarray]:
+    """Faces in the whole image and, for wide or tall images, in overlapping square windows (MediaPipe's
+    detector squeezes the image into a square and misses faces in panoramic shapes)."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    windows = [(0, 0, w, h)]
+    if max(h, w) > 1.25 * side:
+        steps = int(np.ceil((max(h, w) - side) / (side / 2))) + 1
+        for k in range(steps):
+            off = round(min(k * side / 2, max(h, w) - side))
+            windows.append((off, 0, side, side) if w > h else (0, off, side, side))
+    clouds: list[np.ndarray] = []
+    for x0, y0, ww, hh in windows:
+        result = mesh.process(np.ascontiguousarray(rgb[y0:y0 + hh, x0:x0 + ww]))
+        for f in result.multi_face_landmarks or []:
+            c = np.array([(p.x * ww + x0, p.y * hh + y0, p.z * ww) for p in f.landmark], dtype=np.float64)
+            size = np.ptp(c[:, 0])
+            if all(np.linalg.norm(c[:, :2].mean(0) - o[:, :2].mean(0)) > 0.3 * size for o in clouds):
+                clouds.append(c)
+    return clouds
 
 
 def head_yaw_degrees(points: np.ndarray) -> float:

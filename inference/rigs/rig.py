@@ -128,13 +128,18 @@ class FaceRig:
         for i, name in enumerate(self.shape_names):
             if name in channels:
                 w[:, i] = _frames(channels[name], n_frames)
-        eul = self.joint_eulers(channels, n_frames)
+        return self.pose(w, euler_matrices(self.joint_eulers(channels, n_frames)), chunk)
+
+    def pose(self, shape_weights: np.ndarray, local_rot: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """Vertices (T, V, 3) from blendshape weights (T, S) and joint rotations (T, J, 3, 3)."""
+        n_frames = len(shape_weights)
         out = np.empty((n_frames, self.n_vertices, 3), np.float32)
-        flat = self.shape_deltas.reshape(len(self.shape_names), -1)
+        flat = self.shape_deltas.reshape(len(self.shape_names), self.n_vertices * 3)
+        w = shape_weights.astype(np.float32)
         for a in range(0, n_frames, chunk):
             b = min(n_frames, a + chunk)
             verts = self.vertices[None].astype(np.float32) + (w[a:b] @ flat).reshape(b - a, -1, 3)
-            rot = euler_matrices(eul[a:b])  # (t, J, 3, 3)
+            rot = local_rot[a:b]
             for joint, deltas in self.correctives.items():
                 k = self.joint_names.index(joint)
                 feat = (rot[:, k] - np.eye(3)).reshape(b - a, 9).astype(np.float32)

@@ -1,0 +1,122 @@
+"""Driving any character: match its shape-key names to ARKit channels, or to visemes for viseme-only rigs.
+
+ARKit names are matched in their common spellings (jawOpen, JawOpen, jaw_open, eyeBlink_L, eyeBlinkLeft,
+EyeBlink.L, blendShape1.eyeBlinkLeft, ...). Rigs with only mouth shapes get per-frame viseme weights made
+from the clip's phones: the Oculus/VRChat set (sil PP FF TH DD kk CH SS nn RR aa E ih oh ou), VRM
+(aa ih ou ee oh) or Rhubarb/Hanna-Barbera letters (A-H, X). See docs/rigs.md for the tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..motion.arkit import ARKIT_NAMES
+
+_SIDES = {"left": ("left", "l"), "right": ("right", "r")}
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _arkit_spellings() -> dict[str, str]:
+    """Squashed spelling -> ARKit name: suffix and prefix sides (eyeBlinkL, leftEyeBlink, l_eye_blink)."""
+    table: dict[str, str] = {}
+    for name in ARKIT_NAMES:
+        m = re.match(r"(.*?)(Left|Right)$", name)
+        if not m:
+            table[_squash(name)] = name
+            continue
+        base, side = _squash(m.group(1)), _SIDES[m.group(2).lower()]
+        for s in side:
+            table[base + s] = name
+            table[s + base] = name
+    return table
+
+
+ARKIT_SPELLINGS = _arkit_spellings()
+
+# phone (ARPAbet) -> Oculus/VRChat viseme
+OCULUS_OF_PHONE = {
+    "SIL": "sil", "P": "PP", "B": "PP", "M": "PP", "F": "FF", "V": "FF", "TH": "TH", "DH": "TH",
+    "T": "DD", "D": "DD", "K": "kk", "G": "kk", "NG": "kk", "CH": "CH", "JH": "CH", "SH": "CH", "ZH": "CH",
+    "S": "SS", "Z": "SS", "N": "nn", "L": "nn", "R": "RR", "ER": "RR",
+    "AA": "aa", "AE": "aa", "AH": "aa", "AW": "aa", "AY": "aa", "HH": "aa", "EH": "E", "EY": "E",
+    "IH": "ih", "IY": "ih", "Y": "ih", "AO": "oh", "OW": "oh", "OY": "oh", "UW": "ou", "UH": "ou", "W": "ou",
+}
+OCULUS = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou")
+# Oculus viseme -> VRM 1.0 vowel preset and Rhubarb mouth letter
+VRM_OF_OCULUS = {"aa": "aa", "E": "ee", "ih": "ih", "oh": "oh", "ou": "ou", "RR": "ou", "CH": "ou"}
+RHUBARB_OF_OCULUS = {"sil": "X", "PP": "A", "FF": "G", "TH": "B", "DD": "B", "kk": "B", "CH": "B", "SS": "B",
+                     "nn": "H", "RR": "E", "aa": "D", "E": "C", "ih": "B", "oh": "E", "ou": "F"}
+_VISEME_SPELLINGS = {
+    "oculus": {**{_squash(v): v for v in OCULUS}, **{_squash("viseme_" + v): v for v in OCULUS},
+               **{_squash("v_" + v): v for v in OCULUS}, **{_squash("vrc.v_" + v): v for v in OCULUS}},
+    "vrm": {_squash(v): v for v in ("aa", "ih", "ou", "ee", "oh")} | {"a": "aa", "i": "ih", "u": "ou", "e": "ee",
+                                                                         "o": "oh"},
+    "rhubarb": {**{c.lower(): c for c in "ABCDEFGHX"}, **{_squash("mouth_" + c): c for c in "ABCDEFGHX"}},
+}
+CROSSFADE_S = 0.08
+"""Viseme weights blend over this long around each phone boundary (no one-frame pops)."""
+
+
+@dataclass
+class ChannelMap:
+    """How a target's shape keys take the clip: each mapped key gets one ARKit channel or one viseme."""
+
+    scheme: str  # "arkit" or a viseme scheme ("oculus", "vrm", "rhubarb")
+    targets: dict[str, str]  # target shape-key name -> ARKit channel / viseme
+    unmapped_targets: list[str] = field(default_factory=list)  # keys left alone
+    unused_channels: list[str] = field(default_factory=list)  # clip channels nothing on the target shows
+
+
+def _strip_namespace(name: str) -> str:
+    return name.rsplit(".", 1)[-1] if "." in name and not re.search(r"\.[LRlr]$", name) else name
+
+
+def map_shape_keys(names: list[str]) -> ChannelMap:
+    """Match a character's shape-key names: ARKit if any match, else the viseme scheme matching most keys."""
+    arkit: dict[str, str] = {}
+    for n in names:
+        hit = ARKIT_SPELLINGS.get(_squash(_strip_namespace(n))) or ARKIT_SPELLINGS.get(_squash(n))
+        if hit and hit not in arkit.values():
+            arkit[n] = hit
+    if arkit:
+        return ChannelMap("arkit", arkit, [n for n in names if n not in arkit],
+                          [c for c in ARKIT_NAMES if c not in arkit.values()])
+    best = ChannelMap("none", {}, list(names), list(ARKIT_NAMES))
+    for scheme, spellings in _VISEME_SPELLINGS.items():
+        found = {n: spellings[_squash(_strip_namespace(n))] for n in names
+                 if _squash(_strip_namespace(n)) in spellings}
+        if len(set(found.values())) > len(set(best.targets.values())) and len(set(found.values())) >= 3:
+            best = ChannelMap(scheme, found, [n for n in names if n not in found], [])
+    return best
+
+
+def viseme_weights(phones: list[tuple[float, float, str]], fps: float, n_frames: int,
+                   scheme: str = "oculus") -> dict[str, np.ndarray]:
+    """Per-frame weights (summing to 1) of each viseme of ``scheme`` from the clip's phone timing."""
+    oculus = np.zeros((n_frames, len(OCULUS)))
+    t = np.arange(n_frames) / fps
+    oculus[:, 0] = 1.0
+    for start, end, phone in phones:
+        v = OCULUS.index(OCULUS_OF_PHONE.get(phone.upper(), "sil"))
+        # a trapezoid that ramps up across the start boundary and down across the end one
+        ramp_in = np.clip((t - (start - CROSSFADE_S / 2)) / CROSSFADE_S, 0, 1)
+        ramp_out = np.clip(((end + CROSSFADE_S / 2) - t) / CROSSFADE_S, 0, 1)
+        w = np.minimum(ramp_in, ramp_out)
+        oculus[:, v] = np.maximum(oculus[:, v], w)
+        if v:
+            oculus[:, 0] = np.minimum(oculus[:, 0], 1 - w)
+    oculus /= np.maximum(oculus.sum(1, keepdims=True), 1e-9)
+    if scheme == "oculus":
+        return {v: oculus[:, i] for i, v in enumerate(OCULUS)}
+    table = VRM_OF_OCULUS if scheme == "vrm" else RHUBARB_OF_OCULUS
+    out: dict[str, np.ndarray] = {}
+    for i, v in enumerate(OCULUS):
+        if v in table:
+            out[table[v]] = out.get(table[v], 0) + oculus[:, i]
+    return out
