@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="parameters to write (.npz)")
     p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
 
+    p = sub.add_parser("retarget", help="motion clip -> keys for a character's own shape keys (ARKit or visemes)")
+    p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
+    p.add_argument("--shape-keys", required=True, help="JSON file with the list of the character's shape-key names")
+    p.add_argument("-o", "--output", required=True, help="keys to write (.json)")
+    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+
     sub.add_parser("languages", help="list the language codes and voices the transcript can use")
     return parser
 
@@ -171,6 +177,32 @@ def _cmd_export_flame(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _cmd_retarget(args: argparse.Namespace, progress: Progress) -> int:
+    import json
+
+    from .io.atomic import atomic_open, check_writable_target
+    from .motion.clip import MotionClip
+    from .rigs.retarget import retarget_clip
+
+    check_writable_target(args.output)
+    clip = MotionClip.load(args.clip)
+    try:
+        names = json.loads(Path(args.shape_keys).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"Could not read the shape-key list '{args.shape_keys}': {e}.") from e
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError(f"'{args.shape_keys}' must hold a JSON list of shape-key names.")
+    result = retarget_clip(clip, names)
+    if not result["targets"]:
+        progress.warn("None of the shape keys has an ARKit or viseme name; nothing to animate. See docs/rigs.md "
+                      "for the names that are recognised.")
+    with atomic_open(args.output, "w") as f:
+        json.dump(result, f, ensure_ascii=False)
+    progress.result(output=str(Path(args.output).resolve()), scheme=result["scheme"],
+                    mapped=len(result["targets"]), warnings=progress.warnings)
+    return 0
+
+
 def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
     from .audio import espeak
 
@@ -182,7 +214,7 @@ def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
 
 
 COMMANDS = {"animate": _cmd_animate, "export-csv": _cmd_export_csv, "demo": _cmd_demo, "rig": _cmd_rig,
-            "export-flame": _cmd_export_flame, "languages": _cmd_languages}
+            "export-flame": _cmd_export_flame, "retarget": _cmd_retarget, "languages": _cmd_languages}
 
 
 def _raise_cancel(_signum, _frame):

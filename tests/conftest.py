@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -36,6 +35,8 @@ def demo_voice(tmp_path_factory) -> Path:
 
 
 def write_tone(path: Path, seconds: float = 1.0, rate: int = 44100, channels: int = 2, fmt: str | None = None):
+    import soundfile as sf
+
     t = np.arange(int(seconds * rate)) / rate
     x = 0.3 * np.sin(2 * np.pi * 220 * t)
     data = np.column_stack([x] * channels) if channels > 1 else x

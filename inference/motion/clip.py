@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_open
-from .arkit import ARKIT_NAMES, HEAD_AXES
+from .arkit import ARKIT_NAMES, HEAD_AXES, region_of
 
 FORMAT = "vividtalk.motion"
 VERSION = 1
@@ -49,6 +49,7 @@ class MotionClip:
             "channels": {k: r4(v) for k, v in self.channels.items()},
             "head": {k: r4(v) for k, v in self.head.items()},
             "keys": self.keys, "key_interpolation": "pchip",
+            "channel_groups": {k: region_of(k) for k in (*self.channels, *self.head)},
             "phones": [[round(s, 3), round(e, 3), p] for s, e, p in self.phones],
             "visemes": [[round(s, 3), round(e, 3), v] for s, e, v in self.visemes],
             "words": [[round(s, 3), round(e, 3), w] for s, e, w in self.words],
@@ -86,11 +87,15 @@ class MotionClip:
         lengths = {len(v) for v in (*channels.values(), *head.values())}
         if not math.isfinite(fps) or fps <= 0 or len(lengths) > 1:
             raise InputError(f"{where} is damaged: bad fps or channels of different lengths.")
-        unknown = set(channels) - set(ARKIT_NAMES)
-        if unknown or set(head) - set(HEAD_AXES):
-            raise InputError(f"{where} has unknown channels: {', '.join(sorted(unknown))}.")
+        if set(head) - set(HEAD_AXES):
+            raise InputError(f"{where} has unknown head axes: {', '.join(sorted(set(head) - set(HEAD_AXES)))}.")
+        meta = dict(data.get("meta", {}))
+        unknown = sorted(set(channels) - set(ARKIT_NAMES))
+        if unknown:  # e.g. a character's own shape keys sampled by the add-on: kept out of ARKit exports
+            meta["ignored_channels"] = unknown
+            channels = {k: v for k, v in channels.items() if k in ARKIT_NAMES}
         return cls(fps=fps, duration=float(data.get("duration", 0.0)), channels=channels, head=head,
                    keys=data.get("keys", {}), phones=[tuple(x) for x in data.get("phones", [])],
                    visemes=[tuple(x) for x in data.get("visemes", [])],
                    words=[tuple(x) for x in data.get("words", [])], audio=data.get("audio", {}),
-                   meta=data.get("meta", {}))
+                   meta=meta)

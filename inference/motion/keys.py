@@ -16,6 +16,13 @@ BLENDSHAPE_TOLERANCE = 0.03  # ARKit units (0..1): 3 % of the full range
 HEAD_TOLERANCE_DEG = 0.25
 
 
+def key_slopes(times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """PCHIP tangents (value per unit of ``times``) at the keys, for Bezier handles elsewhere (Blender)."""
+    if len(times) < 2:
+        return np.zeros(len(times))
+    return PchipInterpolator(times, values).derivative()(times)
+
+
 def evaluate_keys(frames: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """PCHIP through the keys, held flat outside them."""
     if len(frames) == 1:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..motion.arkit import ARKIT_NAMES
+from ..motion.arkit import ARKIT_NAMES, region_of
 
 _SIDES = {"left": ("left", "l"), "right": ("right", "r")}
 
@@ -120,3 +120,32 @@ def viseme_weights(phones: list[tuple[float, float, str]], fps: float, n_frames:
         if v in table:
             out[table[v]] = out.get(table[v], 0) + oculus[:, i]
     return out
+
+
+def retarget_clip(clip, names: list[str]) -> dict:
+    """Keys for a character's own shape keys: ARKit channels by name, or viseme weights from the phones.
+
+    The result (JSON-ready) maps each matched shape key to sparse ``[time, value, slope]`` keys, and lists
+    what was left unmapped on both sides.
+    """
+    from ..motion.keys import BLENDSHAPE_TOLERANCE, key_slopes, reduce_keys
+
+    mapping = map_shape_keys(names)
+    if mapping.scheme == "arkit":
+        dense = {target: np.asarray(clip.channels[channel]) for target, channel in mapping.targets.items()}
+    elif mapping.targets:
+        weights = viseme_weights(clip.phones, clip.fps, clip.n_frames, mapping.scheme)
+        dense = {target: weights.get(v, np.zeros(clip.n_frames)) for target, v in mapping.targets.items()}
+    else:
+        dense = {}
+    times = clip.times()
+    curves = {}
+    for target, values in dense.items():
+        idx = reduce_keys(values, BLENDSHAPE_TOLERANCE)
+        slopes = key_slopes(times[idx], values[idx])
+        curves[target] = [[round(float(times[i]), 5), round(float(values[i]), 5), round(float(m), 5)]
+                          for i, m in zip(idx, slopes, strict=True)]
+    groups = {t: region_of(c) if mapping.scheme == "arkit" else "Mouth" for t, c in mapping.targets.items()}
+    return {"scheme": mapping.scheme, "targets": mapping.targets, "channel_groups": groups,
+            "unmapped_targets": mapping.unmapped_targets,
+            "unused_channels": mapping.unused_channels, "keys": curves}

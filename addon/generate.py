@@ -1,0 +1,176 @@
+"""What Generate does around the engine: the engine steps to run, then applying their results to the scene.
+
+Nothing touches the scene until the engine has finished: a cancelled or failed job leaves it exactly as
+it was. Applying creates the new data first (rig objects in an unlinked collection, the take's action)
+and only then links and assigns it, removing what it made if anything fails on the way.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+
+from . import keyframes, rig_builder, scene_setup
+from .engine import Step
+
+TAKE_PREFIX = "VividTalk"
+
+
+@dataclass
+class Request:
+    """Everything one Generate needs, from operator properties or the panel's settings."""
+
+    audio_path: str
+    transcript: str = ""
+    language: str = "en"
+    rig: str = "PORTRAIT"
+    portrait_path: str = ""
+    ict_path: str = ""
+    flame_path: str = ""
+    mouth_gain: float = 1.0
+    head_gain: float = 1.0
+    emotion: str = "NEUTRAL"
+    emotion_strength: float = 1.0
+    seed: int = 0
+    target_mesh: str = ""  # SELECTED: the mesh to drive
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vividtalk_")))
+
+    @property
+    def source_tag(self) -> str:
+        """Identifies a rig in the scene that can be reused for this request."""
+        path = {"PORTRAIT": self.portrait_path, "ICT": self.ict_path, "FLAME": self.flame_path}.get(self.rig, "")
+        extra = f"|ict={_abs(self.ict_path)}" if self.rig == "FLAME" and self.ict_path else ""
+        return f"{self.rig}:{_abs(path) if path else 'built-in'}{extra}"
+
+    def check(self) -> str | None:
+        """A message saying what is missing, or None."""
+        if not self.audio_path:
+            return "Choose an audio file first."
+        if not Path(_abs(self.audio_path)).is_file():
+            return f"Audio file '{_abs(self.audio_path)}' does not exist."
+        needs = {"ICT": (self.ict_path, "the ICT-FaceKit folder"), "FLAME": (self.flame_path, "the FLAME model file")}
+        if self.rig in needs and not needs[self.rig][0]:
+            return f"Choose {needs[self.rig][1]} for this target rig."
+        if self.rig == "SELECTED" and not self.target_mesh:
+            return "Select the mesh to animate (it needs ARKit or viseme shape keys)."
+        return None
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _abs(path: str) -> str:
+    return bpy.path.abspath(path) if path else ""
+
+
+def find_rig(scene: bpy.types.Scene, tag: str) -> bpy.types.Object | None:
+    for obj in scene.objects:
+        if obj.type == "ARMATURE" and obj.get(rig_builder.RIG_TAG) == tag:
+            return obj
+    return None
+
+
+def rig_mesh(armature: bpy.types.Object) -> bpy.types.Object | None:
+    return next((c for c in armature.children if c.type == "MESH" and c.data.shape_keys), None)
+
+
+def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
+    fps = scene.render.fps / scene.render.fps_base
+    animate = ["animate", _abs(req.audio_path), "-o", str(req.workdir / "clip.json"), "--lang", req.language or "en",
+               "--fps", f"{fps:.6f}", "--mouth-gain", f"{req.mouth_gain:g}", "--head-gain", f"{req.head_gain:g}",
+               "--emotion", req.emotion.lower(), "--emotion-strength", f"{req.emotion_strength:g}",
+               "--seed", str(req.seed)]
+    if req.transcript.strip():
+        text = req.transcript.strip()
+        animate += ["-t", _abs(text) if Path(_abs(text)).is_file() else text]
+    steps = [Step(animate, "Lip sync", 3.0)]
+    if req.rig == "SELECTED":
+        mesh = bpy.data.objects[req.target_mesh]
+        names = [kb.name for kb in mesh.data.shape_keys.key_blocks] if mesh.data.shape_keys else []
+        (req.workdir / "shape_keys.json").write_text(json.dumps(names), encoding="utf-8")
+        steps.append(Step(["retarget", str(req.workdir / "clip.json"), "--shape-keys",
+                           str(req.workdir / "shape_keys.json"), "-o", str(req.workdir / "retarget.json")],
+                          "Mapping shape keys", 0.3))
+    elif find_rig(scene, req.source_tag) is None:
+        rig_args = {"PORTRAIT": ["--image", _abs(req.portrait_path)] if req.portrait_path else [],
+                    "ICT": ["--ict", _abs(req.ict_path)], "FLAME": ["--flame", _abs(req.flame_path)]}[req.rig]
+        if req.rig == "FLAME" and req.ict_path:
+            rig_args += ["--arkit-from-ict", _abs(req.ict_path)]
+        steps.append(Step(["rig", *rig_args, "-o", str(req.workdir / "rig.npz")], "Building the face rig", 1.0))
+    return steps
+
+
+@dataclass
+class Applied:
+    action: bpy.types.Action
+    mesh: bpy.types.Object
+    armature: bpy.types.Object | None
+    report: list[str]
+
+
+def apply_results(context, req: Request) -> Applied:
+    """Build or reuse the rig, write the take, set timing and sound. All or nothing."""
+    scene = context.scene
+    clip = json.loads((req.workdir / "clip.json").read_text(encoding="utf-8"))
+    created: list = []
+    try:
+        report: list[str] = []
+        if req.rig == "SELECTED":
+            mesh, armature = bpy.data.objects[req.target_mesh], None
+            mapped = json.loads((req.workdir / "retarget.json").read_text(encoding="utf-8"))
+            if not mapped["targets"]:
+                raise ValueError(f"'{mesh.name}' has no shape keys with ARKit or viseme names (docs/rigs.md "
+                                 "lists them); nothing was changed.")
+            shape_keys, groups, head_drivers = mapped["keys"], mapped["channel_groups"], []
+            if mapped["unmapped_targets"]:
+                report.append(f"Shape keys left alone: {', '.join(mapped['unmapped_targets'][:12])}")
+            report.append(f"Driving {len(mapped['targets'])} shape keys ({mapped['scheme']} names).")
+        else:
+            armature = find_rig(scene, req.source_tag)
+            if armature is None:
+                objs = rig_builder.build_rig_objects(rig_builder.RigData.load(str(req.workdir / "rig.npz")),
+                                                     req.source_tag)
+                created.append(objs.collection)
+                armature = objs.armature
+            mesh = rig_mesh(armature)
+            shape_keys = {c: k for c, k in clip["keys"].items() if not c.startswith(("pitch", "yaw", "roll"))}
+            groups = clip.get("channel_groups", {})
+            head_drivers = json.loads(armature.get("vividtalk_head_drivers", "[]"))
+        n = 1 + sum(1 for a in bpy.data.actions if a.name.startswith(f"{TAKE_PREFIX} {Path(req.audio_path).stem}"))
+        head_keys = {a: clip["keys"][a] for a in ("pitch", "yaw", "roll") if a in clip["keys"]}
+        action = keyframes.write_take(f"{TAKE_PREFIX} {Path(req.audio_path).stem} take {n}", mesh.data.shape_keys,
+                                      armature, shape_keys, groups, head_keys, head_drivers, clip["fps"],
+                                      scene_setup.FRAME_START)
+        created.append(action)
+        action["vividtalk_mouth_gain"] = req.mouth_gain
+        action["vividtalk_head_gain"] = req.head_gain
+        action["vividtalk_clip"] = json.dumps({k: clip.get(k) for k in ("fps", "duration", "frame_count", "visemes",
+                                                                        "meta")})
+        # commit: link the new rig, timing and sound
+        for coll in (c for c in created if isinstance(c, bpy.types.Collection)):
+            scene.collection.children.link(coll)
+        scene_setup.set_timing(scene, clip["fps"], clip["frame_count"])
+        scene_setup.replace_sound(scene, _abs(req.audio_path))
+        return Applied(action, mesh, armature, report)
+    except BaseException:
+        for item in created:
+            _remove(item)
+        raise
+
+
+def _remove(item) -> None:
+    if isinstance(item, bpy.types.Collection):
+        for obj in list(item.objects):
+            data = obj.data
+            bpy.data.objects.remove(obj)
+            if data is not None and data.users == 0:
+                getattr(bpy.data, {"MESH": "meshes", "ARMATURE": "armatures", "CAMERA": "cameras"}[
+                    type(data).__name__.upper()]).remove(data)
+        bpy.data.collections.remove(item)
+    elif isinstance(item, bpy.types.Action):
+        bpy.data.actions.remove(item)

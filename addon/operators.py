@@ -1,0 +1,437 @@
+"""Operators: Generate (modal with progress, or synchronous for scripts), Cancel, re-apply gains, exports.
+
+Every panel action is an operator with its options as properties, so studios can batch voice lines:
+``blender -b -P script.py`` with ``bpy.ops.vividtalk.generate(audio_path=..., rig='PORTRAIT')``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+
+from . import fbx_export, keyframes
+from .engine import EngineJob, Step, find_engine_python
+from .generate import Request, apply_results, engine_steps, rig_mesh
+from .preferences import engine_preference
+from .properties import EMOTION_ITEMS, RIG_ITEMS
+
+_REQUEST_FIELDS = ("audio_path", "transcript", "language", "rig", "portrait_path", "ict_path", "flame_path",
+                   "mouth_gain", "head_gain", "emotion", "emotion_strength", "seed")
+
+
+def _engine_or_message(context) -> tuple[str | None, str]:
+    return find_engine_python(engine_preference(context))
+
+
+def _tag_redraw(context) -> None:
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type in {"VIEW_3D", "PROPERTIES"}:
+                area.tag_redraw()
+
+
+class VIVIDTALK_OT_generate(bpy.types.Operator):
+    """Lip sync, head motion and blinks from the audio onto the target rig (Esc cancels)"""
+
+    bl_idname = "vividtalk.generate"
+    bl_label = "Generate"
+    bl_options = {"REGISTER", "UNDO"}
+
+    audio_path: StringProperty(name="Audio", subtype="FILE_PATH", options={"SKIP_SAVE"})
+    transcript: StringProperty(name="Transcript", options={"SKIP_SAVE"})
+    language: StringProperty(name="Language", default="en", options={"SKIP_SAVE"})
+    rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="PORTRAIT", options={"SKIP_SAVE"})
+    portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH", options={"SKIP_SAVE"})
+    ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH", options={"SKIP_SAVE"})
+    flame_path: StringProperty(name="FLAME model", subtype="FILE_PATH", options={"SKIP_SAVE"})
+    mouth_gain: FloatProperty(name="Mouth", default=1.0, min=0.0, max=3.0, options={"SKIP_SAVE"})
+    head_gain: FloatProperty(name="Head", default=1.0, min=0.0, max=3.0, options={"SKIP_SAVE"})
+    emotion: EnumProperty(name="Emotion", items=EMOTION_ITEMS, default="NEUTRAL", options={"SKIP_SAVE"})
+    emotion_strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=2.0, options={"SKIP_SAVE"})
+    seed: IntProperty(name="Seed", default=0, min=0, options={"SKIP_SAVE"})
+    run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"},
+                            description="Return at once and report progress (the panel's button does this)")
+
+    running = None  # the operator whose job is in flight (tests pump its modal())
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None:
+            return False
+        if context.scene.vividtalk.running:
+            cls.poll_message_set("A generation is already running; wait for it or cancel it")
+            return False
+        if context.mode != "OBJECT":
+            cls.poll_message_set("Switch to Object Mode to generate")
+            return False
+        python, message = _engine_or_message(context)
+        if python is None:
+            cls.poll_message_set(message)
+            return False
+        return True
+
+    # ---- request ----------------------------------------------------------------------------------------
+    def _request(self, context) -> Request:
+        """Operator properties that were set win; the rest come from the panel's settings."""
+        settings = context.scene.vividtalk
+        values = {f: getattr(self, f) if self.properties.is_property_set(f) else getattr(settings, f)
+                  for f in _REQUEST_FIELDS}
+        active = context.active_object
+        target = active.name if active is not None and active.type == "MESH" else ""
+        return Request(**values, target_mesh=target)
+
+    def _prepare(self, context) -> tuple[Request, list[Step], str] | None:
+        req = self._request(context)
+        problem = req.check()
+        if problem:
+            self.report({"ERROR"}, problem)
+            req.cleanup()
+            return None
+        python, message = _engine_or_message(context)
+        if python is None:
+            self.report({"ERROR"}, message)
+            req.cleanup()
+            return None
+        return req, engine_steps(req, context.scene), python
+
+    # ---- synchronous: scripts and background mode ---------------------------------------------------------
+    def execute(self, context):
+        if self.run_async and context.window is not None:
+            return self._start_modal(context)
+        prepared = self._prepare(context)
+        if prepared is None:
+            return {"CANCELLED"}
+        req, steps, python = prepared
+        job = EngineJob(python, steps)
+        job.run()
+        return self._finish(context, req, _drain(job))
+
+    # ---- interactive: modal with a progress bar ---------------------------------------------------------
+    def invoke(self, context, event):
+        return self._start_modal(context) if context.window is not None else self.execute(context)
+
+    def _start_modal(self, context):
+        prepared = self._prepare(context)
+        if prepared is None:
+            return {"CANCELLED"}
+        self._req, steps, python = prepared
+        self._job = EngineJob(python, steps)
+        self._warnings: list[str] = []
+        settings = context.scene.vividtalk
+        settings.running, settings.progress, settings.cancel_requested = True, 0.0, False
+        settings.status = "Starting the engine…"
+        self._job.start()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 100)
+        VIVIDTALK_OT_generate.running = self
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        settings = context.scene.vividtalk
+        if event.type == "ESC" or settings.cancel_requested:
+            self._job.cancel()
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        while True:
+            try:
+                ev = self._job.events.get_nowait()
+            except Exception:  # queue.Empty
+                break
+            if ev.kind == "progress":
+                settings.progress, settings.status = ev.fraction, ev.message
+                context.window_manager.progress_update(int(ev.fraction * 100))
+            elif ev.kind == "warning":
+                self._warnings.append(ev.message)
+            else:
+                self._stop(context)
+                return self._finish(context, self._req, (ev, self._warnings))
+        _tag_redraw(context)
+        return {"RUNNING_MODAL"}
+
+    def cancel(self, context):  # Blender calls this when the file is closed mid-job
+        self._job.cancel()
+        self._stop(context)
+        self._req.cleanup()
+
+    def _stop(self, context) -> None:
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        settings = context.scene.vividtalk
+        settings.running, settings.cancel_requested, settings.progress = False, False, 0.0
+        VIVIDTALK_OT_generate.running = None
+        _tag_redraw(context)
+
+    # ---- results ------------------------------------------------------------------------------------------
+    def _finish(self, context, req: Request, outcome) -> set[str]:
+        event, warnings = outcome
+        settings = context.scene.vividtalk
+        try:
+            if event.kind == "cancelled":
+                settings.status = "Cancelled; nothing was changed."
+                self.report({"WARNING"}, settings.status)
+                return {"CANCELLED"}
+            if event.kind == "error":
+                settings.status = event.message
+                self.report({"ERROR"}, event.message)
+                return {"CANCELLED"}
+            try:
+                applied = apply_results(context, req)
+            except (ValueError, OSError, KeyError, RuntimeError) as e:
+                settings.status = f"Could not apply the result: {e}"
+                self.report({"ERROR"}, settings.status)
+                return {"CANCELLED"}
+            for w in warnings:
+                self.report({"WARNING"}, w)
+            for line in applied.report:
+                self.report({"INFO"}, line)
+            settings.status = f"Done: take '{applied.action.name}'."
+            self.report({"INFO"}, settings.status)
+            return {"FINISHED"}
+        finally:
+            req.cleanup()
+
+
+def _drain(job: EngineJob):
+    warnings, last = [], None
+    while not job.events.empty():
+        ev = job.events.get()
+        if ev.kind == "warning":
+            warnings.append(ev.message)
+        elif ev.kind != "progress":
+            last = ev
+    return last, warnings
+
+
+class VIVIDTALK_OT_cancel(bpy.types.Operator):
+    """Stop the running generation; the scene stays as it was"""
+
+    bl_idname = "vividtalk.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context):
+        if not context.scene.vividtalk.running:
+            cls.poll_message_set("Nothing is running")
+            return False
+        return True
+
+    def execute(self, context):
+        context.scene.vividtalk.cancel_requested = True
+        return {"FINISHED"}
+
+
+# ---- finding the take to work on ----------------------------------------------------------------------------
+def active_rig(context) -> tuple[bpy.types.Object | None, bpy.types.Object | None]:
+    """(armature, mesh) of the VividTalk rig that is active, the parent of the active mesh, or the only one."""
+    obj = context.active_object
+    if obj is not None and obj.type == "MESH" and obj.parent is not None and obj.parent.type == "ARMATURE":
+        obj = obj.parent
+    if obj is not None and obj.type == "ARMATURE" and rig_mesh(obj) is not None:
+        return obj, rig_mesh(obj)
+    if obj is not None and obj.type == "MESH" and obj.data.shape_keys and obj.data.shape_keys.animation_data:
+        return None, obj
+    rigs = [o for o in context.scene.objects if o.type == "ARMATURE" and o.get("vividtalk_rig")]
+    return (rigs[0], rig_mesh(rigs[0])) if len(rigs) == 1 else (None, None)
+
+
+def _take_poll(cls, context) -> bool:
+    _arm, mesh = active_rig(context)
+    if mesh is None or mesh.data.shape_keys is None or mesh.data.shape_keys.animation_data is None \
+            or mesh.data.shape_keys.animation_data.action is None:
+        cls.poll_message_set("No VividTalk take to work on: Generate first, or select the animated rig")
+        return False
+    return True
+
+
+class VIVIDTALK_OT_reapply_gains(bpy.types.Operator):
+    """Scale the current take's mouth and head motion to new gains; edits on other channels stay untouched"""
+
+    bl_idname = "vividtalk.reapply_gains"
+    bl_label = "Re-apply gains"
+    bl_options = {"REGISTER", "UNDO"}
+
+    mouth_gain: FloatProperty(name="Mouth", default=1.0, min=0.0, max=3.0)
+    head_gain: FloatProperty(name="Head", default=1.0, min=0.0, max=3.0)
+
+    @classmethod
+    def poll(cls, context):
+        return _take_poll(cls, context)
+
+    def invoke(self, context, event):
+        settings = context.scene.vividtalk
+        if not self.properties.is_property_set("mouth_gain"):
+            self.mouth_gain = settings.mouth_gain
+        if not self.properties.is_property_set("head_gain"):
+            self.head_gain = settings.head_gain
+        return self.execute(context)
+
+    def execute(self, context):
+        _, mesh = active_rig(context)
+        action = mesh.data.shape_keys.animation_data.action
+        changed = 0
+        for prop, regions, new in (("vividtalk_mouth_gain", {"Mouth", "Jaw"}, self.mouth_gain),
+                                   ("vividtalk_head_gain", {"Head"}, self.head_gain)):
+            old = float(action.get(prop, 1.0))
+            if old <= 0:
+                self.report({"WARNING"}, f"{prop.split('_')[1]} gain was 0; generate again to restore motion")
+                continue
+            if not math.isclose(old, new):
+                changed += keyframes.scale_channels(action, regions, new / old)
+                action[prop] = new
+        self.report({"INFO"}, f"Re-applied gains to {changed} keys of '{action.name}'.")
+        return {"FINISHED"}
+
+
+class VIVIDTALK_OT_export_fbx(bpy.types.Operator):
+    """Export the rig and its current take as FBX for Unreal or Unity (morph targets + bones, one take)"""
+
+    bl_idname = "vividtalk.export_fbx"
+    bl_label = "Export FBX"
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    preset: EnumProperty(name="Preset", items=[("UNREAL", "Unreal", ""), ("UNITY", "Unity", "")], default="UNREAL")
+    filter_glob: StringProperty(default="*.fbx", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        arm, _ = active_rig(context)
+        if arm is None:
+            cls.poll_message_set("Select a VividTalk rig (FBX export needs its armature)")
+            return False
+        return _take_poll(cls, context)
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            self.filepath = bpy.path.ensure_ext(bpy.path.display_name_sans_ext(bpy.data.filepath) or "take", ".fbx")
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        if not self.filepath:
+            self.report({"ERROR"}, "Give a file path for the FBX.")
+            return {"CANCELLED"}
+        arm, mesh = active_rig(context)
+        try:
+            fbx_export.export_take(context, arm, mesh, bpy.path.ensure_ext(self.filepath, ".fbx"), self.preset)
+        except OSError as e:
+            self.report({"ERROR"}, f"Could not write the FBX: {e}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Exported {self.filepath}")
+        return {"FINISHED"}
+
+
+def sampled_clip(context, mesh: bpy.types.Object, armature: bpy.types.Object | None) -> dict:
+    """The take as it is now (with the animator's edits), sampled per frame as a motion clip."""
+    scene = context.scene
+    fps = scene.render.fps / scene.render.fps_base
+    frames = range(scene.frame_start, scene.frame_end + 1)
+    key = mesh.data.shape_keys
+    arkit = [kb.name for kb in key.key_blocks[1:] if not kb.name.startswith("corrective.")]
+    channels = {name: [] for name in arkit}
+    head = {"pitch": [], "yaw": [], "roll": []}
+    head_drivers = json.loads(armature.get("vividtalk_head_drivers", "[]")) if armature else []
+    current = scene.frame_current
+    for f in frames:
+        scene.frame_set(f)
+        for name in arkit:
+            channels[name].append(round(key.key_blocks[name].value, 5))
+        for channel, joint, axis, degrees in head_drivers:
+            angle = armature.pose.bones[joint].rotation_euler[axis]
+            head[channel.split(".", 1)[1]].append(round(math.degrees(angle) / degrees, 4) if degrees else 0.0)
+    scene.frame_set(current)
+    return {"format": "vividtalk.motion", "version": 1, "fps": fps, "duration": (len(frames) - 1) / fps,
+            "channels": channels, "head": {k: v for k, v in head.items() if v}, "keys": {}}
+
+
+def _run_engine_export(self, context, args_for) -> set[str]:
+    """Sample the take, hand it to the engine command ``args_for(clip_path)``, report the outcome."""
+    python, message = _engine_or_message(context)
+    if python is None:
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+    arm, mesh = active_rig(context)
+    with tempfile.TemporaryDirectory(prefix="vividtalk_") as tmp:
+        clip = sampled_clip(context, mesh, arm)
+        clip_path = Path(tmp) / "take.json"
+        clip_path.write_text(json.dumps(clip), encoding="utf-8")
+        job = EngineJob(python, [Step(args_for(str(clip_path)), "Export")])
+        job.run()
+        event, _ = _drain(job)
+    if event.kind != "done":
+        self.report({"ERROR"}, event.message)
+        return {"CANCELLED"}
+    self.report({"INFO"}, f"Exported {self.filepath}")
+    return {"FINISHED"}
+
+
+class VIVIDTALK_OT_export_csv(bpy.types.Operator):
+    """Export the current take's ARKit curves as CSV in Unreal's Live Link Face layout"""
+
+    bl_idname = "vividtalk.export_csv"
+    bl_label = "Export ARKit CSV"
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        return _take_poll(cls, context)
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        out = bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".csv"))
+        return _run_engine_export(self, context, lambda clip: ["export-csv", clip, "-o", out])
+
+
+class VIVIDTALK_OT_export_flame(bpy.types.Operator):
+    """Export FLAME parameters per frame (expression, jaw, neck, global and eye pose) for the current take"""
+
+    bl_idname = "vividtalk.export_flame"
+    bl_label = "Export FLAME parameters"
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.npz", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        if not context.scene.vividtalk.flame_path:
+            cls.poll_message_set("Choose the FLAME model file in the panel first")
+            return False
+        return _take_poll(cls, context)
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        settings = context.scene.vividtalk
+        out = bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".npz"))
+        extra = ["--arkit-from-ict", bpy.path.abspath(settings.ict_path)] if settings.ict_path else []
+        return _run_engine_export(self, context, lambda clip: [
+            "export-flame", clip, "--model", bpy.path.abspath(settings.flame_path), *extra, "-o", out])
+
+
+CLASSES = (VIVIDTALK_OT_generate, VIVIDTALK_OT_cancel, VIVIDTALK_OT_reapply_gains, VIVIDTALK_OT_export_fbx,
+           VIVIDTALK_OT_export_csv, VIVIDTALK_OT_export_flame)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
+

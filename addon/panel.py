@@ -1,0 +1,89 @@
+"""The sidebar panel: 3D Viewport > Sidebar > VividTalk."""
+
+from __future__ import annotations
+
+import bpy
+
+from .operators import VIVIDTALK_OT_generate, active_rig
+
+
+class VIVIDTALK_PT_main(bpy.types.Panel):
+    bl_idname = "VIVIDTALK_PT_main"
+    bl_label = "VividTalk"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "VividTalk"
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.vividtalk
+        col = layout.column(align=True)
+        col.prop(s, "audio_path")
+        col.prop(s, "transcript")
+        col.prop(s, "language")
+        box = layout.box()
+        box.prop(s, "rig")
+        if s.rig == "PORTRAIT":
+            box.prop(s, "portrait_path")
+        elif s.rig == "ICT":
+            box.prop(s, "ict_path")
+        elif s.rig == "FLAME":
+            box.prop(s, "flame_path")
+            box.prop(s, "ict_path", text="ARKit targets (optional ICT)")
+        elif context.active_object is None or context.active_object.type != "MESH":
+            box.label(text="Select the mesh to animate", icon="INFO")
+        col = layout.column(align=True)
+        col.label(text="Motion")
+        row = col.row(align=True)
+        row.prop(s, "mouth_gain")
+        row.prop(s, "head_gain")
+        row = col.row(align=True)
+        row.prop(s, "emotion", text="")
+        row.prop(s, "emotion_strength")
+        col.prop(s, "seed")
+        fps = context.scene.render.fps / context.scene.render.fps_base
+        layout.label(text=f"Frame rate from the scene: {fps:g} fps", icon="TIME")
+        if s.running:
+            layout.progress(factor=s.progress, type="BAR", text=s.status or "Working…")
+            layout.operator("vividtalk.cancel", icon="CANCEL")
+        else:
+            layout.operator(VIVIDTALK_OT_generate.bl_idname, icon="PLAY")
+            if not s.audio_path:
+                layout.label(text="Choose an audio file", icon="INFO")
+            if s.status:
+                layout.label(text=s.status)
+
+
+class VIVIDTALK_PT_take(bpy.types.Panel):
+    bl_idname = "VIVIDTALK_PT_take"
+    bl_label = "Take and export"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "VividTalk"
+    bl_parent_id = "VIVIDTALK_PT_main"
+
+    def draw(self, context):
+        layout = self.layout
+        _arm, mesh = active_rig(context)
+        key = mesh.data.shape_keys if mesh is not None else None
+        if key is not None and key.animation_data is not None:
+            layout.template_ID(key.animation_data, "action", text="Take")
+        layout.operator("vividtalk.reapply_gains", icon="MODIFIER")
+        row = layout.row(align=True)
+        row.operator("vividtalk.export_fbx", text="FBX: Unreal").preset = "UNREAL"
+        row.operator("vividtalk.export_fbx", text="FBX: Unity").preset = "UNITY"
+        layout.operator("vividtalk.export_csv", icon="EXPORT")
+        layout.operator("vividtalk.export_flame", icon="EXPORT")
+
+
+CLASSES = (VIVIDTALK_PT_main, VIVIDTALK_PT_take)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
