@@ -372,7 +372,15 @@ def _run_engine_export(self, context, args_for) -> set[str]:
     return {"FINISHED"}
 
 
-class VIVIDTALK_OT_export_csv(bpy.types.Operator):
+class _AskForFile:
+    """Operators that open the file browser when clicked and take ``filepath`` from scripts."""
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+
+class VIVIDTALK_OT_export_csv(_AskForFile, bpy.types.Operator):
     """Export the current take's ARKit curves as CSV in Unreal's Live Link Face layout"""
 
     bl_idname = "vividtalk.export_csv"
@@ -385,16 +393,12 @@ class VIVIDTALK_OT_export_csv(bpy.types.Operator):
     def poll(cls, context):
         return _take_poll(cls, context)
 
-    def invoke(self, context, event):
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
-
     def execute(self, context):
         out = bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".csv"))
         return _run_engine_export(self, context, lambda clip: ["export-csv", clip, "-o", out])
 
 
-class VIVIDTALK_OT_export_flame(bpy.types.Operator):
+class VIVIDTALK_OT_export_flame(_AskForFile, bpy.types.Operator):
     """Export FLAME parameters per frame (expression, jaw, neck, global and eye pose) for the current take"""
 
     bl_idname = "vividtalk.export_flame"
@@ -410,10 +414,6 @@ class VIVIDTALK_OT_export_flame(bpy.types.Operator):
             return False
         return _take_poll(cls, context)
 
-    def invoke(self, context, event):
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
-
     def execute(self, context):
         settings = context.scene.vividtalk
         out = bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".npz"))
@@ -425,13 +425,5 @@ class VIVIDTALK_OT_export_flame(bpy.types.Operator):
 CLASSES = (VIVIDTALK_OT_generate, VIVIDTALK_OT_cancel, VIVIDTALK_OT_reapply_gains, VIVIDTALK_OT_export_fbx,
            VIVIDTALK_OT_export_csv, VIVIDTALK_OT_export_flame)
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)
 

@@ -78,12 +78,4 @@ class VIVIDTALK_PT_take(bpy.types.Panel):
 
 CLASSES = (VIVIDTALK_PT_main, VIVIDTALK_PT_take)
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

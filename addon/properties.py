@@ -44,13 +44,14 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
 CLASSES = (VIVIDTALK_PG_settings,)
 
 
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     bpy.types.Scene.vividtalk = PointerProperty(type=VIVIDTALK_PG_settings)
 
 
 def unregister() -> None:
     del bpy.types.Scene.vividtalk
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

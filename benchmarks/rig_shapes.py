@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.rigs.flame import similarity_transform
 from inference.rigs.ict import load_ict_rig
 from inference.rigs.portrait import default_portrait_rig, portrait_rig_from_file
 from inference.rigs.rig import FaceRig
@@ -41,18 +42,6 @@ class ShapeAgreement:
     ours_max_mm: float
 
 
-def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Scale, rotation and translation mapping ``src`` onto ``dst`` (Umeyama, least squares)."""
-    ms, md = src.mean(0), dst.mean(0)
-    a, b = src - ms, dst - md
-    u, sig, vt = np.linalg.svd(b.T @ a)
-    d = np.sign(np.linalg.det(u @ vt))
-    fix = np.diag([1.0, 1.0, d])
-    rot = u @ fix @ vt
-    scale = float((sig * np.diag(fix)).sum() / (a ** 2).sum())
-    return scale, rot, md - scale * rot @ ms
-
-
 def landmark_motion(rig: FaceRig, idx: np.ndarray, channel: str) -> np.ndarray:
     frames = rig.evaluate({channel: np.array([0.0, 1.0])}, 2)
     return (frames[1, idx] - frames[0, idx]).astype(np.float64) * 1000.0
@@ -61,7 +50,7 @@ def landmark_motion(rig: FaceRig, idx: np.ndarray, channel: str) -> np.ndarray:
 def compare(portrait: FaceRig, ict: FaceRig, ict_multipie: np.ndarray) -> list[ShapeAgreement]:
     ours_idx = np.array(list(IBUG_TO_MEDIAPIPE.values()))
     ict_idx = ict_multipie[list(IBUG_TO_MEDIAPIPE)]
-    _, rot, _ = similarity(portrait.vertices[ours_idx], ict.vertices[ict_idx])
+    _, rot, _ = similarity_transform(portrait.vertices[ours_idx], ict.vertices[ict_idx])
     rows = []
     for name in sorted(set(ict.channels_used()) & set(portrait.channels_used())):
         if name.startswith("head."):

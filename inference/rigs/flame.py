@@ -204,11 +204,12 @@ def align_faces(src: np.ndarray, dst: np.ndarray, source_nose: np.ndarray | None
         moved = scale * src @ rot.T + trans
         dist, nn = tree.query(moved)
         keep = dist <= max(np.median(dist) * 2.5, 1e-4)
-        scale, rot, trans = _umeyama(src[keep], dst[nn[keep]])
+        scale, rot, trans = similarity_transform(src[keep], dst[nn[keep]])
     return scale, rot, trans
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Scale, rotation and translation mapping points ``src`` onto ``dst`` in least squares (Umeyama)."""
     ms, md = src.mean(0), dst.mean(0)
     a, b = src - ms, dst - md
     u, sig, vt = np.linalg.svd(b.T @ a)
