@@ -34,6 +34,11 @@ CHEEK = {"R": (205, 50, 187, 123), "L": (425, 280, 411, 352)}
 CHEEK_UNDER_EYE = {"R": (117, 118, 119, 100), "L": (346, 347, 348, 329)}
 NOSE_WING = {"R": (129, 98, 64, 48), "L": (358, 327, 294, 278)}
 NOSE_TIP, CHIN, FOREHEAD = 1, 152, 10
+FACE_OVAL = (10, 109, 67, 103, 54, 21, 162, 127, 234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378,
+             379, 365, 397, 288, 361, 323, 454, 356, 389, 251, 284, 332, 297, 338)  # the face outline, in order
+SKULL = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362, 234, 454, 127, 356, 109, 338, 67, 297)
+"""Points no facial expression moves much (forehead, nose bridge, eye corners, temples): the rigid head."""
+UNDER_NOSE = 164
 CHEEK_EDGE = {"R": 234, "L": 454}
 
 LANDMARKS = {"nose_tip": NOSE_TIP, "chin": CHIN, "forehead": FOREHEAD, "lip_upper": 13, "lip_lower": 14,

@@ -1,0 +1,79 @@
+"""Where the output frame sits on the photo, and how rig-space points land on its pixels.
+
+The video is a square crop around the face (head and shoulders), resampled once to the output size; every
+per-frame step then works at that size. Rig space is the portrait rig's camera space in metres
+(``inference.rigs.portrait``), so an orthographic projection puts a rig point on its photo pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+CROP_FACE_HEIGHTS = 2.6
+"""Side of the square crop in face heights (forehead to chin): the head, the neck and some shoulder."""
+SOURCE_MARGIN = 0.125
+"""Extra photo around the crop, as a fraction of its side, that the warp may pull pixels from."""
+
+
+@dataclass(frozen=True)
+class Framing:
+    """A square window on the photo: top-left corner and side in photo pixels, and the output size."""
+
+    x0: float
+    y0: float
+    side: float
+    size: int
+    image_size: tuple[int, int]  # photo (width, height)
+    px_per_mm: float  # photo pixels per millimetre at the face
+
+    @classmethod
+    def around_face(cls, landmarks_px: np.ndarray, image_size: tuple[int, int], px_per_mm: float,
+                    size: int) -> Framing:
+        w, h = image_size
+        face_h = float(np.linalg.norm(landmarks_px[10, :2] - landmarks_px[152, :2]))
+        side = min(CROP_FACE_HEIGHTS * face_h, w, h)
+        cx = float(np.mean(landmarks_px[:, 0]))
+        cy = float(np.mean(landmarks_px[:, 1])) + 0.12 * face_h  # a little room for the neck below the chin
+        x0 = min(max(cx - side / 2, 0.0), w - side)
+        y0 = min(max(cy - side / 2, 0.0), h - side)
+        return cls(x0, y0, side, int(size), (w, h), px_per_mm)
+
+    @property
+    def scale(self) -> float:
+        """Output pixels per photo pixel."""
+        return self.size / self.side
+
+    @property
+    def px_per_mm_out(self) -> float:
+        return self.px_per_mm * self.scale
+
+    @property
+    def margin(self) -> int:
+        """Output-scale pixels of photo kept around the frame in the source image."""
+        return int(round(SOURCE_MARGIN * self.size))
+
+    def project(self, points_m: np.ndarray) -> np.ndarray:
+        """Rig-space points (..., 3) in metres -> output pixel coordinates (..., 2), pixel edges at integers."""
+        w, h = self.image_size
+        k = 1000.0 * self.px_per_mm
+        u = points_m[..., 0] * k + w / 2
+        v = h / 2 - points_m[..., 1] * k
+        return np.stack([(u - self.x0) * self.scale, (v - self.y0) * self.scale], axis=-1)
+
+    def source_image(self, rgb: np.ndarray) -> np.ndarray:
+        """The photo around the frame at output scale, ``margin`` pixels wider on each side (edges replicated
+        where the photo ends), so warps that pull from just outside the frame find real pixels."""
+        n = self.size + 2 * self.margin
+        image, f = rgb, 1.0
+        if self.scale < 1:  # area-average first so the downscale does not alias
+            image = cv2.resize(rgb, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+            f = image.shape[1] / rgb.shape[1]
+        # continuous coordinates: target = (source / f - x0) * scale + margin; warpAffine counts pixel centres
+        g = self.scale / f
+        a = np.array([[g, 0.0, 0.5 * g - self.x0 * self.scale + self.margin - 0.5],
+                      [0.0, g, 0.5 * g - self.y0 * self.scale + self.margin - 0.5]])
+        flags = cv2.INTER_LINEAR if self.scale < 1 else cv2.INTER_CUBIC
+        return cv2.warpAffine(image, a, (n, n), flags=flags, borderMode=cv2.BORDER_REPLICATE)

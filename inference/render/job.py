@@ -1,0 +1,74 @@
+"""``vividtalk render`` end to end: the portrait rig, its meshes per frame, the renderer, the video file."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..progress import Progress
+from ..rigs.rig import FaceRig
+from .mesh_frames import MeshFrames
+from .portrait_renderer import PortraitRenderer
+from .video_out import open_sink
+
+MIN_SIZE, MAX_SIZE = 64, 2048
+
+
+@dataclass
+class RenderResult:
+    output: str
+    frames: int
+    duration: float
+    seconds: float
+    audio: str | None
+
+
+def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, audio: str | None,
+                 size: int = 512, device: str = "cpu", progress: Progress | None = None) -> RenderResult:
+    """Render every frame of ``frames`` through ``rig``'s photo and write ``output`` (MP4 or PNG folder)."""
+    progress = progress or Progress()
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
+    if frames.n_frames == 0:
+        raise InputError("The motion has no frames; nothing to render.")
+    audio = _usable_audio(audio, frames, progress)
+    started = time.perf_counter()
+    renderer = PortraitRenderer(rig, size=size, device=device)
+    sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
+    done = 0
+    try:
+        for verts, seal in frames.chunks():
+            for v, s in zip(verts, seal, strict=True):
+                sink.write(renderer.render(v, float(s)))
+                done += 1
+                progress.update("render", done / frames.n_frames, f"frame {done}/{frames.n_frames}")
+        progress.update("encode", 0.0)
+        sink.finish()
+    except BaseException:
+        sink.abort()
+        raise
+    progress.update("encode", 1.0)
+    report = renderer.limit_report
+    if report.frames_clamped:
+        progress.warn(f"The head turns further than one photo can show in {report.frames_clamped} frames (by up to "
+                      f"{report.largest_deg:.0f}°); those turns were limited. Lower the head gain to avoid it.")
+    for warning in filter(None, rig.meta.get("warnings", "").split("\n")):
+        progress.warn(warning)
+    return RenderResult(str(Path(output).resolve()), frames.n_frames, frames.duration,
+                        time.perf_counter() - started, audio)
+
+
+def _usable_audio(audio: str | None, frames: MeshFrames, progress: Progress) -> str | None:
+    if audio:
+        if not Path(audio).is_file():
+            raise InputError(f"Audio file '{audio}' does not exist.")
+        return audio
+    if frames.audio and Path(frames.audio).is_file():
+        return frames.audio
+    if frames.audio:
+        progress.warn(f"The motion's audio '{frames.audio}' is not there any more; the video has no sound. "
+                      "Pass --audio to add it.")
+    return None

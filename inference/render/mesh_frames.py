@@ -1,0 +1,106 @@
+"""Per-frame portrait-rig meshes to render: evaluated from a motion clip, or read from a file Blender wrote.
+
+Frames come in chunks so memory stays flat however long the clip is. Each frame also carries a lip-seal
+weight (0-1): how far the photo's own lip gap is closed (ARKit's mouthClose relative to jawOpen).
+
+The meshes file (``.npz``, no pickles) is the add-on's hand-over of the *edited* rig (docs/formats.md):
+``format = "vividtalk.meshes"``, ``version = 1``, ``fps``, ``vertices`` (T, V, 3) float32 in rig space
+(metres), and optionally ``lip_seal`` (T,) and ``audio`` (a path).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.atomic import atomic_open
+from ..motion.clip import MotionClip
+from ..rigs.rig import FaceRig, clip_channels
+
+MESHES_FORMAT = "vividtalk.meshes"
+MESHES_VERSION = 1
+CHUNK_FRAMES = 120
+
+
+def lip_seal(mouth_close: np.ndarray, jaw_open: np.ndarray) -> np.ndarray:
+    """ARKit's mouthClose is the share of jawOpen the lips stay sealed over: seal = mouthClose / jawOpen."""
+    return np.clip(np.asarray(mouth_close, np.float64) / np.maximum(np.asarray(jaw_open, np.float64), 0.05), 0, 1)
+
+
+@dataclass
+class MeshFrames:
+    """A sequence of rig meshes at ``fps``, read chunk by chunk."""
+
+    fps: float
+    n_frames: int
+    audio: str | None
+    _clip: MotionClip | None = None
+    _rig: FaceRig | None = None
+    _vertices: np.ndarray | None = None
+    _seal: np.ndarray | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.n_frames / self.fps
+
+    def chunks(self, size: int = CHUNK_FRAMES) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(vertices (t, V, 3), lip seal (t,)) for consecutive frames."""
+        for a in range(0, self.n_frames, size):
+            b = min(self.n_frames, a + size)
+            if self._clip is not None:
+                channels = {k: np.asarray(v)[a:b] for k, v in clip_channels(self._clip).items()}
+                verts = self._rig.evaluate(channels, b - a)
+                seal = lip_seal(channels.get("mouthClose", np.zeros(b - a)), channels.get("jawOpen", np.ones(b - a)))
+            else:
+                verts = np.asarray(self._vertices[a:b], np.float64)
+                seal = np.zeros(b - a) if self._seal is None else np.clip(self._seal[a:b], 0, 1)
+            yield verts, seal
+
+
+def frames_from_clip(clip: MotionClip, rig: FaceRig) -> MeshFrames:
+    audio = clip.audio.get("path") if isinstance(clip.audio, dict) else None
+    return MeshFrames(fps=clip.fps, n_frames=clip.n_frames, audio=audio or None, _clip=clip, _rig=rig)
+
+
+def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except FileNotFoundError as e:
+        raise InputError(f"Meshes file '{path}' does not exist.") from e
+    except (OSError, ValueError) as e:
+        raise InputError(f"'{path}' is not a readable meshes file (.npz without pickles): {e}.") from e
+    if str(data.get("format", "")) != MESHES_FORMAT:
+        raise InputError(f"'{path}' is not a vividtalk meshes file (format \"{MESHES_FORMAT}\").")
+    if int(data.get("version", 0)) > MESHES_VERSION:
+        raise InputError(f"'{path}' is meshes format version {int(data['version'])}; update vividtalk.")
+    verts = data.get("vertices")
+    fps = float(data.get("fps", 0))
+    if verts is None or verts.ndim != 3 or verts.shape[2] != 3 or not np.isfinite(fps) or fps <= 0:
+        raise InputError(f"'{path}' is damaged: it needs vertices (frames, vertices, 3) and a positive fps.")
+    if verts.shape[1] != rig.n_vertices:
+        raise InputError(f"'{path}' has {verts.shape[1]} vertices per frame but the portrait rig has "
+                         f"{rig.n_vertices}: the meshes must come from the portrait rig of the same photo.")
+    if not np.all(np.isfinite(verts)):
+        raise InputError(f"'{path}' holds vertices that are not finite numbers.")
+    seal = data.get("lip_seal")
+    if seal is not None and seal.shape != (len(verts),):
+        raise InputError(f"'{path}': lip_seal must have one value per frame.")
+    audio = str(data["audio"]) if "audio" in data and str(data["audio"]) else None
+    return MeshFrames(fps=fps, n_frames=len(verts), audio=audio, _vertices=verts, _seal=seal)
+
+
+def save_meshes(path: str | os.PathLike, vertices: np.ndarray, fps: float, lip_seal: np.ndarray | None = None,
+                audio: str | None = None) -> None:
+    arrays = {"format": np.array(MESHES_FORMAT), "version": np.array(MESHES_VERSION), "fps": np.array(float(fps)),
+              "vertices": np.asarray(vertices, np.float32)}
+    if lip_seal is not None:
+        arrays["lip_seal"] = np.asarray(lip_seal, np.float32)
+    if audio:
+        arrays["audio"] = np.array(str(audio))
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)

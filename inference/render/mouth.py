@@ -1,0 +1,139 @@
+"""The mouth interior the photo does not contain: cavity, tongue and teeth drawn in millimetres.
+
+Where the photo's own mouth interior lands (moved with the skull, see ``warp``) its real teeth stay; only
+the extra opening is painted. Sizes follow an adult mouth: upper incisors about 10 mm tall, the canines
+14-19 mm from the midline on a 48 mm wide mouth; the tongue shows once the mouth is 6-10 mm open.
+Brightness follows the skin under the nose so the interior sits in the photo's lighting.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+CAVITY_BACK = np.array([0.045, 0.012, 0.016])
+CAVITY_LIPS = np.array([0.30, 0.085, 0.095])
+TONGUE = np.array([0.55, 0.24, 0.26])
+UPPER_TEETH = np.array([0.90, 0.86, 0.79])
+LOWER_TEETH = np.array([0.78, 0.74, 0.68])
+REFERENCE_SKIN_LUMA = 0.55
+TOOTH_GAPS_MM = (0.0, 8.5, 14.0, 19.0)  # from the midline, on a 48 mm wide mouth
+REFERENCE_MOUTH_WIDTH_MM = 48.0
+
+
+class MouthPainter:
+    """Paints the synthetic interior of one photo's mouth, frame by frame."""
+
+    def __init__(self, px_per_mm: float, skin_rgb: np.ndarray, photo_gap_mm: float):
+        self.ppm = px_per_mm
+        luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
+        self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))
+        # half of the photo's colour cast (a warm painting gets warm teeth)
+        self.tint = np.sqrt(np.clip(skin_rgb / max(float(skin_rgb.mean()), 1.0), 0.5, 2.0))
+        self.photo_has_interior = photo_gap_mm > 1.5
+        """A photo with lips apart shows its own teeth/cavity; it is kept where it lands."""
+
+    def paint(self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray,
+              photo_polygon: np.ndarray | None) -> None:
+        """Draw into ``frame`` (uint8 RGB, modified in place) inside the destination inner-lip loop.
+
+        ``upper``/``lower``: the inner-lip points (output pixels), each ordered from one corner to the other;
+        ``corners``: the two mouth corners; ``photo_polygon``: the photo's interior moved with the skull."""
+        polygon = np.vstack([upper, lower[::-1]])
+        pad = 3
+        x0, y0 = np.floor(polygon.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(polygon.max(0)).astype(int) + pad
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        bw, bh = x1 - x0, y1 - y0
+        mask = np.zeros((bh, bw), np.uint8)
+        offset = np.array([x0, y0])
+        cv2.fillPoly(mask, [np.round((polygon - offset) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        if not mask.any():
+            return
+        alpha = mask.astype(np.float32) / 255.0
+        if photo_polygon is not None:
+            # only an opening larger than the photo's own is painted (a still mouth stays the photo's)
+            extra = (_area(polygon) - _area(photo_polygon)) / max(1.5 * self.ppm * _width(polygon), 1e-6)
+            alpha *= float(np.clip(extra, 0.0, 1.0))
+        if self.photo_has_interior and photo_polygon is not None:
+            real = np.zeros_like(mask)
+            cv2.fillPoly(real, [np.round((photo_polygon - offset) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+            # grown a little before softening, so the photo's own interior is kept right up to its lips
+            grow = max(1, round(0.6 * self.ppm))
+            real = cv2.dilate(real, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+            real = cv2.GaussianBlur(real.astype(np.float32) / 255.0, (0, 0), max(0.3 * self.ppm, 0.5))
+            alpha *= 1.0 - real
+        if alpha.max() < 1e-3:
+            return
+        colour = self._interior(mask, upper - offset, lower - offset, corners - offset)
+        region = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
+        out = region * (1.0 - alpha[..., None]) + colour * alpha[..., None]
+        frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+    def _interior(self, mask: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray) -> np.ndarray:
+        ppm = self.ppm
+        bh, bw = mask.shape
+        xs = np.arange(bw) + 0.5
+        ys = (np.arange(bh) + 0.5)[:, None]
+        uo, lo = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
+        top = np.interp(xs, upper[uo, 0], upper[uo, 1])[None, :]
+        bottom = np.interp(xs, lower[lo, 0], lower[lo, 1])[None, :]
+        gap = np.maximum(bottom - top, 1e-3)
+        gap_mm = float(gap.max()) / ppm
+        centre = corners.mean(0)
+        width = max(float(np.linalg.norm(corners[1] - corners[0])), 1.0)
+        across = np.clip(np.abs(xs - centre[0]) / (width / 2), 0.0, 1.0)[None, :]  # 0 midline, 1 corner
+
+        inside = (mask > 0).astype(np.uint8)
+        edge = cv2.distanceTransform(inside, cv2.DIST_L2, 3) / ppm  # mm from the lips
+        depth = np.clip(edge / 3.0, 0.0, 1.0)[..., None]
+        colour = CAVITY_LIPS + (CAVITY_BACK - CAVITY_LIPS) * depth
+        colour = colour * (1.0 - 0.5 * across[..., None] ** 2)
+
+        # tongue: a low rounded mass that rises into view as the mouth opens
+        tongue_in = np.clip((gap_mm - 6.0) / 4.0, 0.0, 1.0)
+        if tongue_in > 0:
+            ty = bottom - 0.18 * gap
+            r = ((xs[None, :] - centre[0]) / (0.36 * width)) ** 2 + ((ys - ty) / (0.38 * gap)) ** 2
+            t = np.clip((1.0 - r) * 3.0, 0.0, 1.0) * tongue_in * (ys > ty - 0.38 * gap)
+            shade = np.clip(1.0 - (ty - ys) / (0.5 * gap), 0.4, 0.85)
+            colour = colour * (1 - t[..., None]) + (TONGUE * shade[..., None]) * t[..., None]
+
+        # teeth: the upper incisors hang from the upper lip, the lower ones show above the lower lip when wide
+        mm_from_mid = np.abs(xs - centre[0]) / ppm * REFERENCE_MOUTH_WIDTH_MM / (width / ppm)
+        taper = np.sqrt(np.clip(1.0 - across**2, 0.0, 1.0))
+        if gap_mm > 1.0:
+            length = np.minimum(0.9 * gap, 10.0 * ppm) * (0.35 + 0.65 * taper)
+            scallop = 0.5 * ppm * _near_gap(mm_from_mid, 1.2)
+            tooth = (ys >= top) & (ys < top + length - scallop)
+            shade = (0.3 + 0.7 * taper**1.5) * (1.0 - 0.25 * _near_gap(mm_from_mid, 0.45))
+            shade = shade * (1.0 - 0.18 * np.clip((ys - top) / np.maximum(length, 1e-3), 0, 1))
+            colour = np.where(tooth[..., None], UPPER_TEETH * shade[..., None], colour)
+        if gap_mm > 12.0:
+            height = np.minimum(0.2 * gap, 3.0 * ppm) * taper * min((gap_mm - 12.0) / 4.0, 1.0)
+            tooth = (ys <= bottom) & (ys > bottom - height)
+            shade = (0.3 + 0.35 * taper**1.5) * (1.0 - 0.25 * _near_gap(mm_from_mid, 0.4))
+            colour = np.where(tooth[..., None], LOWER_TEETH * shade[..., None], colour)
+
+        # contact shadows at the lips, then a touch of blur so nothing looks cut out
+        colour = colour * (1.0 - 0.35 * np.exp(-edge / 0.6))[..., None]
+        colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.25 * ppm, 0.4))
+        return np.clip(colour * (self.gain * self.tint), 0.0, 1.0)
+
+
+def _near_gap(mm_from_mid: np.ndarray, half_width_mm: float) -> np.ndarray:
+    """1 on the lines between teeth, falling to 0 ``half_width_mm`` away."""
+    d = np.min(np.abs(mm_from_mid[None, :] - np.array(TOOTH_GAPS_MM)[:, None]), axis=0)
+    return np.clip(1.0 - d / half_width_mm, 0.0, 1.0)[None, :]
+
+
+def _area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+def _width(polygon: np.ndarray) -> float:
+    return float(np.ptp(polygon[:, 0]))

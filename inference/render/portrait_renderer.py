@@ -1,0 +1,134 @@
+"""One photo, many frames: the per-photo set-up and the per-frame render of the training-free warp renderer.
+
+A frame is the photo pulled through a dense backward map (``warp``) built from the portrait rig's
+vertices, then the mouth interior the photo lacks (``mouth``) and the lash line of a closing lid
+(``eyelids``). Everything is a pure function of the frame's vertices, so a still head gives a still
+image (no flicker) and an edited key in Blender changes exactly the frames it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..rigs import mediapipe_topology as mt
+from ..rigs.rig import FaceRig
+from .eyelids import LashPainter
+from .framing import Framing
+from .mouth import MouthPainter
+from .remap import Remapper, make_remapper
+from .warp import PortraitWarp, kabsch
+
+HEAD_LIMITS_DEG = (10.0, 15.0, 10.0)
+"""Pitch, yaw, roll a single photo supports before the warp shows what it cannot know (the side of the head)."""
+
+
+@dataclass
+class LimitReport:
+    """How often the motion asked for more than the photo supports (for one warning at the end)."""
+
+    frames_clamped: int = 0
+    largest_deg: float = 0.0
+
+
+class PortraitRenderer:
+    """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
+
+    def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True):
+        if rig.meta.get("kind") != "portrait" or rig.photo_vertices is None or rig.texture is None:
+            raise ValueError("the renderer needs a portrait face rig (made from a photo)")
+        self.rig = rig
+        photo = rig.texture
+        w0, h0 = int(rig.meta["image_width"]), int(rig.meta["image_height"])
+        ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / w0  # at the texture's size
+        texture_rig_px = _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm)
+        self.framing = Framing.around_face(texture_rig_px, (photo.shape[1], photo.shape[0]), ppm, size)
+        self.size = size
+        self.source = self.framing.source_image(photo)
+        m = self.framing.margin
+        self.src_px = self.framing.project(rig.photo_vertices)
+        self.lip_offset = rig.photo_vertices - rig.vertices  # the photo's lip gap the rest pose closes
+        mask = _person_mask(self.source)[m:m + size, m:m + size] if person_mask else None
+        tris = rig.face_indices.reshape(-1, 3)
+        self.warp = PortraitWarp(self.src_px, rig.vertices, rig.photo_vertices, tris, self.framing.project, size,
+                                 mask)
+        ppm_out = self.framing.px_per_mm_out
+        skin = self.source[tuple(np.clip(self.src_px[mt.UNDER_NOSE, ::-1] + m, 0, size + 2 * m - 1).astype(int))]
+        photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
+        self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm)
+        self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
+        self.remapper: Remapper = make_remapper(device, self.source)
+        self.limits = _head_limits(rig)
+        self.limit_report = LimitReport()
+        self._skull = np.array(mt.SKULL)
+
+    def render(self, vertices: np.ndarray, lip_seal: float = 0.0) -> np.ndarray:
+        """(size, size, 3) uint8 RGB for one frame of rig vertices (V, 3) in metres.
+
+        ``lip_seal`` (0-1) closes the photo's own lip gap (photos that show teeth): 0 keeps the photo's
+        mouth at rest, 1 seals it like the rig's rest pose (P, B, M)."""
+        verts = self._within_limits(np.asarray(vertices, np.float64))
+        dest = verts + (1.0 - float(np.clip(lip_seal, 0, 1))) * self.lip_offset
+        backward, geo = self.warp.frame_map(verts, dest)
+        m = self.framing.margin
+        frame = self.remapper.remap(backward + (m - 0.5))
+        upper = geo.dest[list(mt.LIP_UPPER_INNER)]
+        lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
+        corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
+        self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon)
+        self.lashes.paint(frame, geo.dest)
+        return frame
+
+    def _within_limits(self, verts: np.ndarray) -> np.ndarray:
+        """Turn the whole head back inside the angles the photo supports (about the skull's centre)."""
+        rot, _ = kabsch(self.rig.vertices[self._skull], verts[self._skull])
+        angles = np.degrees(_euler_xyz(rot))
+        clamped = np.clip(angles, -self.limits, self.limits)
+        excess = float(np.max(np.abs(angles - clamped)))
+        if excess < 1e-6:
+            return verts
+        self.limit_report.frames_clamped += 1
+        self.limit_report.largest_deg = max(self.limit_report.largest_deg, excess)
+        from ..rigs.rig import euler_matrices
+
+        fix = euler_matrices(np.radians(clamped)) @ rot.T
+        centre = verts[self._skull].mean(0)
+        return (verts - centre) @ fix.T + centre
+
+
+def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarray:
+    k = 1000.0 * ppm
+    return np.column_stack([points_m[:, 0] * k + w / 2, h / 2 - points_m[:, 1] * k])
+
+
+def _head_limits(rig: FaceRig) -> np.ndarray:
+    """Rig-space X (pitch), Y (yaw), Z (roll) limits; a photo already turned away supports less turning."""
+    from ..rigs.landmarks import head_yaw_degrees
+
+    p = rig.photo_vertices * np.array([1.0, -1.0, -1.0])  # back to image-like axes (y down, z toward camera <0)
+    yaw = abs(head_yaw_degrees(p))
+    factor = float(np.clip(1.0 - (yaw - 15.0) / 30.0, 0.3, 1.0)) if yaw > 15 else 1.0
+    return np.array(HEAD_LIMITS_DEG) * factor
+
+
+def _euler_xyz(r: np.ndarray) -> np.ndarray:
+    """Angles (x, y, z) in radians of R = Rz·Ry·Rx (the inverse of ``euler_matrices``)."""
+    y = np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))
+    x = np.arctan2(r[2, 1], r[2, 2])
+    z = np.arctan2(r[1, 0], r[0, 0])
+    return np.array([x, y, z])
+
+
+def _person_mask(rgb: np.ndarray) -> np.ndarray | None:
+    """Float mask, 1 on the person (MediaPipe selfie segmentation); None when mediapipe cannot run it."""
+    try:
+        from mediapipe.python.solutions.selfie_segmentation import SelfieSegmentation
+    except ImportError:  # pragma: no cover - depends on the install
+        return None
+    with SelfieSegmentation(model_selection=0) as seg:
+        mask = seg.process(np.ascontiguousarray(rgb)).segmentation_mask
+    if mask is None:
+        return None
+    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 2.0)

@@ -1,0 +1,65 @@
+"""Sampling the photo through a backward map: OpenCV on the CPU, torch ``grid_sample`` on a GPU.
+
+Both take the map in source-image pixel indices (pixel centres at integers) and return uint8 RGB, so the
+rest of the renderer does not care where the sampling ran.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+
+DEVICES = ("cpu", "cuda")
+
+
+class Remapper(Protocol):
+    def remap(self, backward: np.ndarray) -> np.ndarray: ...
+
+
+class OpenCvRemapper:
+    def __init__(self, source: np.ndarray):
+        self.source = np.ascontiguousarray(source)
+
+    def remap(self, backward: np.ndarray) -> np.ndarray:
+        return cv2.remap(self.source, backward[..., 0], backward[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+
+
+class TorchRemapper:
+    """Bilinear sampling with ``torch.nn.functional.grid_sample`` (border padding, as OpenCV's replicate)."""
+
+    def __init__(self, source: np.ndarray, device: str):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.h, self.w = source.shape[:2]
+        self.source = torch.from_numpy(np.ascontiguousarray(source)).to(self.device).permute(2, 0, 1)[None].float()
+        self.scale = torch.tensor([2.0 / self.w, 2.0 / self.h], device=self.device)
+
+    def remap(self, backward: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        grid = torch.from_numpy(np.ascontiguousarray(backward, dtype=np.float32)).to(self.device)
+        grid = (grid + 0.5) * self.scale - 1.0  # align_corners=False: -1 and 1 are the outer pixel edges
+        out = torch.nn.functional.grid_sample(self.source, grid[None], mode="bilinear", padding_mode="border",
+                                              align_corners=False)
+        return out[0].permute(1, 2, 0).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def make_remapper(device: str, source: np.ndarray) -> Remapper:
+    if device == "cpu":
+        return OpenCvRemapper(source)
+    if device not in DEVICES and not device.startswith("cuda:"):
+        raise InputError(f"Unknown device '{device}'; use cpu or cuda.")
+    try:
+        import torch
+    except ImportError as e:
+        raise InputError("--device cuda needs PyTorch with CUDA in the engine's environment "
+                         "(pip install torch); or use --device cpu.") from e
+    if not torch.cuda.is_available():
+        raise InputError("--device cuda: PyTorch sees no CUDA GPU here; use --device cpu.")
+    return TorchRemapper(source, device)

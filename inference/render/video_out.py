@@ -1,0 +1,149 @@
+"""Streaming frames out: H.264 MP4 with the voice muxed as AAC, or a PNG sequence; both written atomically.
+
+Frames go to the encoder as they are made (ffmpeg from the imageio-ffmpeg wheel, reading raw RGB on a pipe),
+so memory does not grow with the clip. The MP4 is exactly ``n_frames / fps`` long: the audio is padded
+with silence or cut to that length. Nothing appears at the output path until the file is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, OutputError
+from ..io.atomic import check_writable_target
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
+
+
+class FrameSink(Protocol):
+    def write(self, frame: np.ndarray) -> None: ...
+    def finish(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+def open_sink(path: str | os.PathLike, size: int, fps: float, n_frames: int, audio: str | None) -> FrameSink:
+    """An MP4 writer for video suffixes, a PNG-sequence folder for a path without a suffix or ending in '/'."""
+    p = Path(path)
+    if p.suffix.lower() in VIDEO_SUFFIXES:
+        return Mp4Sink(p, size, fps, n_frames, audio)
+    if p.suffix and not p.is_dir():
+        raise InputError(f"Cannot write video as '{p.suffix}': use .mp4 (or .mov/.mkv), or a folder name for PNG "
+                         "frames.")
+    return PngSequenceSink(p)
+
+
+class Mp4Sink:
+    def __init__(self, path: Path, size: int, fps: float, n_frames: int, audio: str | None):
+        import imageio_ffmpeg
+
+        self.target = check_writable_target(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        duration = n_frames / fps
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size}x{size}", "-framerate", f"{fps:.6f}",
+               "-i", "pipe:0"]
+        if audio:
+            cmd += ["-i", str(Path(audio).resolve())]
+        cmd += ["-map", "0:v:0"]
+        if audio:
+            cmd += ["-map", "1:a:0", "-c:a", "aac", "-b:a", "160k", "-af", "apad"]
+        cmd += ["-t", f"{duration:.6f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", _muxer(self.target), str(self.tmp)]
+        # an argument list, never a shell string: paths with spaces or quotes stay paths
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def write(self, frame: np.ndarray) -> None:
+        try:
+            self.proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+        except BrokenPipeError:
+            self.abort()
+            raise OutputError(f"The video encoder stopped: {self._stderr()}") from None
+
+    def finish(self) -> None:
+        self.proc.stdin.close()
+        code = self.proc.wait()
+        if code != 0:
+            message = self._stderr()
+            self._remove_tmp()
+            if "audio" in message.lower() or "Invalid data" in message or "No such file" in message:
+                raise InputError(f"The audio could not be muxed: {message}")
+            raise OutputError(f"The video encoder failed: {message}")
+        try:
+            os.chmod(self.tmp, 0o644)
+            os.replace(self.tmp, self.target)
+        except OSError as e:
+            self._remove_tmp()
+            raise OutputError(f"Could not write '{self.target}': {e.strerror or e}.") from e
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._remove_tmp()
+
+    def _stderr(self) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            return self.proc.stderr.read().decode("utf-8", "replace").strip()[-400:] or "no message"
+        return "no message"
+
+    def _remove_tmp(self) -> None:
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+def _muxer(path: Path) -> str:
+    return {".mkv": "matroska", ".mov": "mov"}.get(path.suffix.lower(), "mp4")
+
+
+class PngSequenceSink:
+    """``frame_00001.png`` … in a folder that appears (or replaces the old one) only when complete."""
+
+    def __init__(self, folder: Path):
+        self.target = folder
+        check_writable_target(folder / "frame_00001.png") if folder.is_dir() else check_writable_target(folder)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
+        self.count = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        self.count += 1
+        name = str(self.tmp / f"frame_{self.count:05d}.png")
+        ok, data = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise OutputError(f"Could not encode frame {self.count} as PNG.")
+        try:
+            Path(name).write_bytes(data.tobytes())
+        except OSError as e:
+            self.abort()
+            raise OutputError(f"Could not write frames into '{self.target}': {e.strerror or e}.") from e
+
+    def finish(self) -> None:
+        old = None
+        try:
+            if self.target.exists():
+                old = self.target.with_name(f".{self.target.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(self.target, old)
+            os.replace(self.tmp, self.target)
+        except OSError as e:
+            if old is not None and not self.target.exists():
+                os.replace(old, self.target)
+            self.abort()
+            raise OutputError(f"Could not write '{self.target}': {e.strerror or e}.") from e
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -1,0 +1,240 @@
+"""The dense backward map of one frame: for every output pixel, where in the photo its colour comes from.
+
+Inside the face every mesh triangle carries its own affine map (the face follows the mesh exactly, the
+near side occluding the far side on a turn). Outside it a thin-plate spline through control rings carries
+the head's rigid motion out into the hair and neck and fades to nothing at the frame border, so the body
+and background stay put. Behind the skin, the eyes and the photo's mouth interior move rigidly with the
+skull (eyeballs and upper teeth do not stretch when the lids or lips move).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..rigs import mediapipe_topology as mt
+
+RING_SCALES = (1.35, 2.0)
+"""Control rings around the face outline: hair/ears/jaw line, then the outer head and shoulders."""
+RING_HEAD_SHARE = (1.0, 0.5)
+NECK_HEAD_SHARE = 0.15
+"""Below the chin the neck follows only this much of the head's rotation."""
+CHIN_DROP_SHARE = 0.4
+"""How much of the jaw's drop the first ring below the mouth takes along (the skin under the chin)."""
+BORDER_ANCHORS_PER_SIDE = 8
+GRID_CELLS = 32
+TPS_REGULARISATION = 1e-4
+EYE_LAYER_GROWTH = 1.15
+
+
+@dataclass
+class FrameGeometry:
+    """One frame's destination geometry in output pixels, kept for the mouth and eye painters."""
+
+    dest: np.ndarray  # (V, 2) landmark positions
+    rigid: np.ndarray  # (2, 3) affine: photo pixels -> where the skull took them
+    mouth_polygon: np.ndarray  # (K, 2) the destination inner-lip loop
+    photo_mouth_polygon: np.ndarray  # (K, 2) the photo's inner-lip loop moved with the skull
+
+
+def kabsch(rest: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation R and translation t with moved ≈ rest @ R.T + t (least squares, no reflection)."""
+    a, b = rest.mean(0), moved.mean(0)
+    u, _, vt = np.linalg.svd((rest - a).T @ (moved - b))
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    r = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    return r, b - r @ a
+
+
+class TpsField:
+    """A thin-plate spline through moving control points, evaluated on a coarse grid and upsampled."""
+
+    def __init__(self, size: int, cells: int = GRID_CELLS):
+        self.size = size
+        # grid nodes sit where cv2.resize samples them: node j of `cells` at output coordinate (j + 0.5)·size/cells
+        nodes = (np.arange(cells) + 0.5) * size / cells
+        gx, gy = np.meshgrid(nodes, nodes)
+        self.cells = cells
+        self.grid = np.column_stack([gx.ravel(), gy.ravel()]) / size
+
+    def evaluate(self, controls: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """(size, size, 2) values interpolated from ``values`` (N, 2) at output-pixel ``controls`` (N, 2)."""
+        c = controls / self.size
+        n = len(c)
+        k = _tps_kernel(np.linalg.norm(c[:, None] - c[None], axis=-1))
+        p = np.column_stack([np.ones(n), c])
+        system = np.zeros((n + 3, n + 3))
+        system[:n, :n] = k + TPS_REGULARISATION * np.eye(n)
+        system[:n, n:] = p
+        system[n:, :n] = p.T
+        rhs = np.zeros((n + 3, 2))
+        rhs[:n] = values
+        coef = np.linalg.solve(system, rhs)
+        kg = _tps_kernel(np.linalg.norm(self.grid[:, None] - c[None], axis=-1))
+        coarse = kg @ coef[:n] + coef[n] + self.grid @ coef[n + 1:]
+        coarse = coarse.reshape(self.cells, self.cells, 2).astype(np.float32)
+        return cv2.resize(coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+
+
+def _tps_kernel(r: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(r > 0, r * r * np.log(np.maximum(r, 1e-12)), 0.0)
+
+
+class PortraitWarp:
+    """Backward maps for one photo: built once per photo, then ``frame_map`` per frame."""
+
+    def __init__(self, src_px: np.ndarray, rest_m: np.ndarray, photo_m: np.ndarray, triangles: np.ndarray,
+                 project, size: int, person_mask: np.ndarray | None = None):
+        """``src_px``: landmarks in output pixels as photographed; ``rest_m``/``photo_m``: the rig's rest and
+        photographed vertices (metres); ``project``: rig metres -> output pixels; ``person_mask``: (size, size)
+        float, 1 on the person (hair and body follow the head there, the background does not)."""
+        self.size = size
+        self.src = src_px.astype(np.float64)
+        self.rest = rest_m.astype(np.float64)
+        self.photo = photo_m.astype(np.float64)
+        self.project = project
+        fans = {tuple(sorted(t)) for t in mt.eye_fans()}
+        self.skin = np.array([t for t in triangles if tuple(sorted(t)) not in fans], dtype=np.int64)
+        self.tps = TpsField(size)
+        self.skull = np.array(mt.SKULL)
+        self.oval = np.array(mt.FACE_OVAL)
+        self.mouth_loop = np.array(mt.INNER_MOUTH_LOOP)
+        self.eye_loops = {s: np.array(list(mt.EYE_UPPER[s]) + list(reversed(mt.EYE_LOWER[s][1:-1])))
+                          for s in ("L", "R")}
+        self._init_rings(person_mask)
+        self._ids = np.empty((size, size), np.int32)
+        ys, xs = np.mgrid[0:size, 0:size]
+        self._pix = np.stack([xs + 0.5, ys + 0.5], axis=-1).astype(np.float32)  # pixel centres
+
+    def _init_rings(self, person_mask: np.ndarray | None) -> None:
+        src, photo = self.src, self.photo
+        centre_px = src[self.oval].mean(0)
+        centre_m = photo[self.oval].mean(0)
+        mouth_y = src[[13, 14], 1].mean()
+        chin_y = src[mt.CHIN, 1]
+        rings_m, shares, jaw_share = [], [], []
+        for scale, head_share in zip(RING_SCALES, RING_HEAD_SHARE, strict=True):
+            pts_m = centre_m + scale * (photo[self.oval] - centre_m)
+            pts_m[:, 2] = photo[self.oval, 2]
+            pts_px = centre_px + scale * (src[self.oval] - centre_px)
+            below = np.clip((pts_px[:, 1] - mouth_y) / max(1.3 * (chin_y - mouth_y), 1.0), 0.0, 1.0)
+            share = head_share * (1.0 - (1.0 - NECK_HEAD_SHARE) * below)
+            if person_mask is not None and scale > RING_SCALES[0]:
+                xi = np.clip(pts_px[:, 0].astype(int), 0, self.size - 1)
+                yi = np.clip(pts_px[:, 1].astype(int), 0, self.size - 1)
+                share = share * person_mask[yi, xi]
+            rings_m.append(pts_m)
+            shares.append(share)
+            jaw_share.append(CHIN_DROP_SHARE * below if scale == RING_SCALES[0] else np.zeros(len(self.oval)))
+        ring_m, ring_px = np.vstack(rings_m), self.project(np.vstack(rings_m))
+        inside = np.all((ring_px > 0.03 * self.size) & (ring_px < 0.97 * self.size), axis=1)
+        self.ring_m, self.ring_px = ring_m[inside], ring_px[inside]
+        self.ring_share = np.concatenate(shares)[inside]
+        self.ring_jaw = np.concatenate(jaw_share)[inside]
+        self.ring_oval = np.tile(np.arange(len(self.oval)), len(RING_SCALES))[inside]
+        t = np.linspace(0, self.size, BORDER_ANCHORS_PER_SIDE + 1)[:-1]
+        s = float(self.size)
+        self.border = np.vstack([np.column_stack([t, np.zeros_like(t)]), np.column_stack([np.full_like(t, s), t]),
+                                 np.column_stack([s - t, np.full_like(t, s)]), np.column_stack([np.zeros_like(t), s - t])])
+
+    # ---- per frame ---------------------------------------------------------------------------------------
+    def frame_map(self, verts_m: np.ndarray, dest_m: np.ndarray) -> tuple[np.ndarray, FrameGeometry]:
+        """The backward map (size, size, 2) in output-frame pixel coordinates (pixel edges at integers) for a
+        frame whose rig vertices are ``verts_m`` (drives the skull) and whose drawn points are ``dest_m``."""
+        rot, trans = kabsch(self.rest[self.skull], verts_m[self.skull])
+        dest = self.project(dest_m)
+        rigid_px = self.project(self.photo @ rot.T + trans)
+        rigid = _fit_affine(self.src[self.skull], rigid_px[self.skull])
+
+        # outside the face: thin-plate spline of backward displacements through the oval, rings and border
+        head_move = self.project(self.ring_m @ rot.T + trans) - self.ring_px
+        oval_extra = (dest[self.oval] - self.src[self.oval]) - (rigid_px[self.oval] - self.src[self.oval])
+        ring_dest = self.ring_px + self.ring_share[:, None] * head_move + self.ring_jaw[:, None] * oval_extra[
+            self.ring_oval]
+        controls = np.vstack([dest[self.oval], ring_dest, self.border])
+        sources = np.vstack([self.src[self.oval], self.ring_px, self.border])
+        field = self.tps.evaluate(controls, sources - controls)
+        backward = self._pix + field
+
+        # the face: behind-the-skin layers first, then skin triangles far to near
+        ids = self._ids
+        ids.fill(-1)
+        inv_rigid = _invert_affine(rigid)
+        layers = []
+        for s in ("R", "L"):
+            loop = self.eye_loops[s]
+            centre = self.src[loop].mean(0)
+            grown = centre + EYE_LAYER_GROWTH * (self.src[loop] - centre)
+            gaze = dest[mt.IRIS[s][0]] - _apply_affine(rigid, self.src[mt.IRIS[s][0]])
+            moved = _apply_affine(rigid, grown) + gaze
+            layers.append((moved, _invert_affine(_shifted(rigid, gaze))))
+        photo_mouth = _apply_affine(rigid, self.src[self.mouth_loop])
+        layers.append((photo_mouth, inv_rigid))
+        layers.append((dest[self.mouth_loop], inv_rigid))
+        affines = np.empty((len(layers) + len(self.skin), 2, 3), np.float32)
+        for k, (poly, aff) in enumerate(layers):
+            cv2.fillPoly(ids, [np.round(poly * 16).astype(np.int32)], k, cv2.LINE_8, 4)
+            affines[k] = aff
+        tri_dest = dest[self.skin]  # (F, 3, 2)
+        n_layers = len(layers)
+        affines[n_layers:], ok = _triangle_affines(tri_dest, self.src[self.skin])
+        depth = dest_m[self.skin, 2].mean(1)
+        order = np.argsort(depth)
+        pts = np.round(tri_dest * 16).astype(np.int32)
+        for f in order[ok[order]]:
+            cv2.fillConvexPoly(ids, pts[f], int(f + n_layers), cv2.LINE_8, 4)
+
+        covered = ids >= 0
+        ys, xs = np.nonzero(covered)
+        a = affines[ids[ys, xs]]
+        px = self._pix[ys, xs]
+        face = np.empty_like(backward)
+        face[ys, xs, 0] = a[:, 0, 0] * px[:, 0] + a[:, 0, 1] * px[:, 1] + a[:, 0, 2]
+        face[ys, xs, 1] = a[:, 1, 0] * px[:, 0] + a[:, 1, 1] * px[:, 1] + a[:, 1, 2]
+        alpha = _feather(covered, self.size)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        al = alpha[y0:y1, x0:x1, None]
+        region = backward[y0:y1, x0:x1]
+        face_region = np.where(covered[y0:y1, x0:x1, None], face[y0:y1, x0:x1], region)
+        backward[y0:y1, x0:x1] = al * face_region + (1.0 - al) * region
+        return backward, FrameGeometry(dest, rigid, dest[self.mouth_loop], photo_mouth)
+
+
+def _feather(covered: np.ndarray, size: int) -> np.ndarray:
+    sigma = 3.0 * size / 512
+    core = cv2.erode(covered.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    return np.maximum(cv2.GaussianBlur(core, (0, 0), sigma), 0.0) * covered
+
+
+def _triangle_affines(dest: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-triangle (2, 3) affines taking destination points to source points, and which are usable."""
+    m = np.concatenate([dest, np.ones((*dest.shape[:2], 1))], axis=-1)  # (F, 3, 3)
+    det = np.linalg.det(m)
+    ok = np.abs(det) > 1e-3  # twice the area in px²: collapsed triangles cover nothing
+    m[~ok] = np.eye(3)
+    a = np.linalg.solve(m, src)  # (F, 3, 2): src = [x y 1] @ a
+    return np.transpose(a, (0, 2, 1)).astype(np.float32), ok
+
+
+def _fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    m = np.column_stack([src, np.ones(len(src))])
+    sol, *_ = np.linalg.lstsq(m, dst, rcond=None)
+    return sol.T
+
+
+def _invert_affine(a: np.ndarray) -> np.ndarray:
+    inv = np.linalg.inv(np.vstack([a, [0.0, 0.0, 1.0]]))
+    return inv[:2]
+
+
+def _shifted(a: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    out[:, 2] += offset
+    return out
+
+
+def _apply_affine(a: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts @ a[:, :2].T + a[:, 2]
