@@ -53,7 +53,7 @@ class Framing:
     @property
     def margin(self) -> int:
         """Output-scale pixels of photo kept around the frame in the source image."""
-        return int(round(SOURCE_MARGIN * self.size))
+        return round(SOURCE_MARGIN * self.size)
 
     def project(self, points_m: np.ndarray) -> np.ndarray:
         """Rig-space points (..., 3) in metres -> output pixel coordinates (..., 2), pixel edges at integers."""

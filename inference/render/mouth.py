@@ -1,7 +1,7 @@
 """The mouth interior the photo does not contain: cavity, tongue and teeth drawn in millimetres.
 
 Where the photo's own mouth interior lands (moved with the skull, see ``warp``) its real teeth stay; only
-the extra opening is painted. Sizes follow an adult mouth: upper incisors about 10 mm tall, the canines
+the extra opening is painted. Sizes follow an adult mouth: at most 7 mm of upper incisor shows, the canines
 14-19 mm from the midline on a 48 mm wide mouth; the tongue shows once the mouth is 6-10 mm open.
 Brightness follows the skin under the nose so the interior sits in the photo's lighting.
 """
@@ -14,7 +14,7 @@ import numpy as np
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
 CAVITY_LIPS = np.array([0.30, 0.085, 0.095])
 TONGUE = np.array([0.55, 0.24, 0.26])
-UPPER_TEETH = np.array([0.90, 0.86, 0.79])
+UPPER_TEETH = np.array([0.84, 0.80, 0.73])
 LOWER_TEETH = np.array([0.78, 0.74, 0.68])
 REFERENCE_SKIN_LUMA = 0.55
 TOOTH_GAPS_MM = (0.0, 8.5, 14.0, 19.0)  # from the midline, on a 48 mm wide mouth
@@ -86,9 +86,10 @@ class MouthPainter:
         centre = corners.mean(0)
         width = max(float(np.linalg.norm(corners[1] - corners[0])), 1.0)
         across = np.clip(np.abs(xs - centre[0]) / (width / 2), 0.0, 1.0)[None, :]  # 0 midline, 1 corner
+        taper = np.sqrt(np.clip(1.0 - across**2, 0.0, 1.0))
+        below_top, above_bottom = ys - top, bottom - ys  # pixels from each lip, smooth along the mouth
+        edge = np.clip(np.minimum(below_top, above_bottom), 0.0, None) / ppm  # mm from the nearer lip
 
-        inside = (mask > 0).astype(np.uint8)
-        edge = cv2.distanceTransform(inside, cv2.DIST_L2, 3) / ppm  # mm from the lips
         depth = np.clip(edge / 3.0, 0.0, 1.0)[..., None]
         colour = CAVITY_LIPS + (CAVITY_BACK - CAVITY_LIPS) * depth
         colour = colour * (1.0 - 0.5 * across[..., None] ** 2)
@@ -98,29 +99,28 @@ class MouthPainter:
         if tongue_in > 0:
             ty = bottom - 0.18 * gap
             r = ((xs[None, :] - centre[0]) / (0.36 * width)) ** 2 + ((ys - ty) / (0.38 * gap)) ** 2
-            t = np.clip((1.0 - r) * 3.0, 0.0, 1.0) * tongue_in * (ys > ty - 0.38 * gap)
+            t = np.clip((1.0 - r) * 3.0, 0.0, 1.0) * tongue_in * np.clip((ys - (ty - 0.38 * gap)), 0, 1)
             shade = np.clip(1.0 - (ty - ys) / (0.5 * gap), 0.4, 0.85)
-            colour = colour * (1 - t[..., None]) + (TONGUE * shade[..., None]) * t[..., None]
+            colour = colour + (TONGUE * shade[..., None] - colour) * t[..., None]
 
-        # teeth: the upper incisors hang from the upper lip, the lower ones show above the lower lip when wide
+        # teeth: the upper incisors show below the upper lip, the lower ones above the lower lip when wide
         mm_from_mid = np.abs(xs - centre[0]) / ppm * REFERENCE_MOUTH_WIDTH_MM / (width / ppm)
-        taper = np.sqrt(np.clip(1.0 - across**2, 0.0, 1.0))
         if gap_mm > 1.0:
-            length = np.minimum(0.9 * gap, 10.0 * ppm) * (0.35 + 0.65 * taper)
-            scallop = 0.5 * ppm * _near_gap(mm_from_mid, 1.2)
-            tooth = (ys >= top) & (ys < top + length - scallop)
+            length = np.minimum(0.5 * gap, 7.0 * ppm) * (0.3 + 0.7 * taper)
+            length = length - 0.4 * ppm * _near_gap(mm_from_mid, 1.2)  # rounded incisal edges
+            cover = np.clip(length - below_top, 0.0, 1.0) * np.clip(below_top + 0.5, 0.0, 1.0)
             shade = (0.3 + 0.7 * taper**1.5) * (1.0 - 0.25 * _near_gap(mm_from_mid, 0.45))
-            shade = shade * (1.0 - 0.18 * np.clip((ys - top) / np.maximum(length, 1e-3), 0, 1))
-            colour = np.where(tooth[..., None], UPPER_TEETH * shade[..., None], colour)
+            shade = shade * (0.8 + 0.2 * np.clip(below_top / np.maximum(length, 1e-3), 0, 1))
+            colour = colour + (UPPER_TEETH * shade[..., None] - colour) * cover[..., None]
         if gap_mm > 12.0:
             height = np.minimum(0.2 * gap, 3.0 * ppm) * taper * min((gap_mm - 12.0) / 4.0, 1.0)
-            tooth = (ys <= bottom) & (ys > bottom - height)
+            cover = np.clip(height - above_bottom, 0.0, 1.0) * np.clip(above_bottom + 0.5, 0.0, 1.0)
             shade = (0.3 + 0.35 * taper**1.5) * (1.0 - 0.25 * _near_gap(mm_from_mid, 0.4))
-            colour = np.where(tooth[..., None], LOWER_TEETH * shade[..., None], colour)
+            colour = colour + (LOWER_TEETH * shade[..., None] - colour) * cover[..., None]
 
         # contact shadows at the lips, then a touch of blur so nothing looks cut out
         colour = colour * (1.0 - 0.35 * np.exp(-edge / 0.6))[..., None]
-        colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.25 * ppm, 0.4))
+        colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.3 * ppm, 0.5))
         return np.clip(colour * (self.gain * self.tint), 0.0, 1.0)
 
 

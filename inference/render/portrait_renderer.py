@@ -41,7 +41,7 @@ class PortraitRenderer:
             raise ValueError("the renderer needs a portrait face rig (made from a photo)")
         self.rig = rig
         photo = rig.texture
-        w0, h0 = int(rig.meta["image_width"]), int(rig.meta["image_height"])
+        w0, _h0 = int(rig.meta["image_width"]), int(rig.meta["image_height"])
         ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / w0  # at the texture's size
         texture_rig_px = _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm)
         self.framing = Framing.around_face(texture_rig_px, (photo.shape[1], photo.shape[0]), ppm, size)
@@ -63,6 +63,7 @@ class PortraitRenderer:
         self.limits = _head_limits(rig)
         self.limit_report = LimitReport()
         self._skull = np.array(mt.SKULL)
+        self._head_pivot = rig.joint_positions[rig.joint_names.index("head")]
 
     def render(self, vertices: np.ndarray, lip_seal: float = 0.0) -> np.ndarray:
         """(size, size, 3) uint8 RGB for one frame of rig vertices (V, 3) in metres.
@@ -82,8 +83,8 @@ class PortraitRenderer:
         return frame
 
     def _within_limits(self, verts: np.ndarray) -> np.ndarray:
-        """Turn the whole head back inside the angles the photo supports (about the skull's centre)."""
-        rot, _ = kabsch(self.rig.vertices[self._skull], verts[self._skull])
+        """Turn the whole head back inside the angles the photo supports (about the head joint)."""
+        rot, trans = kabsch(self.rig.vertices[self._skull], verts[self._skull])
         angles = np.degrees(_euler_xyz(rot))
         clamped = np.clip(angles, -self.limits, self.limits)
         excess = float(np.max(np.abs(angles - clamped)))
@@ -94,8 +95,8 @@ class PortraitRenderer:
         from ..rigs.rig import euler_matrices
 
         fix = euler_matrices(np.radians(clamped)) @ rot.T
-        centre = verts[self._skull].mean(0)
-        return (verts - centre) @ fix.T + centre
+        pivot = rot @ self._head_pivot + trans  # where the neck's pivot went: turn back about it
+        return (verts - pivot) @ fix.T + pivot
 
 
 def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarray:

@@ -23,7 +23,7 @@ NECK_HEAD_SHARE = 0.15
 """Below the chin the neck follows only this much of the head's rotation."""
 CHIN_DROP_SHARE = 0.4
 """How much of the jaw's drop the first ring below the mouth takes along (the skin under the chin)."""
-BORDER_ANCHORS_PER_SIDE = 8
+BORDER_ANCHORS_PER_SIDE = 16
 GRID_CELLS = 32
 TPS_REGULARISATION = 1e-4
 EYE_LAYER_GROWTH = 1.15
@@ -63,7 +63,7 @@ class TpsField:
         """(size, size, 2) values interpolated from ``values`` (N, 2) at output-pixel ``controls`` (N, 2)."""
         c = controls / self.size
         n = len(c)
-        k = _tps_kernel(np.linalg.norm(c[:, None] - c[None], axis=-1))
+        k = _tps_kernel(c, c)
         p = np.column_stack([np.ones(n), c])
         system = np.zeros((n + 3, n + 3))
         system[:n, :n] = k + TPS_REGULARISATION * np.eye(n)
@@ -72,15 +72,16 @@ class TpsField:
         rhs = np.zeros((n + 3, 2))
         rhs[:n] = values
         coef = np.linalg.solve(system, rhs)
-        kg = _tps_kernel(np.linalg.norm(self.grid[:, None] - c[None], axis=-1))
+        kg = _tps_kernel(self.grid, c)
         coarse = kg @ coef[:n] + coef[n] + self.grid @ coef[n + 1:]
         coarse = coarse.reshape(self.cells, self.cells, 2).astype(np.float32)
         return cv2.resize(coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
 
-def _tps_kernel(r: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(r > 0, r * r * np.log(np.maximum(r, 1e-12)), 0.0)
+def _tps_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """U(r) = r² log r between point sets (N, 2) and (M, 2), computed as ½ r² log r²."""
+    d2 = (a[:, None, 0] - b[None, :, 0]) ** 2 + (a[:, None, 1] - b[None, :, 1]) ** 2
+    return 0.5 * d2 * np.log(np.maximum(d2, 1e-20))
 
 
 class PortraitWarp:
@@ -137,8 +138,9 @@ class PortraitWarp:
         self.ring_oval = np.tile(np.arange(len(self.oval)), len(RING_SCALES))[inside]
         t = np.linspace(0, self.size, BORDER_ANCHORS_PER_SIDE + 1)[:-1]
         s = float(self.size)
-        self.border = np.vstack([np.column_stack([t, np.zeros_like(t)]), np.column_stack([np.full_like(t, s), t]),
-                                 np.column_stack([s - t, np.full_like(t, s)]), np.column_stack([np.zeros_like(t), s - t])])
+        zero, full = np.zeros_like(t), np.full_like(t, s)
+        self.border = np.vstack([np.column_stack([t, zero]), np.column_stack([full, t]),
+                                 np.column_stack([s - t, full]), np.column_stack([zero, s - t])])
 
     # ---- per frame ---------------------------------------------------------------------------------------
     def frame_map(self, verts_m: np.ndarray, dest_m: np.ndarray) -> tuple[np.ndarray, FrameGeometry]:
@@ -159,9 +161,7 @@ class PortraitWarp:
         field = self.tps.evaluate(controls, sources - controls)
         backward = self._pix + field
 
-        # the face: behind-the-skin layers first, then skin triangles far to near
-        ids = self._ids
-        ids.fill(-1)
+        # the face: behind-the-skin layers first, then skin triangles far to near, inside the face's box
         inv_rigid = _invert_affine(rigid)
         layers = []
         for s in ("R", "L"):
@@ -174,39 +174,41 @@ class PortraitWarp:
         photo_mouth = _apply_affine(rigid, self.src[self.mouth_loop])
         layers.append((photo_mouth, inv_rigid))
         layers.append((dest[self.mouth_loop], inv_rigid))
+
+        pad = 8
+        x0, y0 = np.maximum(np.floor(np.vstack([dest, photo_mouth]).min(0)).astype(int) - pad, 0)
+        x1, y1 = np.minimum(np.ceil(np.vstack([dest, photo_mouth]).max(0)).astype(int) + pad, self.size)
+        if x1 - x0 < 2 or y1 - y0 < 2:  # the face left the frame
+            return backward, FrameGeometry(dest, rigid, dest[self.mouth_loop], photo_mouth)
+        corner = np.array([x0, y0], np.float64)
+        ids = self._ids[: y1 - y0, : x1 - x0]
+        ids.fill(-1)
         affines = np.empty((len(layers) + len(self.skin), 2, 3), np.float32)
         for k, (poly, aff) in enumerate(layers):
-            cv2.fillPoly(ids, [np.round(poly * 16).astype(np.int32)], k, cv2.LINE_8, 4)
+            cv2.fillPoly(ids, [np.round((poly - corner) * 16).astype(np.int32)], k, cv2.LINE_8, 4)
             affines[k] = aff
         tri_dest = dest[self.skin]  # (F, 3, 2)
         n_layers = len(layers)
         affines[n_layers:], ok = _triangle_affines(tri_dest, self.src[self.skin])
-        depth = dest_m[self.skin, 2].mean(1)
-        order = np.argsort(depth)
-        pts = np.round(tri_dest * 16).astype(np.int32)
+        order = np.argsort(dest_m[self.skin, 2].mean(1))
+        pts = np.round((tri_dest - corner) * 16).astype(np.int32)
         for f in order[ok[order]]:
             cv2.fillConvexPoly(ids, pts[f], int(f + n_layers), cv2.LINE_8, 4)
 
         covered = ids >= 0
-        ys, xs = np.nonzero(covered)
-        a = affines[ids[ys, xs]]
-        px = self._pix[ys, xs]
-        face = np.empty_like(backward)
-        face[ys, xs, 0] = a[:, 0, 0] * px[:, 0] + a[:, 0, 1] * px[:, 1] + a[:, 0, 2]
-        face[ys, xs, 1] = a[:, 1, 0] * px[:, 0] + a[:, 1, 1] * px[:, 1] + a[:, 1, 2]
-        alpha = _feather(covered, self.size)
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        al = alpha[y0:y1, x0:x1, None]
+        a = affines[np.maximum(ids, 0)]  # (h, w, 2, 3)
+        px = self._pix[y0:y1, x0:x1]
+        face = a[..., 0] * px[..., :1] + a[..., 1] * px[..., 1:] + a[..., 2]
+        alpha = _feather(covered, self.size)[..., None]
         region = backward[y0:y1, x0:x1]
-        face_region = np.where(covered[y0:y1, x0:x1, None], face[y0:y1, x0:x1], region)
-        backward[y0:y1, x0:x1] = al * face_region + (1.0 - al) * region
+        backward[y0:y1, x0:x1] = region + alpha * (face - region)
         return backward, FrameGeometry(dest, rigid, dest[self.mouth_loop], photo_mouth)
 
 
 def _feather(covered: np.ndarray, size: int) -> np.ndarray:
     sigma = 3.0 * size / 512
     core = cv2.erode(covered.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
-    return np.maximum(cv2.GaussianBlur(core, (0, 0), sigma), 0.0) * covered
+    return np.maximum(cv2.GaussianBlur(core, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT), 0.0) * covered
 
 
 def _triangle_affines(dest: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

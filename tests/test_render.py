@@ -1,0 +1,281 @@
+"""Stage 2, the portrait renderer: real MediaPipe re-detects what the warp did; real ffmpeg writes the video."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+
+import cv2
+import numpy as np
+import pytest
+
+from inference.errors import InputError, OutputError
+from inference.motion.clip import MotionClip
+from inference.progress import Progress
+from inference.render.job import render_video
+from inference.render.mesh_frames import frames_from_clip, frames_from_file, save_meshes
+from inference.render.portrait_renderer import PortraitRenderer
+from inference.rigs import mediapipe_topology as mt
+from inference.rigs.landmarks import detect_landmarks
+from inference.rigs.portrait import default_portrait_rig, portrait_rig_from_file
+from tests.conftest import write_tone
+
+SIZE = 384
+
+
+@pytest.fixture(scope="module")
+def rig():
+    return default_portrait_rig()
+
+
+@pytest.fixture(scope="module")
+def renderer(rig):
+    return PortraitRenderer(rig, size=SIZE)
+
+
+def _frame(rig, renderer, seal: float = 0.0, **channels: float) -> np.ndarray:
+    return renderer.render(rig.evaluate(channels, 1)[0], seal)
+
+
+def _photo_in_frame(renderer) -> np.ndarray:
+    m = renderer.framing.margin
+    return renderer.source[m:m + renderer.size, m:m + renderer.size]
+
+
+def _face_psnr(a: np.ndarray, b: np.ndarray, renderer) -> float:
+    face = np.zeros(a.shape[:2], np.uint8)
+    cv2.fillPoly(face, [np.round(renderer.src_px[list(mt.FACE_OVAL)]).astype(np.int32)], 1)
+    err = np.mean((a.astype(np.float64) - b.astype(np.float64))[face > 0] ** 2)
+    return float("inf") if err == 0 else 10 * np.log10(255.0**2 / err)
+
+
+def _clip(n: int, fps: float = 30.0, audio: str | None = None, **channels) -> MotionClip:
+    ch = {k: np.broadcast_to(np.asarray(v, np.float32), (n,)).copy() for k, v in channels.items()}
+    ch.setdefault("jawOpen", np.zeros(n, np.float32))
+    return MotionClip(fps=fps, duration=n / fps, channels=ch, head={a: np.zeros(n, np.float32)
+                      for a in ("pitch", "yaw", "roll")}, audio={"path": audio} if audio else {})
+
+
+def _lip_gap(frame: np.ndarray) -> float:
+    p = detect_landmarks(frame).points
+    return float(np.linalg.norm(p[13, :2] - p[14, :2]))
+
+
+def test_neutral_renders_the_photo_back(rig, renderer):
+    frame = _frame(rig, renderer)
+    assert frame.shape == (SIZE, SIZE, 3) and frame.dtype == np.uint8
+    assert _face_psnr(frame, _photo_in_frame(renderer), renderer) >= 40.0
+
+
+def test_neutral_renders_every_shared_portrait_back(shared_data):
+    for path in sorted((shared_data / "portraits").glob("*.png")):
+        rig = portrait_rig_from_file(path)
+        r = PortraitRenderer(rig, size=SIZE)
+        frame = r.render(rig.vertices, 0.0)
+        assert _face_psnr(frame, _photo_in_frame(r), r) >= 40.0, path.name
+
+
+def test_jaw_open_widens_the_redetected_mouth_monotonically(rig, renderer):
+    gaps = [_lip_gap(_frame(rig, renderer, jawOpen=j)) for j in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert all(b > a for a, b in itertools.pairwise(gaps)), gaps
+    assert gaps[-1] - gaps[0] > 0.04 * SIZE  # a wide-open mouth, not a twitch
+
+
+def test_closed_mouth_photo_opens_with_the_jaw_and_seals_back(shared_data):
+    rig = portrait_rig_from_file(shared_data / "portraits" / "flux_man_0324.png")
+    r = PortraitRenderer(rig, size=SIZE)
+    gaps = [_lip_gap(r.render(rig.evaluate({"jawOpen": j}, 1)[0])) for j in (0.0, 0.5, 1.0)]
+    assert gaps[0] < gaps[1] < gaps[2], gaps
+    # a bilabial as the lip sync makes it: the jaw a little open, the lips sealed (mouthClose = jawOpen)
+    opened = _lip_gap(r.render(rig.evaluate({"jawOpen": 0.25}, 1)[0]))
+    sealed = _lip_gap(r.render(rig.evaluate({"jawOpen": 0.25, "mouthClose": 0.25}, 1)[0], 1.0))
+    assert sealed < 0.35 * opened, (opened, sealed)
+
+
+def test_blink_closes_the_redetected_eyes(rig, renderer):
+    def lids(frame):
+        p = detect_landmarks(frame).points
+        return [np.linalg.norm(p[a, :2] - p[b, :2]) for a, b in mt.EYE_LID_CENTRE.values()]
+
+    open_ = lids(_frame(rig, renderer))
+    shut = lids(_frame(rig, renderer, eyeBlinkLeft=1.0, eyeBlinkRight=1.0))
+    for o, s in zip(open_, shut, strict=True):
+        assert s < 0.5 * o, (open_, shut)
+
+
+def test_head_turn_moves_the_face_and_leaves_the_background(rig, renderer):
+    still = _frame(rig, renderer)
+    turned = _frame(rig, renderer, **{"head.yaw": 10.0})
+    diff = np.abs(turned.astype(int) - still.astype(int)).sum(-1)
+    centre = renderer.src_px[mt.NOSE_TIP].astype(int)
+    assert diff[centre[1] - 20:centre[1] + 20, centre[0] - 20:centre[0] + 20].mean() > 5
+    corner = slice(0, SIZE // 10)
+    assert diff[corner, corner].mean() < 1.0  # the frame's corners are background: they stay put
+    backward, _ = renderer.warp.frame_map(*[rig.evaluate({"head.yaw": 10.0}, 1)[0]] * 2)
+    assert np.abs(backward[corner, corner] - renderer.warp._pix[corner, corner]).max() < 1.0
+
+
+def test_frames_are_a_pure_function_of_the_mesh(rig, renderer):
+    v = rig.evaluate({"jawOpen": 0.4, "eyeBlinkLeft": 0.7, "head.pitch": 3.0}, 1)[0]
+    assert np.array_equal(renderer.render(v), renderer.render(v))
+    # a tiny motion makes a tiny change: no swimming texture
+    a = _frame(rig, renderer, jawOpen=0.20)
+    b = _frame(rig, renderer, jawOpen=0.21)
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 0.5
+
+
+def test_turns_beyond_what_a_photo_shows_are_limited(rig):
+    r = PortraitRenderer(rig, size=SIZE)
+    far = r.render(rig.evaluate({"head.yaw": 40.0}, 1)[0])
+    limit = r.render(rig.evaluate({"head.yaw": 15.0}, 1)[0])
+    assert r.limit_report.frames_clamped == 1 and r.limit_report.largest_deg > 20
+    assert np.abs(far.astype(int) - limit.astype(int)).mean() < 1.0
+
+
+def _probe(path) -> tuple[int, float, bool]:
+    """(video frames, audio seconds, has audio) of a video file, decoded by ffmpeg."""
+    import imageio_ffmpeg
+
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    cap = cv2.VideoCapture(str(path))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    pcm = subprocess.run([exe, "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar",
+                          "16000", "-"], capture_output=True)
+    samples = len(pcm.stdout) // 2
+    return frames, samples / 16000, pcm.returncode == 0 and samples > 0
+
+
+@pytest.mark.parametrize("audio_seconds", [1.3, 2.6])
+def test_video_has_the_audio_and_the_clip_length(rig, tmp_path, audio_seconds):
+    voice = write_tone(tmp_path / "voice line é.wav", seconds=audio_seconds, channels=1)
+    clip = _clip(60, 30.0, str(voice), jawOpen=np.linspace(0, 1, 60))
+    out = tmp_path / "out dir ü" / "take 1.mp4"
+    out.parent.mkdir()
+    result = render_video(rig, frames_from_clip(clip, rig), out, None, size=128)
+    frames, audio_s, has_audio = _probe(out)
+    assert has_audio and result.audio == str(voice)
+    assert frames == 60
+    assert abs(audio_s - 2.0) <= 1 / 30  # padded or cut to the video's length, within a frame
+    assert not [p for p in out.parent.iterdir() if p.name != out.name]  # no temporary files left
+
+
+def test_png_sequence_and_meshes_file_match_the_clip(rig, tmp_path):
+    clip = _clip(5, jawOpen=[0, 0.3, 0.6, 0.9, 0.5], eyeBlinkLeft=[0, 0, 1, 0, 0])
+    frames = frames_from_clip(clip, rig)
+    verts = np.concatenate([v for v, _ in frames.chunks()])
+    save_meshes(tmp_path / "m.npz", verts, 30.0)
+    render_video(rig, frames, tmp_path / "from_clip", None, size=128)
+    render_video(rig, frames_from_file(tmp_path / "m.npz", rig), tmp_path / "from_meshes", None, size=128)
+    a = sorted((tmp_path / "from_clip").glob("*.png"))
+    b = sorted((tmp_path / "from_meshes").glob("*.png"))
+    assert [p.name for p in a] == [f"frame_{i:05d}.png" for i in range(1, 6)] == [p.name for p in b]
+    for x, y in zip(a, b, strict=True):
+        assert np.abs(cv2.imread(str(x)).astype(int) - cv2.imread(str(y)).astype(int)).max() <= 1
+
+
+def test_an_edited_frame_changes_only_that_frame(rig, tmp_path):
+    base = np.repeat(rig.vertices[None].astype(np.float32), 4, axis=0)
+    edited = base.copy()
+    edited[2] = rig.evaluate({"jawOpen": 0.8}, 1)[0]
+    r = PortraitRenderer(rig, size=128)
+    before = [r.render(v) for v in base]
+    after = [r.render(v) for v in edited]
+    changed = [np.abs(a.astype(int) - b.astype(int)).max() > 10 for a, b in zip(before, after, strict=True)]
+    assert changed == [False, False, True, False]
+
+
+def test_failed_render_keeps_the_existing_file(rig, tmp_path, monkeypatch):
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"the previous video")
+    from inference.render import job
+
+    calls = {"n": 0}
+    real = job.PortraitRenderer.render
+
+    def failing(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(job.PortraitRenderer, "render", failing)
+    with pytest.raises(KeyboardInterrupt):
+        render_video(rig, frames_from_clip(_clip(10), rig), out, None, size=96)
+    assert out.read_bytes() == b"the previous video"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.mp4"]
+
+
+def test_bad_inputs_get_clear_messages(rig, tmp_path):
+    frames = frames_from_clip(_clip(3), rig)
+    with pytest.raises(InputError, match="between"):
+        render_video(rig, frames, tmp_path / "a.mp4", None, size=10)
+    with pytest.raises(InputError, match=r"\.gif"):
+        render_video(rig, frames, tmp_path / "a.gif", None, size=96)
+    with pytest.raises(InputError, match="does not exist"):
+        render_video(rig, frames, tmp_path / "a.mp4", str(tmp_path / "missing.wav"), size=96)
+    with pytest.raises(OutputError, match="does not exist"):
+        render_video(rig, frames, tmp_path / "no" / "a.mp4", None, size=96)
+    (tmp_path / "wrong.npz").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a readable meshes file"):
+        frames_from_file(tmp_path / "wrong.npz", rig)
+    save_meshes(tmp_path / "small.npz", np.zeros((2, 10, 3)), 30.0)
+    with pytest.raises(InputError, match="478"):
+        frames_from_file(tmp_path / "small.npz", rig)
+    with pytest.raises(InputError, match=r"cuda|CUDA|PyTorch"):
+        PortraitRenderer(rig, size=96, device="cuda")
+
+
+def test_missing_clip_audio_warns_and_renders_silent(rig, tmp_path):
+    progress = Progress()
+    clip = _clip(3, audio=str(tmp_path / "gone.wav"))
+    result = render_video(rig, frames_from_clip(clip, rig), tmp_path / "silent.mp4", None, size=96, progress=progress)
+    assert result.audio is None and any("no sound" in w for w in progress.warnings)
+    assert _probe(tmp_path / "silent.mp4")[0] == 3
+
+
+def test_greyscale_photo_renders(tmp_path):
+    from skimage.data import astronaut
+
+    grey = cv2.cvtColor(astronaut(), cv2.COLOR_RGB2GRAY)
+    cv2.imwrite(str(tmp_path / "grey portrait.png"), grey)
+    rig = portrait_rig_from_file(tmp_path / "grey portrait.png")
+    frame = PortraitRenderer(rig, size=128).render(rig.evaluate({"jawOpen": 0.7}, 1)[0])
+    assert frame.shape == (128, 128, 3)
+
+
+def test_torch_grid_sample_matches_opencv(renderer):
+    torch = pytest.importorskip("torch")
+    from inference.render.remap import OpenCvRemapper, TorchRemapper
+
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    ys, xs = np.mgrid[0:32, 0:32].astype(np.float32)
+    backward = np.stack([xs * 1.3 + rng.random((32, 32), np.float32), ys * 1.1 + 2.5], axis=-1)
+    a = OpenCvRemapper(src).remap(backward)
+    b = TorchRemapper(src, "cuda" if torch.cuda.is_available() else "cpu").remap(backward)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_cli_render_writes_a_video(tmp_path):
+    from inference.cli import main
+
+    voice = write_tone(tmp_path / "v.wav", seconds=0.5, channels=1)
+    clip = _clip(15, audio=str(voice), jawOpen=np.linspace(0, 1, 15))
+    clip.save(tmp_path / "c.json")
+    assert main(["render", "--motion", str(tmp_path / "c.json"), "--size", "96", "-o", str(tmp_path / "o.mp4"),
+                 "--progress", "quiet"]) == 0
+    assert _probe(tmp_path / "o.mp4")[:1] == (15,)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o555)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as root: a read-only folder is still writable")
+        assert main(["render", "--motion", str(tmp_path / "c.json"), "-o", str(ro / "o.mp4"),
+                     "--progress", "quiet"]) == 3
+    finally:
+        os.chmod(ro, 0o755)
