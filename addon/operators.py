@@ -1,4 +1,5 @@
-"""Operators: Generate (modal with progress, or synchronous for scripts), Cancel, re-apply gains, exports.
+"""Operators: Generate and Render Video (modal with progress, or synchronous for scripts), Cancel, re-apply
+gains, exports.
 
 Every panel action is an operator with its options as properties, so studios can batch voice lines:
 ``blender -b -P script.py`` with ``bpy.ops.vividtalk.generate(audio_path=..., rig='PORTRAIT')``.
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import fbx_export, keyframes
+from . import fbx_export, keyframes, scene_setup, video
 from .engine import EngineJob, Step, find_engine_python
 from .generate import Request, apply_results, engine_steps, rig_mesh
 from .preferences import engine_preference
@@ -35,7 +38,110 @@ def _tag_redraw(context) -> None:
                 area.tag_redraw()
 
 
-class VIVIDTALK_OT_generate(bpy.types.Operator):
+class _EngineJobOperator:
+    """Runs engine steps: synchronously from scripts and background mode, modally (progress bar, Esc cancels)
+    from the UI. Subclasses give ``_prepare`` (-> payload, steps, python, or None) and ``_finish``."""
+
+    running = None  # the operator whose job is in flight (tests pump its modal())
+
+    def _prepare(self, context):
+        raise NotImplementedError
+
+    def _finish(self, context, payload, outcome) -> set[str]:
+        raise NotImplementedError
+
+    def _cleanup(self, payload) -> None:
+        """Remove what ``_prepare`` made once the job has ended, however it ended."""
+
+    # ---- synchronous: scripts and background mode ---------------------------------------------------------
+    def execute(self, context):
+        if self.run_async and context.window is not None:
+            return self._start_modal(context)
+        prepared = self._prepare(context)
+        if prepared is None:
+            return {"CANCELLED"}
+        payload, steps, python = prepared
+        job = EngineJob(python, steps)
+        job.run()
+        return self._finish(context, payload, _drain(job))
+
+    # ---- interactive: modal with a progress bar ---------------------------------------------------------
+    def invoke(self, context, event):
+        return self._start_modal(context) if context.window is not None else self.execute(context)
+
+    def _start_modal(self, context):
+        prepared = self._prepare(context)
+        if prepared is None:
+            return {"CANCELLED"}
+        self._payload, steps, python = prepared
+        self._job = EngineJob(python, steps)
+        self._warnings: list[str] = []
+        settings = context.scene.vividtalk
+        settings.running, settings.progress, settings.cancel_requested = True, 0.0, False
+        settings.status = "Starting the engine…"
+        self._job.start()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 100)
+        type(self).running = self
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        settings = context.scene.vividtalk
+        if event.type == "ESC" or settings.cancel_requested:
+            self._job.cancel()
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        while True:
+            try:
+                ev = self._job.events.get_nowait()
+            except Exception:  # queue.Empty
+                break
+            if ev.kind == "progress":
+                settings.progress, settings.status = ev.fraction, ev.message
+                context.window_manager.progress_update(int(ev.fraction * 100))
+            elif ev.kind == "warning":
+                self._warnings.append(ev.message)
+            else:
+                self._stop(context)
+                return self._finish(context, self._payload, (ev, self._warnings))
+        _tag_redraw(context)
+        return {"RUNNING_MODAL"}
+
+    def cancel(self, context):  # Blender calls this when the file is closed mid-job
+        self._job.cancel()
+        self._stop(context)
+        self._cleanup(self._payload)
+
+    def _stop(self, context) -> None:
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        settings = context.scene.vividtalk
+        settings.running, settings.cancel_requested, settings.progress = False, False, 0.0
+        type(self).running = None
+        _tag_redraw(context)
+
+
+def _job_poll(cls, context) -> bool:
+    """What every engine job needs: a scene, no other job running, Object Mode, an engine."""
+    if context.scene is None:
+        return False
+    if context.scene.vividtalk.running:
+        cls.poll_message_set("A VividTalk job is already running; wait for it or cancel it")
+        return False
+    if context.mode != "OBJECT":
+        cls.poll_message_set("Switch to Object Mode first")
+        return False
+    python, message = _engine_or_message(context)
+    if python is None:
+        cls.poll_message_set(message)
+        return False
+    return True
+
+
+class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
     """Lip sync, head motion and blinks from the audio onto the target rig (Esc cancels)"""
 
     bl_idname = "vividtalk.generate"
@@ -57,23 +163,9 @@ class VIVIDTALK_OT_generate(bpy.types.Operator):
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"},
                             description="Return at once and report progress (the panel's button does this)")
 
-    running = None  # the operator whose job is in flight (tests pump its modal())
-
     @classmethod
     def poll(cls, context):
-        if context.scene is None:
-            return False
-        if context.scene.vividtalk.running:
-            cls.poll_message_set("A generation is already running; wait for it or cancel it")
-            return False
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode to generate")
-            return False
-        python, message = _engine_or_message(context)
-        if python is None:
-            cls.poll_message_set(message)
-            return False
-        return True
+        return _job_poll(cls, context)
 
     # ---- request ----------------------------------------------------------------------------------------
     def _request(self, context) -> Request:
@@ -98,76 +190,6 @@ class VIVIDTALK_OT_generate(bpy.types.Operator):
             req.cleanup()
             return None
         return req, engine_steps(req, context.scene), python
-
-    # ---- synchronous: scripts and background mode ---------------------------------------------------------
-    def execute(self, context):
-        if self.run_async and context.window is not None:
-            return self._start_modal(context)
-        prepared = self._prepare(context)
-        if prepared is None:
-            return {"CANCELLED"}
-        req, steps, python = prepared
-        job = EngineJob(python, steps)
-        job.run()
-        return self._finish(context, req, _drain(job))
-
-    # ---- interactive: modal with a progress bar ---------------------------------------------------------
-    def invoke(self, context, event):
-        return self._start_modal(context) if context.window is not None else self.execute(context)
-
-    def _start_modal(self, context):
-        prepared = self._prepare(context)
-        if prepared is None:
-            return {"CANCELLED"}
-        self._req, steps, python = prepared
-        self._job = EngineJob(python, steps)
-        self._warnings: list[str] = []
-        settings = context.scene.vividtalk
-        settings.running, settings.progress, settings.cancel_requested = True, 0.0, False
-        settings.status = "Starting the engine…"
-        self._job.start()
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(0.1, window=context.window)
-        wm.modal_handler_add(self)
-        wm.progress_begin(0, 100)
-        VIVIDTALK_OT_generate.running = self
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        settings = context.scene.vividtalk
-        if event.type == "ESC" or settings.cancel_requested:
-            self._job.cancel()
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        while True:
-            try:
-                ev = self._job.events.get_nowait()
-            except Exception:  # queue.Empty
-                break
-            if ev.kind == "progress":
-                settings.progress, settings.status = ev.fraction, ev.message
-                context.window_manager.progress_update(int(ev.fraction * 100))
-            elif ev.kind == "warning":
-                self._warnings.append(ev.message)
-            else:
-                self._stop(context)
-                return self._finish(context, self._req, (ev, self._warnings))
-        _tag_redraw(context)
-        return {"RUNNING_MODAL"}
-
-    def cancel(self, context):  # Blender calls this when the file is closed mid-job
-        self._job.cancel()
-        self._stop(context)
-        self._req.cleanup()
-
-    def _stop(self, context) -> None:
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.progress_end()
-        settings = context.scene.vividtalk
-        settings.running, settings.cancel_requested, settings.progress = False, False, 0.0
-        VIVIDTALK_OT_generate.running = None
-        _tag_redraw(context)
 
     # ---- results ------------------------------------------------------------------------------------------
     def _finish(self, context, req: Request, outcome) -> set[str]:
@@ -197,6 +219,9 @@ class VIVIDTALK_OT_generate(bpy.types.Operator):
             return {"FINISHED"}
         finally:
             req.cleanup()
+
+    def _cleanup(self, payload) -> None:
+        payload.cleanup()
 
 
 def _drain(job: EngineJob):
@@ -422,8 +447,91 @@ class VIVIDTALK_OT_export_flame(_AskForFile, bpy.types.Operator):
             "export-flame", clip, "--model", bpy.path.abspath(settings.flame_path), *extra, "-o", out])
 
 
+@dataclass
+class _RenderJob:
+    """What a Render Video job keeps until the engine is done: its temporary folder and the output path."""
+
+    workdir: Path
+    output: str
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
+    """Render the take, as edited, as a talking-head video of the portrait photo (MP4 with the voice)"""
+
+    bl_idname = "vividtalk.render_video"
+    bl_label = "Render Video"
+
+    filepath: StringProperty(name="Video", subtype="FILE_PATH", description="MP4 to write")
+    filter_glob: StringProperty(default="*.mp4", options={"HIDDEN"})
+    size: IntProperty(name="Size", default=512, min=64, max=2048, description="Width and height in pixels")
+    run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"})
+
+    @classmethod
+    def poll(cls, context):
+        return _job_poll(cls, context) and _take_poll(cls, context)
+
+    def invoke(self, context, event):
+        if context.window is None:
+            return self.execute(context)
+        if not self.filepath:
+            name = bpy.path.display_name_sans_ext(bpy.data.filepath) or "take"
+            self.filepath = f"//{name}.mp4" if bpy.data.filepath else f"{name}.mp4"
+        self.run_async = True
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _prepare(self, context):
+        if not self.filepath:
+            self.report({"ERROR"}, "Give a file path for the video.")
+            return None
+        python, message = _engine_or_message(context)
+        if python is None:
+            self.report({"ERROR"}, message)
+            return None
+        arm, mesh = active_rig(context)
+        job = _RenderJob(Path(tempfile.mkdtemp(prefix="vividtalk_")),
+                         bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".mp4")))
+        is_portrait, photo = video.portrait_photo(arm)
+        if is_portrait:  # the edited portrait rig itself, vertex for vertex
+            video.write_meshes(context, mesh, job.workdir / "meshes.npz")
+            motion = ["--meshes", str(job.workdir / "meshes.npz")]
+        else:  # another rig: its ARKit curves drive the portrait rig of the panel's photo
+            photo = bpy.path.abspath(context.scene.vividtalk.portrait_path) if context.scene.vividtalk.portrait_path \
+                else ""
+            (job.workdir / "take.json").write_text(json.dumps(sampled_clip(context, mesh, arm)), encoding="utf-8")
+            motion = ["--motion", str(job.workdir / "take.json")]
+        args = ["render", *(["--image", photo] if photo else []), *motion, "--size", str(self.size), "-o", job.output]
+        audio = video.take_audio(context.scene)
+        if audio:
+            args[1:1] = ["--audio", audio]
+        return job, [Step(args, "Rendering the video")], python
+
+    def _finish(self, context, payload: _RenderJob, outcome) -> set[str]:
+        event, warnings = outcome
+        settings = context.scene.vividtalk
+        try:
+            if event.kind != "done":
+                settings.status = "Cancelled; no video was written." if event.kind == "cancelled" else event.message
+                self.report({"WARNING" if event.kind == "cancelled" else "ERROR"}, settings.status)
+                return {"CANCELLED"}
+            for w in warnings:
+                self.report({"WARNING"}, w)
+            scene_setup.replace_video(context.scene, payload.output)
+            settings.status = f"Rendered {payload.output}"
+            self.report({"INFO"}, settings.status)
+            return {"FINISHED"}
+        finally:
+            payload.cleanup()
+
+    def _cleanup(self, payload) -> None:
+        payload.cleanup()
+
+
 CLASSES = (VIVIDTALK_OT_generate, VIVIDTALK_OT_cancel, VIVIDTALK_OT_reapply_gains, VIVIDTALK_OT_export_fbx,
-           VIVIDTALK_OT_export_csv, VIVIDTALK_OT_export_flame)
+           VIVIDTALK_OT_export_csv, VIVIDTALK_OT_export_flame, VIVIDTALK_OT_render_video)
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)
 

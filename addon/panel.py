@@ -74,6 +74,7 @@ class VIVIDTALK_PT_take(bpy.types.Panel):
         row.operator("vividtalk.export_fbx", text="FBX: Unity").preset = "UNITY"
         layout.operator("vividtalk.export_csv", icon="EXPORT")
         layout.operator("vividtalk.export_flame", icon="EXPORT")
+        layout.operator("vividtalk.render_video", icon="RENDER_ANIMATION")
 
 
 CLASSES = (VIVIDTALK_PT_main, VIVIDTALK_PT_take)

@@ -54,6 +54,12 @@ def to_blender(points: np.ndarray) -> np.ndarray:
     return np.stack([p[..., 0], -p[..., 2], p[..., 1]], axis=-1)
 
 
+def from_blender(points: np.ndarray) -> np.ndarray:
+    """Blender (x, y, z) back to rig space (x, z, -y): the inverse of ``to_blender``."""
+    p = np.asarray(points, dtype=np.float64)
+    return np.stack([p[..., 0], p[..., 2], -p[..., 1]], axis=-1)
+
+
 @dataclass
 class RigObjects:
     armature: bpy.types.Object

@@ -5,10 +5,11 @@ from __future__ import annotations
 import bpy
 
 SOUND_STRIP = "VividTalk audio"
+VIDEO_STRIP = "VividTalk video"
 FRAME_START = 1
 
 
-def _strips(sed):
+def strips(sed):
     return sed.strips if hasattr(sed, "strips") else sed.sequences  # 5.0 renamed sequences to strips
 
 
@@ -22,12 +23,23 @@ def set_timing(scene: bpy.types.Scene, fps: float, n_frames: int) -> None:
 
 def replace_sound(scene: bpy.types.Scene, path: str) -> bpy.types.Strip:
     """The take's audio as the only VividTalk sound strip, starting at the first frame, synced for scrubbing."""
-    sed = scene.sequence_editor or scene.sequence_editor_create()
-    strips = _strips(sed)
-    old = strips.get(SOUND_STRIP)
-    if old is not None:
-        strips.remove(old)
-    strip = strips.new_sound(SOUND_STRIP, path, channel=1, frame_start=FRAME_START)
+    strip = _replace_strip(scene, SOUND_STRIP, lambda s: s.new_sound(SOUND_STRIP, path, channel=1,
+                                                                       frame_start=FRAME_START))
     scene.sync_mode = "AUDIO_SYNC"
     scene.use_audio_scrub = True
     return strip
+
+
+def replace_video(scene: bpy.types.Scene, path: str) -> bpy.types.Strip:
+    """The rendered video as the only VividTalk movie strip, above the sound, from the first frame."""
+    return _replace_strip(scene, VIDEO_STRIP, lambda s: s.new_movie(VIDEO_STRIP, path, channel=2,
+                                                                     frame_start=FRAME_START))
+
+
+def _replace_strip(scene: bpy.types.Scene, name: str, create) -> bpy.types.Strip:
+    sed = scene.sequence_editor or scene.sequence_editor_create()
+    all_strips = strips(sed)
+    old = all_strips.get(name)
+    if old is not None:
+        all_strips.remove(old)
+    return create(all_strips)

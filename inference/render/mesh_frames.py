@@ -5,7 +5,8 @@ weight (0-1): how far the photo's own lip gap is closed (ARKit's mouthClose rela
 
 The meshes file (``.npz``, no pickles) is the add-on's hand-over of the *edited* rig (docs/formats.md):
 ``format = "vividtalk.meshes"``, ``version = 1``, ``fps``, ``vertices`` (T, V, 3) float32 in rig space
-(metres), and optionally ``lip_seal`` (T,) and ``audio`` (a path).
+(metres), and optionally ``mouth_close`` and ``jaw_open`` (T,) (the frame's mouthClose and jawOpen
+values, for the lip seal) and ``audio`` (a path).
 """
 
 from __future__ import annotations
@@ -87,19 +88,23 @@ def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
                          f"{rig.n_vertices}: the meshes must come from the portrait rig of the same photo.")
     if not np.all(np.isfinite(verts)):
         raise InputError(f"'{path}' holds vertices that are not finite numbers.")
-    seal = data.get("lip_seal")
-    if seal is not None and seal.shape != (len(verts),):
-        raise InputError(f"'{path}': lip_seal must have one value per frame.")
+    seal = None
+    if "mouth_close" in data:
+        close, jaw = data["mouth_close"], data.get("jaw_open", np.ones(len(verts)))
+        if close.shape != (len(verts),) or jaw.shape != (len(verts),):
+            raise InputError(f"'{path}': mouth_close and jaw_open must have one value per frame.")
+        seal = lip_seal(close, jaw)
     audio = str(data["audio"]) if "audio" in data and str(data["audio"]) else None
     return MeshFrames(fps=fps, n_frames=len(verts), audio=audio, _vertices=verts, _seal=seal)
 
 
-def save_meshes(path: str | os.PathLike, vertices: np.ndarray, fps: float, lip_seal: np.ndarray | None = None,
-                audio: str | None = None) -> None:
+def save_meshes(path: str | os.PathLike, vertices: np.ndarray, fps: float, mouth_close: np.ndarray | None = None,
+                jaw_open: np.ndarray | None = None, audio: str | None = None) -> None:
     arrays = {"format": np.array(MESHES_FORMAT), "version": np.array(MESHES_VERSION), "fps": np.array(float(fps)),
               "vertices": np.asarray(vertices, np.float32)}
-    if lip_seal is not None:
-        arrays["lip_seal"] = np.asarray(lip_seal, np.float32)
+    if mouth_close is not None:
+        arrays["mouth_close"] = np.asarray(mouth_close, np.float32)
+        arrays["jaw_open"] = np.asarray(jaw_open if jaw_open is not None else np.ones(len(vertices)), np.float32)
     if audio:
         arrays["audio"] = np.array(str(audio))
     with atomic_open(path, "wb") as f:

@@ -39,7 +39,7 @@ def _fcurves(action, slot_name_part: str = ""):
 
 
 def test_extension_installs_and_registers_everything(addon):
-    for op in ("generate", "cancel", "reapply_gains", "export_fbx", "export_csv", "export_flame"):
+    for op in ("generate", "cancel", "reapply_gains", "export_fbx", "export_csv", "export_flame", "render_video"):
         assert hasattr(bpy.ops.vividtalk, op)
     assert hasattr(bpy.types, "VIVIDTALK_PT_main")
     assert bpy.context.scene is not None
@@ -266,3 +266,50 @@ def test_keying_a_minute_is_fast_inside_blender(scene, tmp_path):
     assert len(curves) == 52 and all(len(fc.keyframe_points) == len(t) for fc in curves.values())
     fc = curves[('key_blocks["shape3"].value', 0)]
     assert fc.evaluate(1 + 30 * t[10]) == pytest.approx(np.sin(t[10] + 3) ** 2, abs=1e-5)
+
+
+def _decode_video(path) -> np.ndarray:
+    """Frames of a video, decoded by the engine's Python (OpenCV lives there, not in Blender)."""
+    import os
+    import subprocess
+    import tempfile
+
+    out = tempfile.mktemp(suffix=".npy")
+    code = ("import sys, cv2, numpy as np\ncap = cv2.VideoCapture(sys.argv[1]); frames = []\n"
+            "while True:\n    ok, f = cap.read()\n    if not ok: break\n    frames.append(f)\n"
+            "np.save(sys.argv[2], np.array(frames))")
+    subprocess.run([os.environ["VIVIDTALK_ENGINE_PYTHON"], "-c", code, str(path), out], check=True)
+    try:
+        return np.load(out)
+    finally:
+        os.remove(out)
+
+
+def test_render_video_follows_the_edited_take(scene, speech, tmp_path):
+    wav, text = speech
+    assert _generate(audio_path=str(wav), transcript=text, rig="PORTRAIT") == {"FINISHED"}
+    scene.frame_end = scene.frame_start + 29  # a second of it is enough here
+    out = tmp_path / "take é.mp4"
+    assert bpy.ops.vividtalk.render_video(filepath=str(out), size=128) == {"FINISHED"}
+    before = _decode_video(out)
+    assert before.shape[:3] == (30, 128, 128)
+    strips = scene.sequence_editor.strips if hasattr(scene.sequence_editor, "strips") else \
+        scene.sequence_editor.sequences
+    assert {s.name: s.type for s in strips} == {"VividTalk audio": "SOUND", "VividTalk video": "MOVIE"}
+
+    # the animator opens the mouth wide on frame 20 in the Graph Editor
+    mesh = _rig_objects()[1][0]
+    fc = _fcurves(mesh.data.shape_keys.animation_data.action)[('key_blocks["jawOpen"].value', 0)]
+    fc.keyframe_points.insert(scene.frame_start + 19, 1.0)
+    fc.update()
+    assert bpy.ops.vividtalk.render_video(filepath=str(out), size=128) == {"FINISHED"}
+    after = _decode_video(out)
+    change = np.abs(after.astype(int) - before.astype(int)).mean(axis=(1, 2, 3))
+    assert change[19] > 2.0, change
+    assert change[:5].max() < 0.5, change  # frames the edit does not reach stay as they were
+    assert len([s for s in strips if s.name == "VividTalk video"]) == 1
+
+
+def test_render_video_without_a_take_says_why(scene):
+    with pytest.raises(RuntimeError, match=r"poll|Generate first"):
+        bpy.ops.vividtalk.render_video(filepath="/tmp/x.mp4")
