@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
 from ..rigs.rig import FaceRig
 from .eyelids import LashPainter
@@ -128,7 +129,7 @@ def _person_mask(rgb: np.ndarray) -> np.ndarray | None:
         from mediapipe.python.solutions.selfie_segmentation import SelfieSegmentation
     except ImportError:  # pragma: no cover - depends on the install
         return None
-    with SelfieSegmentation(model_selection=0) as seg:
+    with native_stderr_silenced(), SelfieSegmentation(model_selection=0) as seg:
         mask = seg.process(np.ascontiguousarray(rgb)).segmentation_mask
     if mask is None:
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..io.quiet import native_stderr_silenced
 
 N_LANDMARKS = 478
 IRIS_DIAMETER_MM = 11.7
@@ -46,8 +47,8 @@ def detect_landmarks(rgb: np.ndarray, source: str | os.PathLike = "photo") -> Fa
         raise InputError("Face fitting needs mediapipe 0.10.21: run `pip install --no-deps mediapipe==0.10.21` "
                          "(the install script does this).") from e
     h, w = rgb.shape[:2]
-    with FaceMesh(static_image_mode=True, max_num_faces=8, refine_landmarks=True,
-                  min_detection_confidence=0.5) as mesh:
+    with native_stderr_silenced(), FaceMesh(static_image_mode=True, max_num_faces=8, refine_landmarks=True,
+                                            min_detection_confidence=0.5) as mesh:
         clouds = _find_faces(mesh, rgb)
     if not clouds:
         raise InputError(f"No face found in '{source}'. Use a photo where one face looks roughly toward the "

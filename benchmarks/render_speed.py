@@ -1,0 +1,116 @@
+"""Stage-2 speed: frames per second of the portrait renderer, and a minute of speech to a finished MP4.
+
+    python -m benchmarks.render_speed [--size 512] [--frames 600] [--minutes 1] [--long-minutes 10] [--device cpu]
+
+1. render only: frames of a real speech clip rendered at --size (no encoding), frames per second;
+2. end to end: --minutes of real English speech (../shared/data) with its transcript -> motion clip ->
+   H.264 MP4 with the AAC voice, seconds of wall time (audio analysis included);
+3. memory: peak resident memory (VmHWM) of ``vividtalk render`` in its own process, on a 10-second clip
+   and on a --long-minutes clip.
+Runs with OPENBLAS_NUM_THREADS=1, as the CLI does.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from benchmarks.speed import english_speech
+from inference.motion.clip import MotionClip
+from inference.pipeline import AnimateOptions, animate
+from inference.progress import Progress
+from inference.render.job import render_video
+from inference.render.mesh_frames import frames_from_clip
+from inference.render.portrait_renderer import PortraitRenderer
+from inference.rigs.portrait import default_portrait_rig
+
+
+def speech_clip(seconds: float, folder: Path) -> MotionClip:
+    audio, text = english_speech(seconds)
+    wav = folder / f"speech_{seconds:.0f}s.wav"
+    sf.write(wav, audio[: int(seconds * 16000)], 16000)
+    return animate(wav, AnimateOptions(transcript=text), Progress())
+
+
+def render_only(clip: MotionClip, size: int, n: int, device: str) -> float:
+    rig = default_portrait_rig()
+    renderer = PortraitRenderer(rig, size=size, device=device)
+    frames = frames_from_clip(clip, rig)
+    verts = np.concatenate([v for v, _ in frames.chunks()])[:n]
+    seal = np.concatenate([s for _, s in frames.chunks()])[:n]
+    renderer.render(verts[0], seal[0])  # warm-up
+    started = time.perf_counter()
+    for v, s in zip(verts, seal, strict=True):
+        renderer.render(v, float(s))
+    return len(verts) / (time.perf_counter() - started)
+
+
+def end_to_end(minutes: float, size: int, folder: Path) -> tuple[float, float]:
+    audio, text = english_speech(minutes * 60)
+    wav = folder / "minute.wav"
+    sf.write(wav, audio[: int(minutes * 60 * 16000)], 16000)
+    started = time.perf_counter()
+    clip = animate(wav, AnimateOptions(transcript=text), Progress())
+    analysed = time.perf_counter() - started
+    render_video(default_portrait_rig(), frames_from_clip(clip, default_portrait_rig()), folder / "minute.mp4",
+                 str(wav), size=size)
+    return analysed, time.perf_counter() - started
+
+
+def peak_rss_mb(clip_path: Path, out: Path, size: int) -> float:
+    """Peak resident memory of a ``vividtalk render`` process (its own process, so nothing else counts)."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec from the parent
+    code = ("import re, sys; from inference.cli import main; main(sys.argv[1:]); "
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
+    proc = subprocess.run([sys.executable, "-c", code, "render", "--motion", str(clip_path), "--size", str(size),
+                           "-o", str(out), "--progress", "quiet"], capture_output=True, text=True, check=True)
+    return int(proc.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--frames", type=int, default=600)
+    ap.add_argument("--minutes", type=float, default=1.0)
+    ap.add_argument("--long-minutes", type=float, default=10.0)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clip = speech_clip(30, folder)
+        fps = render_only(clip, args.size, args.frames, args.device)
+        print(f"render only, {args.size}x{args.size}, {args.device}: {fps:.0f} frames/s")
+        analysed, total = end_to_end(args.minutes, args.size, folder)
+        print(f"{args.minutes:g} min of speech -> MP4 with audio at {args.size}: {total:.1f} s "
+              f"(audio analysis {analysed:.1f} s, render + encode {total - analysed:.1f} s)")
+        for minutes in (10 / 60, args.long_minutes):
+            long_clip = _repeat(clip, minutes * 60)
+            path = folder / f"clip_{minutes:.2f}.json"
+            long_clip.save(path)
+            rss = peak_rss_mb(path, folder / "long.mp4", args.size)
+            print(f"peak memory rendering {minutes * 60:.0f} s: {rss:.0f} MB")
+    print(f"(cpu count {os.cpu_count()})")
+
+
+def _repeat(clip: MotionClip, seconds: float) -> MotionClip:
+    """The clip's motion tiled to ``seconds`` (a long take without minutes of audio analysis)."""
+    n = int(seconds * clip.fps)
+    tile = lambda a: np.resize(np.asarray(a), n)  # noqa: E731
+    return MotionClip(fps=clip.fps, duration=n / clip.fps, channels={k: tile(v) for k, v in clip.channels.items()},
+                      head={k: tile(v) for k, v in clip.head.items()})
+
+
+if __name__ == "__main__":
+    main()
