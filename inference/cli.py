@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input, 3 output not writable, 130 cancelled, 1 inte
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -136,6 +137,9 @@ def _cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
     from .demo import DEMO_TEXT, write_demo_voice
     from .io.livelink_csv import write_csv
     from .pipeline import AnimateOptions, animate
+    from .render.job import render_video
+    from .render.mesh_frames import frames_from_clip
+    from .rigs.portrait import default_portrait_rig
 
     out = Path(args.output_dir)
     try:
@@ -147,13 +151,14 @@ def _cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
     clip = animate(voice, AnimateOptions(transcript=DEMO_TEXT), progress)
     clip.save(out / "demo_clip.json")
     write_csv(clip, out / "demo_curves.csv")
-    from .rigs.portrait import default_portrait_rig
-
-    default_portrait_rig().save(out / "demo_face_rig.npz")
+    rig = default_portrait_rig()
+    rig.save(out / "demo_face_rig.npz")
+    video = render_video(rig, frames_from_clip(clip, rig), out / "demo_video.mp4", str(voice), progress=progress)
     closures = sum(1 for _, _, v in clip.visemes if v == "MBP")
     print(f"demo: {voice} ({clip.duration:.1f} s) -> {out / 'demo_clip.json'} "
-          f"({clip.n_frames} frames, {sum(len(k) for k in clip.keys.values())} keys, {closures} lip closures) "
-          f", {out / 'demo_curves.csv'} and the face rig {out / 'demo_face_rig.npz'}")
+          f"({clip.n_frames} frames, {sum(len(k) for k in clip.keys.values())} keys, {closures} lip closures), "
+          f"{out / 'demo_curves.csv'}, the face rig {out / 'demo_face_rig.npz'} and the talking-head video "
+          f"{out / 'demo_video.mp4'} ({video.frames / max(video.seconds, 1e-9):.0f} frames/s)")
     return 0
 
 
@@ -217,11 +222,6 @@ def _cmd_retarget(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
-    import os
-
-    # one BLAS thread: numpy's small solves fighting OpenCV's threads cost 3x on 2 cores
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     from .motion.clip import MotionClip
     from .render.job import render_video
     from .render.mesh_frames import frames_from_clip, frames_from_file
@@ -266,6 +266,9 @@ def _raise_cancel(_signum, _frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # one BLAS thread (set before numpy loads): its small solves fighting OpenCV's threads cost 3x on 2 cores
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     progress = Progress.for_cli(getattr(args, "progress", "auto"))
     previous = signal.signal(signal.SIGTERM, _raise_cancel)
     try:

@@ -16,13 +16,13 @@ import numpy as np
 
 from ..rigs import mediapipe_topology as mt
 
-RING_SCALES = (1.35, 2.0)
-"""Control rings around the face outline: hair/ears/jaw line, then the outer head and shoulders."""
-RING_HEAD_SHARE = (1.0, 0.5)
+RINGS = ((1.12, 1.0, 1.0, 0.7), (1.35, 1.0, 0.0, 0.4), (2.0, 0.5, 0.0, 0.0))
+"""Control rings around the face outline: (scale about the face centre, share of the head's rigid motion,
+share of the outline's own non-rigid motion above the mouth, and below it). The first hugs the face so the
+skin just outside the outline moves with it (no seam on a turn), the second carries the hair, ears and
+the skin under the chin, the third the outer hair and shoulders, only where the photo shows the person."""
 NECK_HEAD_SHARE = 0.15
 """Below the chin the neck follows only this much of the head's rotation."""
-CHIN_DROP_SHARE = 0.4
-"""How much of the jaw's drop the first ring below the mouth takes along (the skin under the chin)."""
 BORDER_ANCHORS_PER_SIDE = 16
 GRID_CELLS = 32
 TPS_REGULARISATION = 1e-4
@@ -116,26 +116,26 @@ class PortraitWarp:
         centre_m = photo[self.oval].mean(0)
         mouth_y = src[[13, 14], 1].mean()
         chin_y = src[mt.CHIN, 1]
-        rings_m, shares, jaw_share = [], [], []
-        for scale, head_share in zip(RING_SCALES, RING_HEAD_SHARE, strict=True):
+        rings_m, shares, follow = [], [], []
+        for scale, head_share, follow_above, follow_below in RINGS:
             pts_m = centre_m + scale * (photo[self.oval] - centre_m)
             pts_m[:, 2] = photo[self.oval, 2]
             pts_px = centre_px + scale * (src[self.oval] - centre_px)
             below = np.clip((pts_px[:, 1] - mouth_y) / max(1.3 * (chin_y - mouth_y), 1.0), 0.0, 1.0)
             share = head_share * (1.0 - (1.0 - NECK_HEAD_SHARE) * below)
-            if person_mask is not None and scale > RING_SCALES[0]:
+            if person_mask is not None and head_share < 1.0:
                 xi = np.clip(pts_px[:, 0].astype(int), 0, self.size - 1)
                 yi = np.clip(pts_px[:, 1].astype(int), 0, self.size - 1)
                 share = share * person_mask[yi, xi]
             rings_m.append(pts_m)
             shares.append(share)
-            jaw_share.append(CHIN_DROP_SHARE * below if scale == RING_SCALES[0] else np.zeros(len(self.oval)))
+            follow.append(follow_above + (follow_below - follow_above) * np.clip(below * 3.0, 0.0, 1.0))
         ring_m, ring_px = np.vstack(rings_m), self.project(np.vstack(rings_m))
         inside = np.all((ring_px > 0.03 * self.size) & (ring_px < 0.97 * self.size), axis=1)
         self.ring_m, self.ring_px = ring_m[inside], ring_px[inside]
         self.ring_share = np.concatenate(shares)[inside]
-        self.ring_jaw = np.concatenate(jaw_share)[inside]
-        self.ring_oval = np.tile(np.arange(len(self.oval)), len(RING_SCALES))[inside]
+        self.ring_follow = np.concatenate(follow)[inside]
+        self.ring_oval = np.tile(np.arange(len(self.oval)), len(RINGS))[inside]
         t = np.linspace(0, self.size, BORDER_ANCHORS_PER_SIDE + 1)[:-1]
         s = float(self.size)
         zero, full = np.zeros_like(t), np.full_like(t, s)
@@ -154,7 +154,7 @@ class PortraitWarp:
         # outside the face: thin-plate spline of backward displacements through the oval, rings and border
         head_move = self.project(self.ring_m @ rot.T + trans) - self.ring_px
         oval_extra = (dest[self.oval] - self.src[self.oval]) - (rigid_px[self.oval] - self.src[self.oval])
-        ring_dest = self.ring_px + self.ring_share[:, None] * head_move + self.ring_jaw[:, None] * oval_extra[
+        ring_dest = self.ring_px + self.ring_share[:, None] * head_move + self.ring_follow[:, None] * oval_extra[
             self.ring_oval]
         controls = np.vstack([dest[self.oval], ring_dest, self.border])
         sources = np.vstack([self.src[self.oval], self.ring_px, self.border])
