@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install vividtalk into ./.venv (Python 3.11). `bash install.sh --test` adds the test tools.
+# Install vividtalk into ./.venv (Python 3.11), with Blender as a module (bpy). `bash install.sh --test` adds
+# the test tools.
 # mediapipe 0.10.21 is installed without its declared dependencies on purpose (see pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,7 +11,8 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
     exit 1
 }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-extras=""
+# the engine plus Blender as a Python module (FBX from the demo and batch scripts); --test adds the test tools
+extras="[blender]"
 [ "${1:-}" = "--test" ] && extras="[test]"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".${extras}"

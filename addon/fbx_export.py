@@ -40,6 +40,9 @@ def export_take(context, armature: bpy.types.Object, mesh: bpy.types.Object, pat
             finally:
                 for o, was in selected.items():
                     o.select_set(was)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~mask)  # mkstemp made it 0600
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

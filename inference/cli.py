@@ -154,12 +154,34 @@ def _cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
     rig = default_portrait_rig()
     rig.save(out / "demo_face_rig.npz")
     video = render_video(rig, frames_from_clip(clip, rig), out / "demo_video.mp4", str(voice), progress=progress)
+    progress.update("blender", 0.0, "keying the rig in Blender")
+    blender = _demo_blender_scene(voice, out, progress)
+    progress.update("blender", 1.0)
     closures = sum(1 for _, _, v in clip.visemes if v == "MBP")
-    print(f"demo: {voice} ({clip.duration:.1f} s) -> {out / 'demo_clip.json'} "
-          f"({clip.n_frames} frames, {sum(len(k) for k in clip.keys.values())} keys, {closures} lip closures), "
-          f"{out / 'demo_curves.csv'}, the face rig {out / 'demo_face_rig.npz'} and the talking-head video "
-          f"{out / 'demo_video.mp4'} ({video.frames / max(video.seconds, 1e-9):.0f} frames/s)")
+    print(f"demo: {voice} ({clip.duration:.1f} s) ->\n"
+          f"  motion clip {out / 'demo_clip.json'} ({clip.n_frames} frames, "
+          f"{sum(len(k) for k in clip.keys.values())} keys, {closures} lip closures)\n"
+          f"  ARKit curves {out / 'demo_curves.csv'}, face rig {out / 'demo_face_rig.npz'}\n"
+          f"  talking-head video {out / 'demo_video.mp4'} ({video.frames / max(video.seconds, 1e-9):.0f} frames/s)\n"
+          f"  {blender}")
     return 0
+
+
+def _demo_blender_scene(voice: Path, out: Path, progress: Progress) -> str:
+    """The take keyed on the rig in Blender and exported as FBX by the extension itself (needs bpy)."""
+    import importlib.util
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "tools" / "blender_batch.py"
+    if importlib.util.find_spec("bpy") is None or not script.exists():
+        return "no FBX: Blender's Python module is not installed here (bash install.sh installs it)"
+    proc = subprocess.run([sys.executable, str(script), str(voice), "-o", str(out), "--name", "demo_take"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        progress.warn(f"The Blender step failed ({tail}); the other results are complete.")
+        return "no FBX: the Blender step failed"
+    return f"Blender scene {out / 'demo_take.blend'} and FBX {out / 'demo_take.fbx'} (rig with sparse keys)"
 
 
 def _cmd_rig(args: argparse.Namespace, progress: Progress) -> int:

@@ -17,7 +17,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_demo_runs_without_user_files(tmp_path):
     out = tmp_path / "dëmo out"
     assert main(["demo", "-o", str(out), "--progress", "quiet"]) == 0
-    for name in ("demo_voice.wav", "demo_clip.json", "demo_curves.csv", "demo_face_rig.npz", "demo_video.mp4"):
+    for name in ("demo_voice.wav", "demo_clip.json", "demo_curves.csv", "demo_face_rig.npz", "demo_video.mp4",
+                 "demo_take.fbx", "demo_take.blend"):
         assert (out / name).stat().st_size > 1000, name
     clip = json.loads((out / "demo_clip.json").read_text())
     assert clip["format"] == "vividtalk.motion" and clip["meta"]["timing_methods"][0].startswith("align")

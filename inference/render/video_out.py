@@ -80,7 +80,9 @@ class Mp4Sink:
                 raise InputError(f"The audio could not be muxed: {message}")
             raise OutputError(f"The video encoder failed: {message}")
         try:
-            os.chmod(self.tmp, 0o644)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(self.tmp, (self.target.stat().st_mode & 0o7777) if self.target.exists() else 0o666 & ~mask)
             os.replace(self.tmp, self.target)
         except OSError as e:
             self._remove_tmp()

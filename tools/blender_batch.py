@@ -1,0 +1,82 @@
+"""Voice lines to Blender scenes and FBX without opening Blender: the extension in the bpy module.
+
+    .venv/bin/python tools/blender_batch.py LINE.wav [MORE.wav ...] -o OUT_DIR [--rig PORTRAIT|ICT|FLAME]
+        [--portrait PHOTO] [--ict DIR] [--flame MODEL] [--language en] [--preset UNREAL|UNITY] [--video]
+
+For each audio file: a fresh scene, Generate (the transcript is the .txt beside the audio when there is
+one), Export FBX, optionally Render Video, and the .blend saved next to them. The extension is built and
+installed exactly as a user installs it; the engine is this interpreter. Studios can copy this loop into
+``blender -b -P`` scripts: it only calls the operators documented in docs/blender.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _install_extension():
+    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="vividtalk_blender_"))
+    os.environ.setdefault("VIVIDTALK_ENGINE_PYTHON", sys.executable)
+    import bpy  # first: it puts Blender's own modules (addon_utils) on the path
+
+    addon_utils = importlib.import_module("addon_utils")
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from build_extension import build
+
+    zip_path = build(Path(tempfile.mkdtemp(prefix="vividtalk_dist_")))
+    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
+                                                      enable_on_install=True)
+    if result != {"FINISHED"}:
+        raise SystemExit(f"Could not install the extension from {zip_path}")
+    return bpy, addon_utils, "bl_ext.user_default.vividtalk"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("audio", nargs="+", type=Path)
+    ap.add_argument("-o", "--output-dir", type=Path, required=True)
+    ap.add_argument("--name", help="file name stem for a single line (default: the audio's stem)")
+    ap.add_argument("--rig", default="PORTRAIT", choices=("PORTRAIT", "ICT", "FLAME"))
+    ap.add_argument("--portrait", default="", help="portrait photo (default: the built-in face)")
+    ap.add_argument("--ict", default="", help="ICT-FaceKit folder (for --rig ICT, or FLAME's ARKit targets)")
+    ap.add_argument("--flame", default="", help="FLAME model file (for --rig FLAME)")
+    ap.add_argument("--language", default="en")
+    ap.add_argument("--preset", default="UNREAL", choices=("UNREAL", "UNITY"))
+    ap.add_argument("--video", action="store_true", help="also render the talking-head video")
+    args = ap.parse_args(argv)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    bpy, addon_utils, module = _install_extension()
+    failures = 0
+    try:
+        for wav in args.audio:
+            stem = args.name if args.name and len(args.audio) == 1 else wav.stem
+            txt = wav.with_suffix(".txt")
+            bpy.ops.wm.read_factory_settings(use_empty=True)
+            addon_utils.enable(module, default_set=True)
+            try:
+                bpy.ops.vividtalk.generate(audio_path=str(wav.resolve()), language=args.language, rig=args.rig,
+                                           transcript=txt.read_text(encoding="utf-8") if txt.exists() else "",
+                                           portrait_path=args.portrait, ict_path=args.ict, flame_path=args.flame)
+                bpy.ops.vividtalk.export_fbx(filepath=str(args.output_dir / f"{stem}.fbx"), preset=args.preset)
+                if args.video:
+                    bpy.ops.vividtalk.render_video(filepath=str(args.output_dir / f"{stem}.mp4"))
+                bpy.ops.wm.save_as_mainfile(filepath=str((args.output_dir / f"{stem}.blend").resolve()))
+                print(f"{wav}: {args.output_dir / stem}.fbx, .blend{', .mp4' if args.video else ''}")
+            except RuntimeError as e:  # the operators' own messages (bad audio, missing rig files)
+                failures += 1
+                print(f"{wav}: {e}", file=sys.stderr)
+    finally:
+        addon_utils.disable(module, default_set=True)  # bpy 4.5 hangs at exit with operators registered
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
