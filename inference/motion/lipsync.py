@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter1d
 
 from ..audio.phones import SILENCE, Phone
-from .visemes import JAW_TARGET, LIP_CHANNELS, LIP_SHAPES, viseme_of
+from .visemes import JAW_DOMINANCE, JAW_TARGET, LIP_CHANNELS, LIP_SHAPES, viseme_of
 
 FPS = 100
 JAW_SCALE = 0.5  # jawOpen reached by the widest vowel at typical loudness (ARKit scale)
@@ -28,6 +28,9 @@ DECAY_S = {"jaw": 0.05, "lips": 0.05}  # dominance decay outside a phone: the co
 REACH_S = 0.35  # beyond this distance a phone has no influence
 MIN_CLOSURE_S = 0.06  # a bilabial seal lasts at least this long (two frames at 30 fps)
 CLOSURE_RAMP_S = 0.03
+BREATH_S, BREATH_PEAK_S, BREATH_FADE_S, BREATH_JAW = 0.45, 0.12, 0.08, 0.2  # in-breath before speaking
+RELAX_S = 0.08  # time constant of the mouth settling after an utterance
+SILENT_CLOSURE_S = 0.06  # a bilabial after a pause is shut this long before its sound starts
 REST_PAUSE_S = 0.25  # pauses longer than this relax to the rest pose; shorter ones are bridged
 
 
@@ -82,8 +85,8 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     rest = np.array([_is_rest(p) for p in phones])
     # jaw: vowels dominate, consonants borrow, long pauses pull to rest, short pauses barely count
     jaw_t = [np.array([JAW_TARGET.get(p.label, 0.25)]) for p in phones]
-    jaw_s = np.array([3.0 if r else (0.15 if p.label == SILENCE else (1.0 if JAW_TARGET.get(p.label, 0) >= 0.35
-                      else 0.8)) for p, r in zip(phones, rest, strict=True)])
+    jaw_s = np.array([3.0 if r else (0.15 if p.label == SILENCE else JAW_DOMINANCE.get(p.label, 1.0))
+                      for p, r in zip(phones, rest, strict=True)])
     jaw = _dominance_blend(phones, n, jaw_t, jaw_s, DECAY_S["jaw"])[:, 0]
     # lips: each viseme's shape with its own dominance
     lip_t = [np.array([LIP_SHAPES[v].channels.get(c, 0.0) for c in LIP_CHANNELS]) for v in visemes]
@@ -98,6 +101,8 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     lip_gain = (0.75 + 0.25 * np.clip(gain, 0, 1))[:, None] * params.lip_gain
     lips = gaussian_filter1d(lips, 1.5, axis=0) * lip_gain
 
+    jaw = np.maximum(jaw, _breath_before_speech(phones, rest, n) * params.jaw_gain)
+    jaw = _relax_after_speech(jaw, phones, rest)
     seal = _closure_weight(phones, visemes, n)
     jaw = jaw * (1.0 - 0.6 * seal)  # the jaw rises into a bilabial...
     out["jawOpen"] = np.clip(jaw, 0.0, 1.0).astype(np.float32)
@@ -117,13 +122,49 @@ def _speaking_envelope(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndar
     return gaussian_filter1d(env, 3.0)
 
 
+def _breath_before_speech(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndarray:
+    """The mouth parting for the in-breath before an utterance: after a resting pause the lips open over
+    BREATH_S before the first sound, most just before it, then hand over smoothly to the first phone."""
+    out = np.zeros(n, np.float64)
+    t = np.arange(n) / FPS
+    for i in range(1, len(phones)):
+        if not rest[i - 1] or phones[i].label == SILENCE:
+            continue
+        onset = phones[i].start - VISUAL_LEAD_S
+        a, b = max(0, int((onset - BREATH_S) * FPS)), min(n, int(np.ceil((onset + BREATH_FADE_S) * FPS)))
+        tt = t[a:b]
+        rise = np.clip((tt - (onset - BREATH_S)) / (BREATH_S - BREATH_PEAK_S), 0.0, 1.0)
+        fall = np.clip((onset + BREATH_FADE_S - tt) / (BREATH_PEAK_S + BREATH_FADE_S), 0.0, 1.0)
+        bump = 0.5 * (1.0 - np.cos(np.pi * np.minimum(rise, fall)))
+        out[a:b] = np.maximum(out[a:b], BREATH_JAW * bump)
+    return out
+
+
+def _relax_after_speech(jaw: np.ndarray, phones: list[Phone], rest: np.ndarray) -> np.ndarray:
+    """After the last sound of an utterance the mouth settles to rest over ~RELAX_S, not at once."""
+    out = jaw.copy()
+    n = len(jaw)
+    for i in range(len(phones) - 1):
+        if not rest[i + 1] or phones[i].label == SILENCE:
+            continue
+        end = int(round((phones[i].end - VISUAL_LEAD_S) * FPS))
+        if not 0 < end < n:
+            continue
+        b = min(n, end + int(4 * RELAX_S * FPS))
+        tail = jaw[end - 1] * np.exp(-np.arange(1, b - end + 1) / (RELAX_S * FPS))
+        out[end:b] = np.maximum(out[end:b], tail)
+    return out
+
+
 def _closure_weight(phones: list[Phone], visemes: list[str], n: int) -> np.ndarray:
     """1 where the lips must be sealed (every P/B/M, at least MIN_CLOSURE_S), smooth ramps around."""
     w = np.zeros(n, np.float64)
-    for p, v in zip(phones, visemes, strict=True):
+    for i, (p, v) in enumerate(zip(phones, visemes, strict=True)):
         if v != "MBP":
             continue
         s, e = p.start - VISUAL_LEAD_S, p.end - VISUAL_LEAD_S
+        if i > 0 and phones[i - 1].label == SILENCE:
+            s -= SILENT_CLOSURE_S  # the lips shut before the burst; the aligner gives that silence to the pause
         if e - s < MIN_CLOSURE_S:
             mid = 0.5 * (s + e)
             s, e = mid - MIN_CLOSURE_S / 2, mid + MIN_CLOSURE_S / 2

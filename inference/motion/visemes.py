@@ -33,6 +33,16 @@ JAW_TARGET: dict[str, float] = {
     "G": 0.3, "NG": 0.3, "R": 0.15, "W": 0.05, "Y": 0.25, "SIL": 0.0,
 }
 
+# How strongly a phone holds the jaw at its target against its neighbours (Cohen-Massaro dominance). Sibilants
+# need the teeth nearly together and labiodentals the lower lip at the teeth, so they resist; alveolar stops
+# resist a little; velars, nasals and liquids take their jaw from the vowels around them.
+JAW_DOMINANCE: dict[str, float] = {
+    "S": 1.6, "Z": 1.6, "SH": 1.6, "ZH": 1.6, "CH": 1.6, "JH": 1.6, "F": 2.0, "V": 2.0, "TH": 1.2, "DH": 1.2,
+    "T": 1.2, "D": 1.2, "N": 0.8, "L": 0.8, "K": 0.8, "G": 0.8, "NG": 0.8, "R": 0.8, "W": 1.2, "Y": 0.8,
+    "HH": 0.5,
+}
+
+
 @dataclass(frozen=True)
 class LipShape:
     """The LI part of a viseme: lip channels at full articulation."""

@@ -1,0 +1,51 @@
+"""The mouth rules around an utterance, on hand-made phone timings: breath before, closure before the burst,
+settling after, and no jumps anywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.audio.phones import Phone
+from inference.motion.lipsync import FPS, MouthParams, mouth_curves
+
+
+def _curves(phones: list[tuple[float, float, str]]):
+    n = int(phones[-1][1] * FPS) + 1
+    loud = np.full(n, 0.7, np.float32)
+    out = mouth_curves([Phone(s, e, p) for s, e, p in phones], loud, n, MouthParams())
+    return out["jawOpen"].astype(float), out["mouthClose"].astype(float)
+
+
+UTTERANCE = [(0.0, 1.0, "SIL"), (1.0, 1.08, "B"), (1.08, 1.25, "AA"), (1.25, 1.32, "T"), (1.32, 1.5, "AH"),
+             (1.5, 3.0, "SIL")]
+
+
+def at(t: float) -> int:
+    return round(t * FPS)
+
+
+def test_mouth_parts_for_breath_before_speaking_and_rests_long_before():
+    jaw, _ = _curves(UTTERANCE)
+    assert jaw[: at(0.4)].max() < 0.01  # at rest in the pause
+    assert jaw[at(0.8): at(0.95)].max() > 0.1  # parted for the in-breath just before the first sound
+
+
+def test_an_initial_bilabial_is_shut_before_its_sound_starts():
+    jaw, close = _curves(UTTERANCE)
+    aperture = jaw - close
+    assert aperture[at(0.96): at(1.06)].max() < 0.02  # sealed from before the burst through the B
+    assert aperture[at(1.15): at(1.2)].min() > 0.2  # open on the vowel
+
+
+def test_mouth_settles_after_speech_without_snapping_shut():
+    jaw, _ = _curves(UTTERANCE)
+    end = at(1.5)
+    assert 0.05 < jaw[end + 5] < jaw[end - 3]  # still closing 50 ms after the last sound
+    assert jaw[at(2.2):].max() < 0.01  # and at rest well after
+
+
+def test_no_jumps_anywhere():
+    jaw, close = _curves(UTTERANCE)
+    # per 10 ms: lips part fast after a plosive (~0.5 of the range in 50 ms) but nothing jumps in one step
+    assert np.abs(np.diff(jaw)).max() < 0.09
+    assert np.abs(np.diff(jaw - close)).max() < 0.16
