@@ -147,7 +147,7 @@ def _relax_after_speech(jaw: np.ndarray, phones: list[Phone], rest: np.ndarray) 
     for i in range(len(phones) - 1):
         if not rest[i + 1] or phones[i].label == SILENCE:
             continue
-        end = int(round((phones[i].end - VISUAL_LEAD_S) * FPS))
+        end = round((phones[i].end - VISUAL_LEAD_S) * FPS)
         if not 0 < end < n:
             continue
         b = min(n, end + int(4 * RELAX_S * FPS))
