@@ -123,11 +123,24 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _load_take(path: str):
+    """A motion clip, or a take Blender sampled from a character's own shape keys (mapped to ARKit)."""
+    from .motion.clip import MotionClip, read_clip_json
+    from .rigs.retarget import arkit_channels
+
+    data = read_clip_json(path)
+    if isinstance(data, dict) and isinstance(data.get("channels"), dict):
+        try:
+            data = {**data, "channels": arkit_channels(data["channels"])}
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{path} is damaged: {e}.") from e
+    return MotionClip.from_dict(data, str(path))
+
+
 def _cmd_export_csv(args: argparse.Namespace, progress: Progress) -> int:
     from .io.livelink_csv import write_csv
-    from .motion.clip import MotionClip
 
-    clip = MotionClip.load(args.clip)
+    clip = _load_take(args.clip)
     write_csv(clip, args.output)
     progress.result(output=str(Path(args.output).resolve()), frames=clip.n_frames)
     return 0
@@ -244,7 +257,6 @@ def _cmd_retarget(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
-    from .motion.clip import MotionClip
     from .render.job import render_video
     from .render.mesh_frames import frames_from_clip, frames_from_file
     from .rigs.build import build_rig
@@ -256,7 +268,7 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
         raise InputError(f"'{args.rig}' is a {rig.name} rig; rendering needs a portrait rig made from a photo "
                          "('vividtalk rig --image photo.jpg').")
     progress.update("rig", 1.0)
-    frames = frames_from_clip(MotionClip.load(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
+    frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
     result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress)
     progress.result(output=result.output, frames=result.frames, duration=result.duration,
                     seconds=round(result.seconds, 3), audio=result.audio, warnings=progress.warnings)

@@ -90,3 +90,15 @@ def test_viseme_weights_follow_the_phones():
     assert r["A"][6:10].max() > 0.9 and r["D"][12] > 0.9 and r["X"][0] > 0.9
     # no pops: a weight never jumps by more than one crossfade step between frames
     assert max(np.abs(np.diff(v)).max() for v in w.values()) < 0.75
+
+
+def test_a_characters_take_comes_back_as_arkit_channels():
+    from inference.rigs.retarget import arkit_channels
+
+    spelled = arkit_channels({"JawOpen": [0.0, 0.6], "EyeBlink_L": [1.0, 0.0], "MyFix": [0.3, 0.3]})
+    assert set(spelled) == {"jawOpen", "eyeBlinkLeft"} and list(spelled["jawOpen"]) == [0.0, 0.6]
+    visemes = arkit_channels({"viseme_sil": [1, 0, 0], "viseme_aa": [0, 1, 0], "viseme_PP": [0, 0, 1]})
+    assert visemes["jawOpen"][0] == 0 and visemes["jawOpen"][1] > 0.3  # rest, then a wide vowel
+    assert visemes["mouthClose"][2] == visemes["jawOpen"][2] > 0  # PP: sealed lips
+    arkit = {"jawOpen": [0.1, 0.2]}
+    assert list(arkit_channels(arkit)["jawOpen"]) == [0.1, 0.2]

@@ -62,14 +62,7 @@ class MotionClip:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MotionClip:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise InputError(f"Motion clip '{p}' does not exist.") from e
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"'{p}' is not a readable motion clip (JSON): {e}.") from e
-        return cls.from_dict(data, str(p))
+        return cls.from_dict(read_clip_json(path), str(path))
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "motion clip") -> MotionClip:
@@ -99,3 +92,14 @@ class MotionClip:
                    visemes=[tuple(x) for x in data.get("visemes", [])],
                    words=[tuple(x) for x in data.get("words", [])], audio=data.get("audio", {}),
                    meta=meta)
+
+
+def read_clip_json(path: str | os.PathLike) -> Any:
+    """The parsed JSON of a motion clip file, with a clear error when it cannot be read."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise InputError(f"Motion clip '{p}' does not exist.") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"'{p}' is not a readable motion clip (JSON): {e}.") from e

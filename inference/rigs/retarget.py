@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..motion.arkit import ARKIT_NAMES, region_of
+from ..motion.lipsync import JAW_SCALE, SPEECH_FLOOR
+from ..motion.visemes import JAW_TARGET, LIP_SHAPES, viseme_of
 
 _SIDES = {"left": ("left", "l"), "right": ("right", "r")}
 
@@ -149,3 +151,44 @@ def retarget_clip(clip, names: list[str]) -> dict:
     return {"scheme": mapping.scheme, "targets": mapping.targets, "channel_groups": groups,
             "unmapped_targets": mapping.unmapped_targets,
             "unused_channels": mapping.unused_channels, "keys": curves}
+
+
+# the phone each viseme of each scheme stands for, to turn viseme weights back into ARKit poses
+_PHONE_OF_VISEME = {
+    "oculus": {"sil": "SIL", "PP": "M", "FF": "F", "TH": "TH", "DD": "T", "kk": "K", "CH": "SH", "SS": "S",
+               "nn": "N", "RR": "R", "aa": "AA", "E": "EH", "ih": "IH", "oh": "OW", "ou": "UW"},
+    "vrm": {"aa": "AA", "ih": "IH", "ou": "UW", "ee": "EY", "oh": "OW"},
+    "rhubarb": {"A": "M", "B": "S", "C": "EH", "D": "AA", "E": "AO", "F": "UW", "G": "F", "H": "L", "X": "SIL"},
+}
+
+
+def viseme_pose(phone: str) -> dict[str, float]:
+    """The ARKit pose the lip sync gives ``phone`` at its apex (jaw from JAW_TARGET, lips from its viseme)."""
+    if phone == "SIL":
+        return {}
+    shape = LIP_SHAPES[viseme_of(phone)]
+    jaw = SPEECH_FLOOR + JAW_TARGET.get(phone, 0.25) * (JAW_SCALE - SPEECH_FLOOR)
+    pose = {"jawOpen": jaw, **shape.channels}
+    if shape.closes_lips:
+        pose["mouthClose"] = jaw
+    return pose
+
+
+def arkit_channels(channels: dict[str, list[float]]) -> dict[str, np.ndarray]:
+    """A take sampled from a character's own shape keys, as ARKit channels: ARKit spellings renamed, viseme
+    weights turned into the mouth pose of each viseme (so the portrait renderer can show any character's
+    take). Channels that already have ARKit names pass through."""
+    values = {k: np.asarray(v, np.float64) for k, v in channels.items()}
+    if all(k in ARKIT_NAMES for k in values):
+        return values
+    mapping = map_shape_keys(list(values))
+    if mapping.scheme == "arkit":
+        return {channel: values[target] for target, channel in mapping.targets.items()}
+    if not mapping.targets:
+        return {k: v for k, v in values.items() if k in ARKIT_NAMES}
+    n = max(len(v) for v in values.values())
+    out: dict[str, np.ndarray] = {}
+    for target, viseme in mapping.targets.items():
+        for channel, amount in viseme_pose(_PHONE_OF_VISEME[mapping.scheme].get(viseme, "SIL")).items():
+            out[channel] = out.get(channel, np.zeros(n)) + amount * values[target]
+    return {k: np.clip(v, 0.0, 1.0) for k, v in out.items()}

@@ -313,3 +313,20 @@ def test_render_video_follows_the_edited_take(scene, speech, tmp_path):
 def test_render_video_without_a_take_says_why(scene):
     with pytest.raises(RuntimeError, match=r"poll|Generate first"):
         bpy.ops.vividtalk.render_video(filepath="/tmp/x.mp4")
+
+
+def test_render_video_of_another_rig_drives_the_portrait_face(addon, scene, speech, tmp_path):
+    wav, text = speech
+    bpy.ops.mesh.primitive_uv_sphere_add()
+    obj = bpy.context.active_object
+    obj.shape_key_add(name="Basis")
+    for n in ("JawOpen", "MouthClose", "EyeBlink_L"):
+        obj.shape_key_add(name=n).data[0].co.z += 0.1
+    assert _generate(audio_path=str(wav), transcript=text, rig="SELECTED") == {"FINISHED"}
+    scene.frame_end = scene.frame_start + 44
+    out = tmp_path / "character.mp4"
+    assert bpy.ops.vividtalk.render_video(filepath=str(out), size=96) == {"FINISHED"}
+    frames = _decode_video(out).astype(float)
+    assert frames.shape[0] == 45
+    motion = np.abs(frames - frames[0]).mean(axis=(1, 2, 3))
+    assert motion.max() > 0.4  # the portrait face speaks the take (a still head encodes to ~0)
