@@ -177,6 +177,20 @@ def test_png_sequence_and_meshes_file_match_the_clip(rig, tmp_path):
         assert np.abs(cv2.imread(str(x)).astype(int) - cv2.imread(str(y)).astype(int)).max() <= 1
 
 
+def test_worker_processes_render_the_same_frames_in_order(rig, tmp_path):
+    n = 20
+    clip = _clip(n, jawOpen=np.linspace(0, 1, n))
+    clip.head["yaw"] = np.linspace(0.0, 40.0, n).astype(np.float32)  # the last frames turn too far
+    one = render_video(rig, frames_from_clip(clip, rig), tmp_path / "one", None, size=96, workers=1)
+    progress = Progress()
+    render_video(rig, frames_from_clip(clip, rig), tmp_path / "two", None, size=96, workers=2, progress=progress)
+    a, b = sorted((tmp_path / "one").glob("*.png")), sorted((tmp_path / "two").glob("*.png"))
+    assert len(a) == len(b) == n == one.frames
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(cv2.imread(str(x)), cv2.imread(str(y))), x.name
+    assert any("turns further" in w for w in progress.warnings)  # limits reported across workers
+
+
 def test_an_edited_frame_changes_only_that_frame(rig, tmp_path):
     base = np.repeat(rig.vertices[None].astype(np.float32), 4, axis=0)
     edited = base.copy()
@@ -191,10 +205,8 @@ def test_an_edited_frame_changes_only_that_frame(rig, tmp_path):
 def test_failed_render_keeps_the_existing_file(rig, tmp_path, monkeypatch):
     out = tmp_path / "keep.mp4"
     out.write_bytes(b"the previous video")
-    from inference.render import job
-
     calls = {"n": 0}
-    real = job.PortraitRenderer.render
+    real = PortraitRenderer.render
 
     def failing(self, *a, **k):
         calls["n"] += 1
@@ -202,7 +214,7 @@ def test_failed_render_keeps_the_existing_file(rig, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(self, *a, **k)
 
-    monkeypatch.setattr(job.PortraitRenderer, "render", failing)
+    monkeypatch.setattr(PortraitRenderer, "render", failing)
     with pytest.raises(KeyboardInterrupt):
         render_video(rig, frames_from_clip(_clip(10), rig), out, None, size=96)
     assert out.read_bytes() == b"the previous video"

@@ -10,8 +10,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..progress import Progress
 from ..rigs.rig import FaceRig
+from .frame_pool import FramePool, auto_workers
 from .mesh_frames import MeshFrames
-from .portrait_renderer import PortraitRenderer
 from .video_out import open_sink
 
 MIN_SIZE, MAX_SIZE = 64, 2048
@@ -27,8 +27,11 @@ class RenderResult:
 
 
 def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, audio: str | None,
-                 size: int = 512, device: str = "cpu", progress: Progress | None = None) -> RenderResult:
-    """Render every frame of ``frames`` through ``rig``'s photo and write ``output`` (MP4 or PNG folder)."""
+                 size: int = 512, device: str = "cpu", progress: Progress | None = None,
+                 workers: int | None = None) -> RenderResult:
+    """Render every frame of ``frames`` through ``rig``'s photo and write ``output`` (MP4 or PNG folder).
+
+    ``workers``: processes rendering frames in parallel (None: one per core but one, as the clip repays)."""
     progress = progress or Progress()
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
@@ -36,13 +39,15 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
         raise InputError("The motion has no frames; nothing to render.")
     audio = _usable_audio(audio, frames, progress)
     started = time.perf_counter()
-    renderer = PortraitRenderer(rig, size=size, device=device)
+    if workers is None:
+        workers = auto_workers(frames.n_frames, device)
+    pool = FramePool(rig, size, device, workers)  # checks the device before any file is opened
     sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
     done = 0
     try:
-        for verts, seal in frames.chunks():
-            for v, s in zip(verts, seal, strict=True):
-                sink.write(renderer.render(v, float(s)))
+        with pool:
+            for frame in pool.frames(frames.chunks()):
+                sink.write(frame)
                 done += 1
                 progress.update("render", done / frames.n_frames, f"frame {done}/{frames.n_frames}")
         progress.update("encode", 0.0)
@@ -51,7 +56,7 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
         sink.abort()
         raise
     progress.update("encode", 1.0)
-    report = renderer.limit_report
+    report = pool.report
     if report.frames_clamped:
         progress.warn(f"The head turns further than one photo can show in {report.frames_clamped} frames (by up to "
                       f"{report.largest_deg:.0f}°); those turns were limited. Lower the head gain to avoid it.")
