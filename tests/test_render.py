@@ -267,9 +267,11 @@ def test_torch_grid_sample_matches_opencv(renderer):
     src = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
     ys, xs = np.mgrid[0:32, 0:32].astype(np.float32)
     backward = np.stack([xs * 1.3 + rng.random((32, 32), np.float32), ys * 1.1 + 2.5], axis=-1)
-    a = OpenCvRemapper(src).remap(backward)
-    b = TorchRemapper(src, "cuda" if torch.cuda.is_available() else "cpu").remap(backward)
-    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    for grid in (backward, backward * 3 - 20):  # inside, and far outside the image (border replicated)
+        a = OpenCvRemapper(src).remap(grid).astype(int)
+        b = TorchRemapper(src, "cuda" if torch.cuda.is_available() else "cpu").remap(grid).astype(int)
+        # OpenCV rounds the sub-pixel position to 1/32 px: a few levels between noise pixels 255 apart
+        assert np.abs(a - b).max() <= 5 and np.abs(a - b).mean() < 1.0
 
 
 def test_cli_render_writes_a_video(tmp_path):
