@@ -70,12 +70,14 @@ def end_to_end(minutes: float, size: int, folder: Path) -> tuple[float, float]:
 
 
 def peak_rss_mb(clip_path: Path, out: Path, size: int) -> float:
-    """Peak resident memory of a ``vividtalk render`` process (its own process, so nothing else counts)."""
+    """Peak resident memory of a ``vividtalk render`` process rendering in-process (one worker), so all of the
+    pipeline's memory is in the one figure."""
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec from the parent
     code = ("import re, sys; from inference.cli import main; main(sys.argv[1:]); "
             "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
     proc = subprocess.run([sys.executable, "-c", code, "render", "--motion", str(clip_path), "--size", str(size),
-                           "-o", str(out), "--progress", "quiet"], capture_output=True, text=True, check=True)
+                           "--workers", "1", "-o", str(out), "--progress", "quiet"],
+                          capture_output=True, text=True, check=True)
     return int(proc.stdout.strip().splitlines()[-1]) / 1024
 
 
