@@ -74,6 +74,9 @@ def test_neutral_renders_every_shared_portrait_back(shared_data):
         r = PortraitRenderer(rig, size=SIZE)
         frame = r.render(rig.vertices, 0.0)
         assert _face_psnr(frame, _photo_in_frame(r), r) >= 40.0, path.name
+        # and the face sits where the rig projects it: MediaPipe finds it there again
+        found = detect_landmarks(frame).points[:, :2]
+        assert np.median(np.linalg.norm(found - r.src_px, axis=1)) < 2.0, path.name
 
 
 def test_jaw_open_widens_the_redetected_mouth_monotonically(rig, renderer):

@@ -67,13 +67,13 @@ class Framing:
         """The photo around the frame at output scale, ``margin`` pixels wider on each side (edges replicated
         where the photo ends), so warps that pull from just outside the frame find real pixels."""
         n = self.size + 2 * self.margin
-        image, f = rgb, 1.0
+        image, fx, fy = rgb, 1.0, 1.0
         if self.scale < 1:  # area-average first so the downscale does not alias
             image = cv2.resize(rgb, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
-            f = image.shape[1] / rgb.shape[1]
-        # continuous coordinates: target = (source / f - x0) * scale + margin; warpAffine counts pixel centres
-        g = self.scale / f
-        a = np.array([[g, 0.0, 0.5 * g - self.x0 * self.scale + self.margin - 0.5],
-                      [0.0, g, 0.5 * g - self.y0 * self.scale + self.margin - 0.5]])
+            fx, fy = image.shape[1] / rgb.shape[1], image.shape[0] / rgb.shape[0]  # after rounding the size
+        # continuous coordinates: target = (source / f - corner) * scale + margin; warpAffine counts pixel centres
+        gx, gy = self.scale / fx, self.scale / fy
+        a = np.array([[gx, 0.0, 0.5 * gx - self.x0 * self.scale + self.margin - 0.5],
+                      [0.0, gy, 0.5 * gy - self.y0 * self.scale + self.margin - 0.5]])
         flags = cv2.INTER_LINEAR if self.scale < 1 else cv2.INTER_CUBIC
         return cv2.warpAffine(image, a, (n, n), flags=flags, borderMode=cv2.BORDER_REPLICATE)
