@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import SAMPLE_RATE
@@ -25,7 +27,9 @@ def energy_db(audio: np.ndarray) -> np.ndarray:
 
 def pitch_hz(audio: np.ndarray) -> np.ndarray:
     """F0 in Hz every 10 ms (0 where unvoiced), WORLD DIO refined by StoneMask."""
-    import pyworld
+    with warnings.catch_warnings():  # pyworld 0.3 reads its version through the deprecated pkg_resources
+        warnings.simplefilter("ignore", UserWarning)
+        import pyworld
 
     n = len(audio) // HOP
     if n == 0:
