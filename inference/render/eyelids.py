@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ..rigs import mediapipe_topology as mt
+from .framing import box_around
 
 LASH_WIDTH_MM = 0.7
 BLUR_BAND_MM = 1.5
@@ -39,13 +40,10 @@ class LashPainter:
             if amount <= 0:
                 continue
             lid = dest[list(mt.EYE_UPPER[s])]
-            pad = int(np.ceil(3 * BLUR_BAND_MM * self.ppm)) + 2
-            x0, y0 = np.floor(lid.min(0)).astype(int) - pad
-            x1, y1 = np.ceil(lid.max(0)).astype(int) + pad
-            h, w = frame.shape[:2]
-            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-            if x1 - x0 < 2 or y1 - y0 < 2:
+            box = box_around(lid, int(np.ceil(3 * BLUR_BAND_MM * self.ppm)) + 2, frame.shape)
+            if box is None:
                 continue
+            x0, y0, x1, y1 = box
             region = frame[y0:y1, x0:x1].astype(np.float32)
             pts = [np.round((lid - [x0, y0]) * 16).astype(np.int32)]
             band = np.zeros(region.shape[:2], np.uint8)

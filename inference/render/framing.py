@@ -77,3 +77,13 @@ class Framing:
                       [0.0, gy, 0.5 * gy - self.y0 * self.scale + self.margin - 0.5]])
         flags = cv2.INTER_LINEAR if self.scale < 1 else cv2.INTER_CUBIC
         return cv2.warpAffine(image, a, (n, n), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+def box_around(points: np.ndarray, pad: int, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1): the pixels around ``points`` plus ``pad``, inside an image of ``shape``; None if
+    that leaves less than 2×2 pixels."""
+    x0, y0 = np.floor(points.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(points.max(0)).astype(int) + pad
+    h, w = shape[:2]
+    x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
+    return None if x1 - x0 < 2 or y1 - y0 < 2 else (x0, y0, x1, y1)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_open
+from ..io.npz import read_npz
 from ..motion.clip import MotionClip
 from ..rigs.rig import FaceRig, clip_channels
 
@@ -68,17 +69,7 @@ def frames_from_clip(clip: MotionClip, rig: FaceRig) -> MeshFrames:
 
 
 def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except FileNotFoundError as e:
-        raise InputError(f"Meshes file '{path}' does not exist.") from e
-    except (OSError, ValueError) as e:
-        raise InputError(f"'{path}' is not a readable meshes file (.npz without pickles): {e}.") from e
-    if str(data.get("format", "")) != MESHES_FORMAT:
-        raise InputError(f"'{path}' is not a vividtalk meshes file (format \"{MESHES_FORMAT}\").")
-    if int(data.get("version", 0)) > MESHES_VERSION:
-        raise InputError(f"'{path}' is meshes format version {int(data['version'])}; update vividtalk.")
+    data = read_npz(path, "meshes", MESHES_FORMAT, MESHES_VERSION, "Blender's Render Video writes them")
     verts = data.get("vertices")
     fps = float(data.get("fps", 0))
     if verts is None or verts.ndim != 3 or verts.shape[2] != 3 or not np.isfinite(fps) or fps <= 0:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .framing import box_around
+
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
 CAVITY_LIPS = np.array([0.30, 0.085, 0.095])
 TONGUE = np.array([0.55, 0.24, 0.26])
@@ -40,13 +42,10 @@ class MouthPainter:
         ``upper``/``lower``: the inner-lip points (output pixels), each ordered from one corner to the other;
         ``corners``: the two mouth corners; ``photo_polygon``: the photo's interior moved with the skull."""
         polygon = np.vstack([upper, lower[::-1]])
-        pad = 3
-        x0, y0 = np.floor(polygon.min(0)).astype(int) - pad
-        x1, y1 = np.ceil(polygon.max(0)).astype(int) + pad
-        h, w = frame.shape[:2]
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 2 or y1 - y0 < 2:
+        box = box_around(polygon, 3, frame.shape)
+        if box is None:
             return
+        x0, y0, x1, y1 = box
         bw, bh = x1 - x0, y1 - y0
         mask = np.zeros((bh, bw), np.uint8)
         offset = np.array([x0, y0])

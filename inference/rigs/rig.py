@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_open
+from ..io.npz import read_npz
 
 JOINT_NAMES = ("root", "neck", "head", "jaw", "eye_L", "eye_R")
 HEAD_CHANNELS = ("head.pitch", "head.yaw", "head.roll")
@@ -186,17 +187,7 @@ class FaceRig:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceRig:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except FileNotFoundError as e:
-            raise InputError(f"Rig file '{path}' does not exist.") from e
-        except (OSError, ValueError) as e:
-            raise InputError(f"'{path}' is not a readable rig file (.npz without pickles): {e}.") from e
-        if str(data.get("format", "")) != RIG_FORMAT:
-            raise InputError(f"'{path}' is not a vividtalk rig (make one with `vividtalk rig`).")
-        if int(data["version"]) > RIG_VERSION:
-            raise InputError(f"'{path}' is rig format version {int(data['version'])}; update vividtalk.")
+        data = read_npz(path, "rig", RIG_FORMAT, RIG_VERSION, "make one with `vividtalk rig`")
         try:
             rig = cls(
                 name=str(data["name"]), vertices=data["vertices"].astype(np.float64),
