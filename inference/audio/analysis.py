@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,18 +176,22 @@ class Analyzer:
         cuts = [0, n] if not long_file else _window_cuts(level)
         shares = _assign_words(words, speech, cuts) if words else [None] * (len(cuts) - 1)
         chunks = [(0, whole)] if whole is not None else _windows(info, cuts)
-        for k, (start, audio) in enumerate(chunks):
-            t0 = start / FPS
-            f0 = pitch_hz(audio)
-            analysis.f0_hz[start:start + len(f0)] = f0[: max(0, n - start)]
-            if speech[start:start + len(f0)].any():
-                timing = self._time_window(audio, shares[k], lang, t0, notes, speech[start:start + len(f0)])
-            else:
-                timing = Timing([Phone(0.0, len(audio) / SAMPLE_RATE, SILENCE)], [], "silence")
-            analysis.phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
-            analysis.words += [(s + t0, e + t0, w) for s, e, w in timing.words]
-            analysis.methods.append(timing.method)
-            progress.update("phones", (k + 1) / (len(cuts) - 1), timing.method)
+        with ThreadPoolExecutor(1) as pitch_thread:
+            for k, (start, audio) in enumerate(chunks):
+                t0 = start / FPS
+                # WORLD releases the GIL and pocketsphinx does not: pitch runs beside the phone timing
+                f0_job = pitch_thread.submit(pitch_hz, audio)
+                frames = len(audio) // (SAMPLE_RATE // FPS)
+                if speech[start:start + frames].any():
+                    timing = self._time_window(audio, shares[k], lang, t0, notes, speech[start:start + frames])
+                else:
+                    timing = Timing([Phone(0.0, len(audio) / SAMPLE_RATE, SILENCE)], [], "silence")
+                f0 = f0_job.result()
+                analysis.f0_hz[start:start + len(f0)] = f0[: max(0, n - start)]
+                analysis.phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
+                analysis.words += [(s + t0, e + t0, w) for s, e, w in timing.words]
+                analysis.methods.append(timing.method)
+                progress.update("phones", (k + 1) / (len(cuts) - 1), timing.method)
         analysis.speech = phone_speech_mask(analysis.phones, n)
         if analysis.speech.sum() < MIN_SPEECH_S * FPS:  # a stray phone or two in noise is not speech
             analysis.speech[:] = False

@@ -146,8 +146,12 @@ class PhoneTimer:
 
             self._recogniser = Decoder(hmm=self._paths["hmm"], dict=self._paths["dict"], lm=self._paths["lm"],
                                        cmn="batch", dither=False, loglevel="FATAL",
-                                       # one Viterbi pass: 7x real time instead of 5x, same phones to re-align
-                                       fwdflat=False, bestpath=False)
+                                       # one Viterbi pass; the words are re-aligned at full rate afterwards
+                                       fwdflat=False, bestpath=False,
+                                       # pocketsphinx's fast search (half frame rate, pruned HMMs and words):
+                                       # 16 real English files in 15 s instead of 74 s, bilabials found
+                                       # 54/80 instead of 56/80 (closure F1 0.76 vs 0.78)
+                                       ds=2, topn=2, maxwpf=5, maxhmmpf=3000, pl_window=7)
         _run(self._recogniser, pcm)
         hyp = self._recogniser.hyp()
         if hyp is None:
