@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audio", help="voice to mux into the video (default: the motion clip's own audio)")
     p.add_argument("--size", type=int, default=512, help="output width and height in pixels (default 512)")
     p.add_argument("--device", default="cpu", help="cpu (OpenCV) or cuda (PyTorch grid_sample on a GPU)")
+    p.add_argument("--background", choices=("warp", "layers"), default="warp",
+                   help="warp: one picture, the background near the head bends a little; layers: the person over "
+                   "a still, inpainted background (faint halo where the matte is soft)")
     p.add_argument("--workers", type=int, help="processes rendering frames in parallel (default: one per core "
                    "but one, for clips long enough to repay starting them)")
     p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv), or a folder for PNGs")
@@ -273,7 +276,8 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise InputError(f"--workers must be between 1 and 64 (got {args.workers}).")
-    result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers)
+    result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers,
+                          layered=args.background == "layers")
     progress.result(output=result.output, frames=result.frames, duration=result.duration,
                     seconds=round(result.seconds, 3), audio=result.audio, warnings=progress.warnings)
     if progress.mode != "json":

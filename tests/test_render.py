@@ -119,6 +119,23 @@ def test_head_turn_moves_the_face_and_leaves_the_background(rig, renderer):
     assert np.abs(backward[corner, corner] - renderer.warp._pix[corner, corner]).max() < 1.0
 
 
+def test_two_layers_keep_the_background_still(rig, renderer):
+    layered = PortraitRenderer(rig, size=SIZE, layered=True)
+    neutral = layered.render(rig.vertices)
+    assert _face_psnr(neutral, _photo_in_frame(renderer), renderer) >= 40.0
+    a = layered.render(rig.evaluate({"head.yaw": 12.0}, 1)[0])
+    b = layered.render(rig.evaluate({"head.yaw": -12.0, "head.roll": 8.0}, 1)[0])
+    matte = layered.layers.matte[layered.framing.margin:-layered.framing.margin,
+                                 layered.framing.margin:-layered.framing.margin]
+    background = cv2.erode((matte < 0.02).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    assert background.sum() > 0.1 * SIZE * SIZE
+    # wherever the photo shows background, two very different head poses give the very same pixels
+    assert np.abs(a.astype(int) - b.astype(int))[background].max() <= 1
+    moved = np.abs(renderer.render(rig.evaluate({"head.yaw": 12.0}, 1)[0]).astype(int) -
+                   renderer.render(rig.evaluate({"head.yaw": -12.0, "head.roll": 8.0}, 1)[0]).astype(int))
+    assert moved[background].max() > 10  # the single-picture warp does bend it
+
+
 def test_frames_are_a_pure_function_of_the_mesh(rig, renderer):
     v = rig.evaluate({"jawOpen": 0.4, "eyeBlinkLeft": 0.7, "head.pitch": 3.0}, 1)[0]
     assert np.array_equal(renderer.render(v), renderer.render(v))

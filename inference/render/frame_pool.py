@@ -35,17 +35,18 @@ def auto_workers(n_frames: int, device: str) -> int:
 class FramePool:
     """Renders (vertices, lip seal) chunks into frames with ``workers`` processes."""
 
-    def __init__(self, rig: FaceRig, size: int, device: str = "cpu", workers: int = 1):
+    def __init__(self, rig: FaceRig, size: int, workers: int = 1, **renderer_options):
+        """``renderer_options``: PortraitRenderer's keyword options (device, layered)."""
         self.workers = max(1, int(workers))
         self.report = LimitReport()
         if self.workers == 1:
-            self._local = PortraitRenderer(rig, size=size, device=device)
+            self._local = PortraitRenderer(rig, size=size, **renderer_options)
             self.report = self._local.limit_report
             self._pool = None
         else:
             self._local = None
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_worker, initargs=(rig, size, device))
+                                             initializer=_start_worker, initargs=(rig, size, renderer_options))
 
     def frames(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
         if self._local is not None:
@@ -83,13 +84,13 @@ class FramePool:
 _worker: PortraitRenderer | None = None
 
 
-def _start_worker(rig: FaceRig, size: int, device: str) -> None:
+def _start_worker(rig: FaceRig, size: int, renderer_options: dict) -> None:
     """Each worker's renderer (BLAS threads are already 1: workers inherit the CLI's environment)."""
     global _worker
     import cv2
 
     cv2.setNumThreads(1)  # one core per worker: the pool is the parallelism
-    _worker = PortraitRenderer(rig, size=size, device=device)
+    _worker = PortraitRenderer(rig, size=size, **renderer_options)
 
 
 def _render_batch(verts: np.ndarray, seal: np.ndarray) -> tuple[list[np.ndarray], int, float]:

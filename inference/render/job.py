@@ -28,10 +28,11 @@ class RenderResult:
 
 def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, audio: str | None,
                  size: int = 512, device: str = "cpu", progress: Progress | None = None,
-                 workers: int | None = None) -> RenderResult:
+                 workers: int | None = None, layered: bool = False) -> RenderResult:
     """Render every frame of ``frames`` through ``rig``'s photo and write ``output`` (MP4 or PNG folder).
 
-    ``workers``: processes rendering frames in parallel (None: one per core but one, as the clip repays)."""
+    ``workers``: processes rendering frames in parallel (None: one per core, as the clip repays);
+    ``layered``: the person over a still background plate instead of one warped picture."""
     progress = progress or Progress()
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
@@ -41,7 +42,7 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     started = time.perf_counter()
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
-    pool = FramePool(rig, size, device, workers)  # checks the device before any file is opened
+    pool = FramePool(rig, size, workers, device=device, layered=layered)  # checks the device before any file opens
     sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
     done = 0
     try:

@@ -18,6 +18,7 @@ from ..rigs import mediapipe_topology as mt
 from ..rigs.rig import FaceRig
 from .eyelids import LashPainter
 from .framing import Framing
+from .layers import BackgroundLayers
 from .mouth import MouthPainter
 from .remap import Remapper, make_remapper
 from .warp import PortraitWarp, kabsch
@@ -37,7 +38,9 @@ class LimitReport:
 class PortraitRenderer:
     """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
 
-    def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True):
+    def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
+                 layered: bool = False):
+        """``layered``: composite the warped person over a still, inpainted background plate (``layers``)."""
         if rig.meta.get("kind") != "portrait" or rig.photo_vertices is None or rig.texture is None:
             raise ValueError("the renderer needs a portrait face rig (made from a photo)")
         self.rig = rig
@@ -51,7 +54,8 @@ class PortraitRenderer:
         m = self.framing.margin
         self.src_px = self.framing.project(rig.photo_vertices)
         self.lip_offset = rig.photo_vertices - rig.vertices  # the photo's lip gap the rest pose closes
-        mask = _person_mask(self.source)[m:m + size, m:m + size] if person_mask else None
+        matte = _person_mask(self.source) if person_mask or layered else None
+        mask = matte[m:m + size, m:m + size] if matte is not None and person_mask else None
         tris = rig.face_indices.reshape(-1, 3)
         self.warp = PortraitWarp(self.src_px, rig.vertices, rig.photo_vertices, tris, self.framing.project, size,
                                  mask)
@@ -61,6 +65,12 @@ class PortraitRenderer:
         self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
+        self.layers = None
+        if layered:
+            if matte is None:
+                raise ValueError("two layers need MediaPipe's selfie segmentation, which is not available")
+            face_w = float(np.linalg.norm(self.src_px[mt.CHEEK_EDGE["L"]] - self.src_px[mt.CHEEK_EDGE["R"]]))
+            self.layers = BackgroundLayers(self.source, matte, face_w, self.src_px[mt.CHIN, 1] + m, m, size)
         self.limits = _head_limits(rig)
         self.limit_report = LimitReport()
         self._skull = np.array(mt.SKULL)
@@ -75,7 +85,10 @@ class PortraitRenderer:
         dest = verts + (1.0 - float(np.clip(lip_seal, 0, 1))) * self.lip_offset
         backward, geo = self.warp.frame_map(verts, dest)
         m = self.framing.margin
-        frame = self.remapper.remap(backward + (m - 0.5))
+        source_px = backward + (m - 0.5)
+        frame = self.remapper.remap(source_px)
+        if self.layers is not None:
+            frame = self.layers.composite(frame, source_px)
         upper = geo.dest[list(mt.LIP_UPPER_INNER)]
         lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
         corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
