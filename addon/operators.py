@@ -467,6 +467,9 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
     filepath: StringProperty(name="Video", subtype="FILE_PATH", description="MP4 to write")
     filter_glob: StringProperty(default="*.mp4", options={"HIDDEN"})
     size: IntProperty(name="Size", default=512, min=64, max=2048, description="Width and height in pixels")
+    background: EnumProperty(name="Background", default="WARP", items=[
+        ("WARP", "Warp", "One picture: the background right next to the head bends a little"),
+        ("LAYERS", "Layers", "The person over a still, inpainted background (a faint halo around hair)")])
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"})
 
     @classmethod
@@ -503,7 +506,8 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
                 else ""
             (job.workdir / "take.json").write_text(json.dumps(sampled_clip(context, mesh, arm)), encoding="utf-8")
             motion = ["--motion", str(job.workdir / "take.json")]
-        args = ["render", *(["--image", photo] if photo else []), *motion, "--size", str(self.size), "-o", job.output]
+        args = ["render", *(["--image", photo] if photo else []), *motion, "--size", str(self.size),
+                "--background", self.background.lower(), "-o", job.output]
         audio = video.take_audio(context.scene)
         if audio:
             args[1:1] = ["--audio", audio]
