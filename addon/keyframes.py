@@ -2,7 +2,7 @@
 
 One action per take holds two slots, the mesh's shape keys (Key ID) and the armature (head bone), so an
 animator switches takes by switching one action. Keys become Bezier points whose handles follow the
-engine's PCHIP tangents, so the F-curve is the curve the engine measured its error bound on.
+keys' slopes (cubic Hermite), so the F-curve is the curve the engine measured its error bound on.
 Curves are grouped by face region (Mouth, Jaw, Eyes, Brows, Cheeks, Head: the clip's channel_groups).
 """
 
@@ -31,7 +31,7 @@ def fcurve(bag, path: str, index: int, group: str):
 
 
 def set_keys(fc, keys: list[list[float]], fps: float, frame_start: float, scale: float = 1.0) -> None:
-    """Bezier keys at ``frame_start + t·fps`` with handles a third of the way along the PCHIP tangent."""
+    """Bezier keys at ``frame_start + t·fps`` with handles a third of the way along each key's slope."""
     k = np.asarray(keys, dtype=np.float64).reshape(len(keys), -1)
     frames = frame_start + k[:, 0] * fps
     values = k[:, 1] * scale

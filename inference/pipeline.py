@@ -18,7 +18,7 @@ from .motion import eyes, head
 from .motion.arkit import ARKIT_NAMES, HEAD_AXES
 from .motion.clip import MotionClip
 from .motion.emotion import get_emotion
-from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, key_slopes, reduce_keys
+from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, sparse_keys
 from .motion.lipsync import MouthParams, loudness01, mouth_curves
 from .motion.visemes import viseme_of
 from .progress import Progress
@@ -137,15 +137,11 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
 def make_keys(clip: MotionClip) -> dict[str, list[list[float]]]:
     """Sparse keys for every channel that moves (constant channels get none)."""
     keys: dict[str, list[list[float]]] = {}
-    t = clip.times()
     for name, values in (*clip.channels.items(), *clip.head.items()):
         tol = HEAD_TOLERANCE_DEG if name in HEAD_AXES else BLENDSHAPE_TOLERANCE
         if len(values) == 0 or (np.ptp(values) < 1e-6 and abs(float(values[0])) < 1e-6):
             continue
-        idx = reduce_keys(values, tol)
-        slopes = key_slopes(t[idx], np.asarray(values, np.float64)[idx])
-        keys[name] = [[round(float(t[i]), 5), round(float(values[i]), 5), round(float(m), 5)]
-                      for i, m in zip(idx, slopes, strict=True)]
+        keys[name] = sparse_keys(values, clip.fps, tol)
     return keys
 
 

@@ -13,22 +13,30 @@ from inference.io.atomic import atomic_open
 from inference.io.livelink_csv import write_csv
 from inference.motion.arkit import ARKIT_NAMES
 from inference.motion.clip import MotionClip
-from inference.motion.keys import evaluate_keys, reduce_keys
+from inference.motion.keys import hermite, reduce_keys, sparse_keys
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_reduced_keys_stay_within_bound(seed):
     rng = np.random.default_rng(seed)
     curve = np.clip(gaussian_filter1d(rng.normal(0, 1, 600), 4) * 2 + 0.3, 0, 1)
-    keys = reduce_keys(curve, 0.02)
-    recon = evaluate_keys(keys.astype(float), curve[keys], np.arange(len(curve), dtype=float))
+    keys, slopes = reduce_keys(curve, 0.02)
+    recon = hermite(keys, curve[keys], slopes, np.arange(len(curve)))
     assert np.abs(recon - curve).max() <= 0.02 + 1e-9
-    assert len(keys) < len(curve) / 2  # actually sparse
+    assert len(keys) < len(curve) / 4  # actually sparse
     assert keys[0] == 0 and keys[-1] == len(curve) - 1
 
 
+def test_clip_keys_are_seconds_values_and_slopes_per_second():
+    curve = np.linspace(0.0, 1.0, 31)  # one unit per second at 30 fps
+    keys = sparse_keys(curve, 30.0, 0.01)
+    assert keys[0][:2] == [0.0, 0.0] and keys[-1][:2] == [1.0, 1.0]
+    assert all(abs(k[2] - 1.0) < 1e-3 for k in keys)
+
+
 def test_flat_curve_needs_two_keys():
-    assert list(reduce_keys(np.full(100, 0.4), 0.01)) == [0, 99]
+    keys, slopes = reduce_keys(np.full(100, 0.4), 0.01)
+    assert list(keys) == [0, 99] and not slopes.any()
 
 
 def _clip(n=10):

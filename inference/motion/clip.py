@@ -48,7 +48,7 @@ class MotionClip:
             "frame_count": self.n_frames, "audio": self.audio,
             "channels": {k: r4(v) for k, v in self.channels.items()},
             "head": {k: r4(v) for k, v in self.head.items()},
-            "keys": self.keys, "key_interpolation": "pchip",
+            "keys": self.keys, "key_interpolation": "hermite",
             "channel_groups": {k: region_of(k) for k in (*self.channels, *self.head)},
             "phones": [[round(s, 3), round(e, 3), p] for s, e, p in self.phones],
             "visemes": [[round(s, 3), round(e, 3), v] for s, e, v in self.visemes],

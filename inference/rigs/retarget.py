@@ -130,7 +130,7 @@ def retarget_clip(clip, names: list[str]) -> dict:
     The result (JSON-ready) maps each matched shape key to sparse ``[time, value, slope]`` keys, and lists
     what was left unmapped on both sides.
     """
-    from ..motion.keys import BLENDSHAPE_TOLERANCE, key_slopes, reduce_keys
+    from ..motion.keys import BLENDSHAPE_TOLERANCE, sparse_keys
 
     mapping = map_shape_keys(names)
     if mapping.scheme == "arkit":
@@ -140,13 +140,7 @@ def retarget_clip(clip, names: list[str]) -> dict:
         dense = {target: weights.get(v, np.zeros(clip.n_frames)) for target, v in mapping.targets.items()}
     else:
         dense = {}
-    times = clip.times()
-    curves = {}
-    for target, values in dense.items():
-        idx = reduce_keys(values, BLENDSHAPE_TOLERANCE)
-        slopes = key_slopes(times[idx], values[idx])
-        curves[target] = [[round(float(times[i]), 5), round(float(values[i]), 5), round(float(m), 5)]
-                          for i, m in zip(idx, slopes, strict=True)]
+    curves = {target: sparse_keys(values, clip.fps, BLENDSHAPE_TOLERANCE) for target, values in dense.items()}
     groups = {t: region_of(c) if mapping.scheme == "arkit" else "Mouth" for t, c in mapping.targets.items()}
     return {"scheme": mapping.scheme, "targets": mapping.targets, "channel_groups": groups,
             "unmapped_targets": mapping.unmapped_targets,
