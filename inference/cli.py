@@ -269,9 +269,6 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
 
     progress.update("rig", 0.0)
     rig = FaceRig.load(args.rig) if args.rig else build_rig("portrait", args.image)
-    if rig.meta.get("kind") != "portrait":
-        raise InputError(f"'{args.rig}' is a {rig.name} rig; rendering needs a portrait rig made from a photo "
-                         "('vividtalk rig --image photo.jpg').")
     progress.update("rig", 1.0)
     frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
     if args.workers is not None and not 1 <= args.workers <= 64:

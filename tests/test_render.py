@@ -259,6 +259,11 @@ def test_bad_inputs_get_clear_messages(rig, tmp_path):
         frames_from_file(tmp_path / "small.npz", rig)
     with pytest.raises(InputError, match=r"cuda|CUDA|PyTorch"):
         PortraitRenderer(rig, size=96, device="cuda")
+    import dataclasses
+
+    not_a_portrait = dataclasses.replace(rig, name="ICTFace", meta={**rig.meta, "kind": "ict"})
+    with pytest.raises(InputError, match="portrait face rig made from a photo"):
+        render_video(not_a_portrait, frames, tmp_path / "a.mp4", None, size=96)
 
 
 def test_missing_clip_audio_warns_and_renders_silent(rig, tmp_path):

@@ -12,6 +12,7 @@ from ..progress import Progress
 from ..rigs.rig import FaceRig
 from .frame_pool import FramePool, auto_workers
 from .mesh_frames import MeshFrames
+from .portrait_renderer import require_portrait
 from .video_out import open_sink
 
 MIN_SIZE, MAX_SIZE = 64, 2048
@@ -38,6 +39,7 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
         raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
     if frames.n_frames == 0:
         raise InputError("The motion has no frames; nothing to render.")
+    require_portrait(rig)  # here, not only in the workers, so the message reaches the user
     audio = _usable_audio(audio, frames, progress)
     started = time.perf_counter()
     if workers is None:

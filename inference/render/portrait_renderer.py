@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
-from ..rigs.rig import FaceRig
+from ..rigs.rig import FaceRig, euler_matrices
 from .eyelids import LashPainter
 from .framing import Framing
 from .layers import BackgroundLayers
@@ -35,14 +36,20 @@ class LimitReport:
     largest_deg: float = 0.0
 
 
+def require_portrait(rig: FaceRig) -> None:
+    """Rendering warps a photo: only a portrait rig (made from one) has it."""
+    if rig.meta.get("kind") != "portrait" or rig.photo_vertices is None or rig.texture is None:
+        raise InputError(f"Rendering needs a portrait face rig made from a photo; '{rig.name}' is not one "
+                         "(make one with `vividtalk rig --image photo.jpg`).")
+
+
 class PortraitRenderer:
     """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
 
     def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
                  layered: bool = False):
         """``layered``: composite the warped person over a still, inpainted background plate (``layers``)."""
-        if rig.meta.get("kind") != "portrait" or rig.photo_vertices is None or rig.texture is None:
-            raise ValueError("the renderer needs a portrait face rig (made from a photo)")
+        require_portrait(rig)
         self.rig = rig
         photo = rig.texture
         w0, _h0 = int(rig.meta["image_width"]), int(rig.meta["image_height"])
@@ -68,7 +75,8 @@ class PortraitRenderer:
         self.layers = None
         if layered:
             if matte is None:
-                raise ValueError("two layers need MediaPipe's selfie segmentation, which is not available")
+                raise InputError("Two-layer rendering needs MediaPipe's selfie segmentation, which did not run here; "
+                                 "use --background warp.")
             face_w = float(np.linalg.norm(self.src_px[mt.CHEEK_EDGE["L"]] - self.src_px[mt.CHEEK_EDGE["R"]]))
             self.layers = BackgroundLayers(self.source, matte, face_w, self.src_px[mt.CHIN, 1] + m, m, size)
         self.limits = _head_limits(rig)
@@ -106,7 +114,6 @@ class PortraitRenderer:
             return verts
         self.limit_report.frames_clamped += 1
         self.limit_report.largest_deg = max(self.limit_report.largest_deg, excess)
-        from ..rigs.rig import euler_matrices
 
         fix = euler_matrices(np.radians(clamped)) @ rot.T
         pivot = rot @ self._head_pivot + trans  # where the neck's pivot went: turn back about it
