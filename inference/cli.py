@@ -264,9 +264,11 @@ def _cmd_retarget(args: argparse.Namespace, progress: Progress) -> int:
 def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     from .render.job import render_video
     from .render.mesh_frames import frames_from_clip, frames_from_file
+    from .render.video_out import check_output
     from .rigs.build import build_rig
     from .rigs.rig import FaceRig
 
+    check_output(args.output)  # before fitting the photo, not after
     progress.update("rig", 0.0)
     rig = FaceRig.load(args.rig) if args.rig else build_rig("portrait", args.image)
     progress.update("rig", 1.0)

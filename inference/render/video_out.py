@@ -30,22 +30,30 @@ class FrameSink(Protocol):
     def abort(self) -> None: ...
 
 
-def open_sink(path: str | os.PathLike, size: int, fps: float, n_frames: int, audio: str | None) -> FrameSink:
-    """An MP4 writer for video suffixes, a PNG-sequence folder for a path without a suffix or ending in '/'."""
+def check_output(path: str | os.PathLike) -> bool:
+    """Fail early on an output the sinks cannot write; True for a video file, False for a PNG folder."""
     p = Path(path)
     if p.suffix.lower() in VIDEO_SUFFIXES:
-        return Mp4Sink(p, size, fps, n_frames, audio)
+        check_writable_target(p)
+        return True
     if p.suffix and not p.is_dir():
         raise InputError(f"Cannot write video as '{p.suffix}': use .mp4 (or .mov/.mkv), or a folder name for PNG "
                          "frames.")
-    return PngSequenceSink(p)
+    check_writable_target(p / "frame_00001.png") if p.is_dir() else check_writable_target(p)
+    return False
+
+
+def open_sink(path: str | os.PathLike, size: int, fps: float, n_frames: int, audio: str | None) -> FrameSink:
+    """An MP4 writer for video suffixes, a PNG-sequence folder for a path without a suffix or ending in '/'."""
+    p = Path(path)
+    return Mp4Sink(p, size, fps, n_frames, audio) if check_output(p) else PngSequenceSink(p)
 
 
 class Mp4Sink:
     def __init__(self, path: Path, size: int, fps: float, n_frames: int, audio: str | None):
         import imageio_ffmpeg
 
-        self.target = check_writable_target(path)
+        self.target = path.expanduser()
         fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
@@ -115,7 +123,6 @@ class PngSequenceSink:
 
     def __init__(self, folder: Path):
         self.target = folder
-        check_writable_target(folder / "frame_00001.png") if folder.is_dir() else check_writable_target(folder)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
         self.count = 0
 
