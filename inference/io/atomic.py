@@ -36,27 +36,40 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename."""
     target = check_writable_target(path)
     binary = "b" in mode
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
-    except OSError as e:
-        raise OutputError(f"Cannot create a file in '{target.parent}': {e.strerror}.") from e
+    fd, tmp = temp_file_beside(target)
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        replace_with(tmp, target)
+    except OSError as e:  # writing failed (disk full, ...)
+        remove_quietly(tmp)
+        raise OutputError(f"Could not write '{target}': {e.strerror or e}.") from e
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+def temp_file_beside(target: Path) -> tuple[int, str]:
+    """(open descriptor, path) of a new hidden temporary file in ``target``'s folder, for a later rename."""
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+    except OSError as e:
+        raise OutputError(f"Cannot create a file in '{target.parent}': {e.strerror}.") from e
+
+
+def replace_with(tmp: str | os.PathLike, target: Path) -> None:
+    """Rename the finished ``tmp`` over ``target`` in one step, with the permission bits ``target`` had (or the
+    umask's defaults: mkstemp makes files 0600)."""
+    try:
         if target.exists():
-            # keep the user's permission bits on the file being replaced
             os.chmod(tmp, target.stat().st_mode & 0o7777)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except OSError as e:
-        _remove_quietly(tmp)
         raise OutputError(f"Could not write '{target}': {e.strerror or e}.") from e
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
 
 
 def _umask() -> int:
@@ -65,6 +78,6 @@ def _umask() -> int:
     return mask
 
 
-def _remove_quietly(path: str) -> None:
+def remove_quietly(path: str | os.PathLike) -> None:
     with contextlib.suppress(OSError):
         os.remove(path)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, OutputError
-from ..io.atomic import check_writable_target
+from ..io.atomic import check_writable_target, remove_quietly, replace_with, temp_file_beside
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
 
@@ -54,7 +54,7 @@ class Mp4Sink:
         import imageio_ffmpeg
 
         self.target = path.expanduser()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
+        fd, tmp = temp_file_beside(self.target)
         os.close(fd)
         self.tmp = Path(tmp)
         duration = n_frames / fps
@@ -83,18 +83,15 @@ class Mp4Sink:
         code = self.proc.wait()
         if code != 0:
             message = self._stderr()
-            self._remove_tmp()
+            remove_quietly(self.tmp)
             if "audio" in message.lower() or "Invalid data" in message or "No such file" in message:
                 raise InputError(f"The audio could not be muxed: {message}")
             raise OutputError(f"The video encoder failed: {message}")
         try:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(self.tmp, (self.target.stat().st_mode & 0o7777) if self.target.exists() else 0o666 & ~mask)
-            os.replace(self.tmp, self.target)
-        except OSError as e:
-            self._remove_tmp()
-            raise OutputError(f"Could not write '{self.target}': {e.strerror or e}.") from e
+            replace_with(self.tmp, self.target)
+        except OutputError:
+            remove_quietly(self.tmp)
+            raise
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
@@ -102,16 +99,12 @@ class Mp4Sink:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        self._remove_tmp()
+        remove_quietly(self.tmp)
 
     def _stderr(self) -> str:
         with contextlib.suppress(OSError, ValueError):
             return self.proc.stderr.read().decode("utf-8", "replace").strip()[-400:] or "no message"
         return "no message"
-
-    def _remove_tmp(self) -> None:
-        with contextlib.suppress(OSError):
-            self.tmp.unlink()
 
 
 def _muxer(path: Path) -> str:
