@@ -12,7 +12,7 @@ values, for the lip seal) and ``audio`` (a path).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,15 +35,12 @@ def lip_seal(mouth_close: np.ndarray, jaw_open: np.ndarray) -> np.ndarray:
 
 @dataclass
 class MeshFrames:
-    """A sequence of rig meshes at ``fps``, read chunk by chunk."""
+    """A sequence of rig meshes at ``fps``; ``read(a, b)`` gives frames a..b-1 as (vertices (t, V, 3), seal (t,))."""
 
     fps: float
     n_frames: int
     audio: str | None
-    _clip: MotionClip | None = None
-    _rig: FaceRig | None = None
-    _vertices: np.ndarray | None = None
-    _seal: np.ndarray | None = None
+    read: Callable[[int, int], tuple[np.ndarray, np.ndarray]]
 
     @property
     def duration(self) -> float:
@@ -52,20 +49,19 @@ class MeshFrames:
     def chunks(self, size: int = CHUNK_FRAMES) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(vertices (t, V, 3), lip seal (t,)) for consecutive frames."""
         for a in range(0, self.n_frames, size):
-            b = min(self.n_frames, a + size)
-            if self._clip is not None:
-                channels = {k: np.asarray(v)[a:b] for k, v in clip_channels(self._clip).items()}
-                verts = self._rig.evaluate(channels, b - a)
-                seal = lip_seal(channels.get("mouthClose", np.zeros(b - a)), channels.get("jawOpen", np.ones(b - a)))
-            else:
-                verts = np.asarray(self._vertices[a:b], np.float64)
-                seal = np.zeros(b - a) if self._seal is None else np.clip(self._seal[a:b], 0, 1)
-            yield verts, seal
+            yield self.read(a, min(self.n_frames, a + size))
 
 
 def frames_from_clip(clip: MotionClip, rig: FaceRig) -> MeshFrames:
+    channels = {k: np.asarray(v) for k, v in clip_channels(clip).items()}
+    n = clip.n_frames
+    close, jaw = channels.get("mouthClose", np.zeros(n)), channels.get("jawOpen", np.ones(n))
+
+    def read(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        return rig.evaluate({k: v[a:b] for k, v in channels.items()}, b - a), lip_seal(close[a:b], jaw[a:b])
+
     audio = clip.audio.get("path") if isinstance(clip.audio, dict) else None
-    return MeshFrames(fps=clip.fps, n_frames=clip.n_frames, audio=audio or None, _clip=clip, _rig=rig)
+    return MeshFrames(fps=clip.fps, n_frames=n, audio=audio or None, read=read)
 
 
 def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
@@ -79,14 +75,15 @@ def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
                          f"{rig.n_vertices}: the meshes must come from the portrait rig of the same photo.")
     if not np.all(np.isfinite(verts)):
         raise InputError(f"'{path}' holds vertices that are not finite numbers.")
-    seal = None
+    seal = np.zeros(len(verts))
     if "mouth_close" in data:
         close, jaw = data["mouth_close"], data.get("jaw_open", np.ones(len(verts)))
         if close.shape != (len(verts),) or jaw.shape != (len(verts),):
             raise InputError(f"'{path}': mouth_close and jaw_open must have one value per frame.")
         seal = lip_seal(close, jaw)
     audio = str(data["audio"]) if "audio" in data and str(data["audio"]) else None
-    return MeshFrames(fps=fps, n_frames=len(verts), audio=audio, _vertices=verts, _seal=seal)
+    return MeshFrames(fps=fps, n_frames=len(verts), audio=audio,
+                      read=lambda a, b: (np.asarray(verts[a:b], np.float64), seal[a:b]))
 
 
 def save_meshes(path: str | os.PathLike, vertices: np.ndarray, fps: float, mouth_close: np.ndarray | None = None,
