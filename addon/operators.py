@@ -40,18 +40,31 @@ def _tag_redraw(context) -> None:
 
 class _EngineJobOperator:
     """Runs engine steps: synchronously from scripts and background mode, modally (progress bar, Esc cancels)
-    from the UI. Subclasses give ``_prepare`` (-> payload, steps, python, or None) and ``_finish``."""
+    from the UI. Subclasses give ``_prepare`` (-> payload, steps, python, or None; the payload has a
+    ``cleanup()`` for its temporary files) and ``_finish``, which applies a successful job."""
 
     running = None  # the operator whose job is in flight (tests pump its modal())
+    cancelled_status = "Cancelled."
 
     def _prepare(self, context):
         raise NotImplementedError
 
-    def _finish(self, context, payload, outcome) -> set[str]:
+    def _finish(self, context, payload, warnings: list[str]) -> set[str]:
         raise NotImplementedError
 
-    def _cleanup(self, payload) -> None:
-        """Remove what ``_prepare`` made once the job has ended, however it ended."""
+    def _end(self, context, payload, outcome) -> set[str]:
+        """Report a cancelled or failed job, or hand a successful one to ``_finish``; clean up either way."""
+        event, warnings = outcome
+        settings = context.scene.vividtalk
+        try:
+            if event.kind != "done":
+                cancelled = event.kind == "cancelled"
+                settings.status = self.cancelled_status if cancelled else event.message
+                self.report({"WARNING" if cancelled else "ERROR"}, settings.status)
+                return {"CANCELLED"}
+            return self._finish(context, payload, warnings)
+        finally:
+            payload.cleanup()
 
     # ---- synchronous: scripts and background mode ---------------------------------------------------------
     def execute(self, context):
@@ -63,7 +76,7 @@ class _EngineJobOperator:
         payload, steps, python = prepared
         job = EngineJob(python, steps)
         job.run()
-        return self._finish(context, payload, _drain(job))
+        return self._end(context, payload, _drain(job))
 
     # ---- interactive: modal with a progress bar ---------------------------------------------------------
     def invoke(self, context, event):
@@ -105,14 +118,14 @@ class _EngineJobOperator:
                 self._warnings.append(ev.message)
             else:
                 self._stop(context)
-                return self._finish(context, self._payload, (ev, self._warnings))
+                return self._end(context, self._payload, (ev, self._warnings))
         _tag_redraw(context)
         return {"RUNNING_MODAL"}
 
     def cancel(self, context):  # Blender calls this when the file is closed mid-job
         self._job.cancel()
         self._stop(context)
-        self._cleanup(self._payload)
+        self._payload.cleanup()
 
     def _stop(self, context) -> None:
         wm = context.window_manager
@@ -147,6 +160,7 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
     bl_idname = "vividtalk.generate"
     bl_label = "Generate"
     bl_options = {"REGISTER", "UNDO"}
+    cancelled_status = "Cancelled; nothing was changed."
 
     audio_path: StringProperty(name="Audio", subtype="FILE_PATH", options={"SKIP_SAVE"})
     transcript: StringProperty(name="Transcript", options={"SKIP_SAVE"})
@@ -192,36 +206,21 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
         return req, engine_steps(req, context.scene), python
 
     # ---- results ------------------------------------------------------------------------------------------
-    def _finish(self, context, req: Request, outcome) -> set[str]:
-        event, warnings = outcome
+    def _finish(self, context, req: Request, warnings: list[str]) -> set[str]:
         settings = context.scene.vividtalk
         try:
-            if event.kind == "cancelled":
-                settings.status = "Cancelled; nothing was changed."
-                self.report({"WARNING"}, settings.status)
-                return {"CANCELLED"}
-            if event.kind == "error":
-                settings.status = event.message
-                self.report({"ERROR"}, event.message)
-                return {"CANCELLED"}
-            try:
-                applied = apply_results(context, req)
-            except (ValueError, OSError, KeyError, RuntimeError) as e:
-                settings.status = f"Could not apply the result: {e}"
-                self.report({"ERROR"}, settings.status)
-                return {"CANCELLED"}
-            for w in warnings:
-                self.report({"WARNING"}, w)
-            for line in applied.report:
-                self.report({"INFO"}, line)
-            settings.status = f"Done: take '{applied.action.name}'."
-            self.report({"INFO"}, settings.status)
-            return {"FINISHED"}
-        finally:
-            req.cleanup()
-
-    def _cleanup(self, payload) -> None:
-        payload.cleanup()
+            applied = apply_results(context, req)
+        except (ValueError, OSError, KeyError, RuntimeError) as e:
+            settings.status = f"Could not apply the result: {e}"
+            self.report({"ERROR"}, settings.status)
+            return {"CANCELLED"}
+        for w in warnings:
+            self.report({"WARNING"}, w)
+        for line in applied.report:
+            self.report({"INFO"}, line)
+        settings.status = f"Done: take '{applied.action.name}'."
+        self.report({"INFO"}, settings.status)
+        return {"FINISHED"}
 
 
 def _drain(job: EngineJob):
@@ -463,6 +462,7 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
 
     bl_idname = "vividtalk.render_video"
     bl_label = "Render Video"
+    cancelled_status = "Cancelled; no video was written."
 
     filepath: StringProperty(name="Video", subtype="FILE_PATH", description="MP4 to write")
     filter_glob: StringProperty(default="*.mp4", options={"HIDDEN"})
@@ -513,25 +513,13 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
             args[1:1] = ["--audio", audio]
         return job, [Step(args, "Rendering the video")], python
 
-    def _finish(self, context, payload: _RenderJob, outcome) -> set[str]:
-        event, warnings = outcome
-        settings = context.scene.vividtalk
-        try:
-            if event.kind != "done":
-                settings.status = "Cancelled; no video was written." if event.kind == "cancelled" else event.message
-                self.report({"WARNING" if event.kind == "cancelled" else "ERROR"}, settings.status)
-                return {"CANCELLED"}
-            for w in warnings:
-                self.report({"WARNING"}, w)
-            scene_setup.replace_video(context.scene, payload.output)
-            settings.status = f"Rendered {payload.output}"
-            self.report({"INFO"}, settings.status)
-            return {"FINISHED"}
-        finally:
-            payload.cleanup()
-
-    def _cleanup(self, payload) -> None:
-        payload.cleanup()
+    def _finish(self, context, payload: _RenderJob, warnings: list[str]) -> set[str]:
+        for w in warnings:
+            self.report({"WARNING"}, w)
+        scene_setup.replace_video(context.scene, payload.output)
+        context.scene.vividtalk.status = f"Rendered {payload.output}"
+        self.report({"INFO"}, context.scene.vividtalk.status)
+        return {"FINISHED"}
 
 
 CLASSES = (VIVIDTALK_OT_generate, VIVIDTALK_OT_cancel, VIVIDTALK_OT_reapply_gains, VIVIDTALK_OT_export_fbx,
