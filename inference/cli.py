@@ -268,13 +268,13 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     from .rigs.build import build_rig
     from .rigs.rig import FaceRig
 
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise InputError(f"--workers must be between 1 and 64 (got {args.workers}).")
     check_output(args.output)  # before fitting the photo, not after
     progress.update("rig", 0.0)
     rig = FaceRig.load(args.rig) if args.rig else build_rig("portrait", args.image)
     progress.update("rig", 1.0)
     frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
-    if args.workers is not None and not 1 <= args.workers <= 64:
-        raise InputError(f"--workers must be between 1 and 64 (got {args.workers}).")
     result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers,
                           layered=args.background == "layers")
     progress.result(output=result.output, frames=result.frames, duration=result.duration,

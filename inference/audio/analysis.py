@@ -181,7 +181,7 @@ class Analyzer:
                 t0 = start / FPS
                 # WORLD releases the GIL and pocketsphinx does not: pitch runs beside the phone timing
                 f0_job = pitch_thread.submit(pitch_hz, audio)
-                frames = len(audio) // (SAMPLE_RATE // FPS)
+                frames = len(audio) // HOP  # the frames pitch_hz returns
                 if speech[start:start + frames].any():
                     timing = self._time_window(audio, shares[k], lang, t0, notes, speech[start:start + frames])
                 else:
