@@ -34,8 +34,6 @@ class FrameGeometry:
     """One frame's destination geometry in output pixels, kept for the mouth and eye painters."""
 
     dest: np.ndarray  # (V, 2) landmark positions
-    rigid: np.ndarray  # (2, 3) affine: photo pixels -> where the skull took them
-    mouth_polygon: np.ndarray  # (K, 2) the destination inner-lip loop
     photo_mouth_polygon: np.ndarray  # (K, 2) the photo's inner-lip loop moved with the skull
 
 
@@ -179,7 +177,7 @@ class PortraitWarp:
         x0, y0 = np.maximum(np.floor(np.vstack([dest, photo_mouth]).min(0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(np.vstack([dest, photo_mouth]).max(0)).astype(int) + pad, self.size)
         if x1 - x0 < 2 or y1 - y0 < 2:  # the face left the frame
-            return backward, FrameGeometry(dest, rigid, dest[self.mouth_loop], photo_mouth)
+            return backward, FrameGeometry(dest, photo_mouth)
         corner = np.array([x0, y0], np.float64)
         ids = self._ids[: y1 - y0, : x1 - x0]
         ids.fill(-1)
@@ -202,7 +200,7 @@ class PortraitWarp:
         alpha = _feather(covered, self.size)[..., None]
         region = backward[y0:y1, x0:x1]
         backward[y0:y1, x0:x1] = region + alpha * (face - region)
-        return backward, FrameGeometry(dest, rigid, dest[self.mouth_loop], photo_mouth)
+        return backward, FrameGeometry(dest, photo_mouth)
 
 
 def _feather(covered: np.ndarray, size: int) -> np.ndarray:
