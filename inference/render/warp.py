@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..rigs import mediapipe_topology as mt
+from .framing import box_around
 
 RINGS = ((1.12, 1.0, 1.0, 0.7), (1.35, 1.0, 0.0, 0.4), (2.0, 0.5, 0.0, 0.0))
 """Control rings around the face outline: (scale about the face centre, share of the head's rigid motion,
@@ -47,31 +48,40 @@ def kabsch(rest: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 class TpsField:
-    """A thin-plate spline through moving control points, evaluated on a coarse grid and upsampled."""
+    """A thin-plate spline through moving control points and fixed anchors (where it is zero), evaluated on a
+    coarse grid and upsampled. The anchors' kernel parts are computed once."""
 
-    def __init__(self, size: int, cells: int = GRID_CELLS):
+    def __init__(self, size: int, anchors: np.ndarray, cells: int = GRID_CELLS):
         self.size = size
         # grid nodes sit where cv2.resize samples them: node j of `cells` at output coordinate (j + 0.5)·size/cells
         nodes = (np.arange(cells) + 0.5) * size / cells
         gx, gy = np.meshgrid(nodes, nodes)
         self.cells = cells
         self.grid = np.column_stack([gx.ravel(), gy.ravel()]) / size
+        self.anchors = anchors / size
+        self._anchor_kernel = _tps_kernel(self.anchors, self.anchors)
+        self._grid_anchor_kernel = _tps_kernel(self.grid, self.anchors)
 
     def evaluate(self, controls: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """(size, size, 2) values interpolated from ``values`` (N, 2) at output-pixel ``controls`` (N, 2)."""
-        c = controls / self.size
-        n = len(c)
-        k = _tps_kernel(c, c)
+        """(size, size, 2) values interpolated from ``values`` (N, 2) at output-pixel ``controls`` (N, 2) and 0 at
+        the anchors."""
+        c = np.vstack([controls / self.size, self.anchors])
+        m, n = len(controls), len(c)
+        k = np.empty((n, n))
+        k[:m] = _tps_kernel(c[:m], c)
+        k[m:, :m] = k[:m, m:].T
+        k[m:, m:] = self._anchor_kernel
         p = np.column_stack([np.ones(n), c])
         system = np.zeros((n + 3, n + 3))
         system[:n, :n] = k + TPS_REGULARISATION * np.eye(n)
         system[:n, n:] = p
         system[n:, :n] = p.T
         rhs = np.zeros((n + 3, 2))
-        rhs[:n] = values
+        rhs[:m] = values
         coef = np.linalg.solve(system, rhs)
-        kg = _tps_kernel(self.grid, c)
-        coarse = kg @ coef[:n] + coef[n] + self.grid @ coef[n + 1:]
+        w = coef[:n]
+        coarse = _tps_kernel(self.grid, c[:m]) @ w[:m] + self._grid_anchor_kernel @ w[m:] + coef[n] \
+            + self.grid @ coef[n + 1:]
         coarse = coarse.reshape(self.cells, self.cells, 2).astype(np.float32)
         return cv2.resize(coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
@@ -97,13 +107,16 @@ class PortraitWarp:
         self.project = project
         fans = {tuple(sorted(t)) for t in mt.eye_fans()}
         self.skin = np.array([t for t in triangles if tuple(sorted(t)) not in fans], dtype=np.int64)
-        self.tps = TpsField(size)
         self.skull = np.array(mt.SKULL)
         self.oval = np.array(mt.FACE_OVAL)
         self.mouth_loop = np.array(mt.INNER_MOUTH_LOOP)
-        self.eye_loops = {s: np.array(list(mt.EYE_UPPER[s]) + list(reversed(mt.EYE_LOWER[s][1:-1])))
-                          for s in ("L", "R")}
+        self.eye_layers = {}  # side -> the photo's eye opening, grown a little (behind the lids)
+        for s in ("R", "L"):
+            loop = self.src[list(mt.EYE_UPPER[s]) + list(reversed(mt.EYE_LOWER[s][1:-1]))]
+            centre = loop.mean(0)
+            self.eye_layers[s] = centre + EYE_LAYER_GROWTH * (loop - centre)
         self._init_rings(person_mask)
+        self.tps = TpsField(size, self.border)
         self._ids = np.empty((size, size), np.int32)
         ys, xs = np.mgrid[0:size, 0:size]
         self._pix = np.stack([xs + 0.5, ys + 0.5], axis=-1).astype(np.float32)  # pixel centres
@@ -154,30 +167,25 @@ class PortraitWarp:
         oval_extra = (dest[self.oval] - self.src[self.oval]) - (rigid_px[self.oval] - self.src[self.oval])
         ring_dest = self.ring_px + self.ring_share[:, None] * head_move + self.ring_follow[:, None] * oval_extra[
             self.ring_oval]
-        controls = np.vstack([dest[self.oval], ring_dest, self.border])
-        sources = np.vstack([self.src[self.oval], self.ring_px, self.border])
+        controls = np.vstack([dest[self.oval], ring_dest])
+        sources = np.vstack([self.src[self.oval], self.ring_px])
         field = self.tps.evaluate(controls, sources - controls)
         backward = self._pix + field
 
         # the face: behind-the-skin layers first, then skin triangles far to near, inside the face's box
         inv_rigid = _invert_affine(rigid)
         layers = []
-        for s in ("R", "L"):
-            loop = self.eye_loops[s]
-            centre = self.src[loop].mean(0)
-            grown = centre + EYE_LAYER_GROWTH * (self.src[loop] - centre)
+        for s, grown in self.eye_layers.items():
             gaze = dest[mt.IRIS[s][0]] - _apply_affine(rigid, self.src[mt.IRIS[s][0]])
-            moved = _apply_affine(rigid, grown) + gaze
-            layers.append((moved, _invert_affine(_shifted(rigid, gaze))))
+            layers.append((_apply_affine(rigid, grown) + gaze, _invert_affine(_shifted(rigid, gaze))))
         photo_mouth = _apply_affine(rigid, self.src[self.mouth_loop])
         layers.append((photo_mouth, inv_rigid))
         layers.append((dest[self.mouth_loop], inv_rigid))
 
-        pad = 8
-        x0, y0 = np.maximum(np.floor(np.vstack([dest, photo_mouth]).min(0)).astype(int) - pad, 0)
-        x1, y1 = np.minimum(np.ceil(np.vstack([dest, photo_mouth]).max(0)).astype(int) + pad, self.size)
-        if x1 - x0 < 2 or y1 - y0 < 2:  # the face left the frame
+        box = box_around(np.vstack([dest, photo_mouth]), 8, (self.size, self.size))
+        if box is None:  # the face left the frame
             return backward, FrameGeometry(dest, photo_mouth)
+        x0, y0, x1, y1 = box
         corner = np.array([x0, y0], np.float64)
         ids = self._ids[: y1 - y0, : x1 - x0]
         ids.fill(-1)
