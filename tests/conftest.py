@@ -18,6 +18,22 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def read_only_folder(tmp_path) -> Path:
+    """A folder nobody may write into; skipped where permissions do not bind (running as root)."""
+    import os
+
+    folder = tmp_path / "read only"
+    folder.mkdir()
+    os.chmod(folder, 0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user that ignores permissions (root): a read-only folder is writable")
+        yield folder
+    finally:
+        os.chmod(folder, 0o755)
+
+
 @pytest.fixture(scope="session")
 def analyzer():
     """One Analyzer for the session: pocketsphinx decoders are costly to build."""
