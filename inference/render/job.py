@@ -13,7 +13,7 @@ from ..rigs.rig import FaceRig
 from .frame_pool import FramePool, auto_workers
 from .mesh_frames import MeshFrames
 from .portrait_renderer import require_portrait
-from .video_out import open_sink
+from .video_out import check_output, open_sink
 
 MIN_SIZE, MAX_SIZE = 64, 2048
 
@@ -44,20 +44,18 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     started = time.perf_counter()
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
-    pool = FramePool(rig, size, workers, device=device, layered=layered)  # checks the device before any file opens
-    sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
-    done = 0
-    try:
-        with pool:
-            for frame in pool.frames(frames.chunks()):
+    check_output(output)  # before the renderer starts (its set-up also checks the device)
+    with FramePool(rig, size, workers, device=device, layered=layered) as pool:
+        sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
+        try:
+            for done, frame in enumerate(pool.frames(frames.chunks()), 1):
                 sink.write(frame)
-                done += 1
                 progress.update("render", done / frames.n_frames, f"frame {done}/{frames.n_frames}")
-        progress.update("encode", 0.0)
-        sink.finish()
-    except BaseException:
-        sink.abort()
-        raise
+            progress.update("encode", 0.0)
+            sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
     progress.update("encode", 1.0)
     report = pool.report
     if report.frames_clamped:
