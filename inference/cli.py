@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", choices=("warp", "layers"), default="warp",
                    help="warp: one picture, the background near the head bends a little; layers: the person over "
                    "a still, inpainted background (faint halo where the matte is soft)")
-    p.add_argument("--workers", type=int, help="processes rendering frames in parallel (default: one per core "
-                   "but one, for clips long enough to repay starting them)")
+    p.add_argument("--workers", type=int, help="processes rendering frames in parallel (default: one per core, "
+                   "up to 8, as the clip's length repays starting them)")
     p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv), or a folder for PNGs")
     p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
 
