@@ -135,13 +135,21 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
 
 
 def make_keys(clip: MotionClip) -> dict[str, list[list[float]]]:
-    """Sparse keys for every channel that moves (constant channels get none)."""
+    """Sparse keys for every channel that moves (constant channels get none).
+
+    Mirrored channels often carry the same curve (both smile corners, both gaze directions); it is reduced
+    once and the keys shared.
+    """
     keys: dict[str, list[list[float]]] = {}
+    reduced: dict[tuple[bytes, float], list[list[float]]] = {}
     for name, values in (*clip.channels.items(), *clip.head.items()):
         tol = HEAD_TOLERANCE_DEG if name in HEAD_AXES else BLENDSHAPE_TOLERANCE
         if len(values) == 0 or (np.ptp(values) < 1e-6 and abs(float(values[0])) < 1e-6):
             continue
-        keys[name] = sparse_keys(values, clip.fps, tol)
+        seen = (np.ascontiguousarray(values).tobytes(), tol)
+        if seen not in reduced:
+            reduced[seen] = sparse_keys(values, clip.fps, tol)
+        keys[name] = [list(k) for k in reduced[seen]]
     return keys
 
 

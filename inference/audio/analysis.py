@@ -29,6 +29,8 @@ from .phones import (
     PhoneTimer,
     Timing,
 )
+from .piece_workers import PieceAligner
+from .pieces import join, plan, share_words
 from .prosody import HOP, energy_db, pitch_hz
 
 FPS = 100  # analysis frames per second
@@ -107,12 +109,7 @@ def _assign_words(words: list[Word], speech: np.ndarray, cuts: list[int]) -> lis
     """Share transcript words among windows in proportion to each window's speaking time."""
     if len(cuts) == 2:
         return [words]
-    per_window = np.array([speech[a:b].sum() for a, b in itertools.pairwise(cuts)], float)
-    bounds = np.cumsum(per_window) / max(per_window.sum(), 1.0)
-    weight = np.array([len(w.phones) for w in words], float)
-    mids = (np.cumsum(weight) - weight / 2) / max(weight.sum(), 1.0)
-    owner = np.searchsorted(bounds, mids, side="left").clip(0, len(per_window) - 1)
-    return [[w for w, o in zip(words, owner, strict=True) if o == k] for k in range(len(per_window))]
+    return [words[a:b] for a, b in itertools.pairwise(share_words(words, speech, cuts))]
 
 
 def _windows(info: AudioInfo, cuts: list[int]) -> Iterator[tuple[int, np.ndarray]]:
@@ -139,6 +136,7 @@ class Analyzer:
     def __init__(self, progress: Progress | None = None) -> None:
         self.timer = PhoneTimer()
         self.progress = progress or Progress()
+        self._pieces: PieceAligner | None = None  # set while a recording is analysed
 
     def analyse(self, info: AudioInfo, transcript: str | None, lang: Language) -> SpeechAnalysis:
         progress = self.progress
@@ -176,7 +174,7 @@ class Analyzer:
         cuts = [0, n] if not long_file else _window_cuts(level)
         shares = _assign_words(words, speech, cuts) if words else [None] * (len(cuts) - 1)
         chunks = [(0, whole)] if whole is not None else _windows(info, cuts)
-        with ThreadPoolExecutor(1) as pitch_thread:
+        with PieceAligner.for_recording(self.timer, duration) as self._pieces, ThreadPoolExecutor(1) as pitch_thread:
             for k, (start, audio) in enumerate(chunks):
                 t0 = start / FPS
                 # WORLD releases the GIL and pocketsphinx does not: pitch runs beside the phone timing
@@ -206,7 +204,7 @@ class Analyzer:
         pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
         where = f"at {t0:.0f}s" if t0 > 0 else ""
         if words:
-            timing = self._align(pcm, words)
+            timing = self._align(pcm, words, voiced)
             verdict = "could not be aligned" if timing is None else self._check_fit(timing, pcm, lang, voiced)
             if verdict == "no speech":
                 return self.timer.recognize_phones(pcm)
@@ -218,7 +216,7 @@ class Analyzer:
             hyp = self.timer.recognize_words(pcm)
             if hyp:
                 found, _ = transcript_to_words(" ".join(hyp), lang, self.timer.lookup)
-                timing = self._align(pcm, found)
+                timing = self._align(pcm, found, voiced)
                 if timing is not None:
                     timing.method = "recognize-words"
                     return timing
@@ -242,12 +240,19 @@ class Analyzer:
         words = [Word("~", tuple(r), "espeak") for r in runs if r]
         if sum(len(w.phones) for w in words) < 2:
             return "no speech"  # aligners force text onto anything, noise included
-        reference = self._align(pcm, words)
+        reference = self._align(pcm, words, loud)
         if reference is None or timing.score_per_frame - reference.score_per_frame >= MISMATCH_MARGIN[lang.is_english]:
             return "ok"
         return "does not match the audio"
 
-    def _align(self, pcm: np.ndarray, words: list[Word]) -> Timing | None:
+    def _align(self, pcm: np.ndarray, words: list[Word], speech: np.ndarray) -> Timing | None:
+        """Pieces cut at pauses where the window is long (see pieces.py), else or if they do not meet, the
+        whole window, then the whole window with wide beams."""
+        pieces = plan(speech, words)
+        if len(pieces) > 1 and self._pieces is not None:
+            timing = join(pieces, self._pieces.align(pcm, words, pieces), len(words))
+            if timing is not None:
+                return timing
         for wide in (False, True):
             try:
                 return self.timer.align(pcm, words, wide=wide)

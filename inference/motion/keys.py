@@ -65,23 +65,80 @@ def sparse_keys(curve: np.ndarray, fps: float, tolerance: float) -> list[list[fl
 
 def _remove_redundant(y: np.ndarray, keys: np.ndarray, slopes: np.ndarray,
                       tolerance: float) -> tuple[np.ndarray, np.ndarray]:
-    keys, slopes = list(keys), list(slopes)
+    keys, slopes = [int(k) for k in keys], [float(m) for m in slopes]
+    spans = _SpanBasis()
     i = 1
     while i < len(keys) - 1:
         lo, hi = max(0, i - _REMOVAL_REACH), min(len(keys) - 1, i + _REMOVAL_REACH)
-        window = np.array(keys[lo:i] + keys[i + 1:hi + 1])
-        pinned = {}
-        if lo > 0:
-            pinned[0] = slopes[lo]
-        if hi < len(keys) - 1:
-            pinned[len(window) - 1] = slopes[hi]
-        fitted, curve = _fit_slopes(y, window, pinned, with_curve=True)
-        if np.abs(curve - y[window[0]:window[-1] + 1]).max() <= tolerance:
-            keys[lo:hi + 1] = list(window)
-            slopes[lo:hi + 1] = list(fitted)
+        window = keys[lo:i] + keys[i + 1:hi + 1]
+        first = slopes[lo] if lo > 0 else None
+        last = slopes[hi] if hi < len(keys) - 1 else None
+        fitted = spans.refit(y, window, first, last, tolerance)
+        if fitted is not None:
+            keys[lo:hi + 1] = window
+            slopes[lo:hi + 1] = fitted
         else:
             i += 1
     return np.array(keys), np.array(slopes)
+
+
+class _SpanBasis:
+    """The removal pass's small refits (a handful of keys, tens of frames), done without per-frame
+    searches: the Hermite basis of a segment depends only on its length, so it is built once per length."""
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def _basis(self, length: int) -> tuple[np.ndarray, ...]:
+        if length not in self._by_length:
+            t = np.arange(length + 1, dtype=np.float64) / length
+            t2, t3 = t * t, t * t * t
+            a, b = (t3 - 2 * t2 + t) * length, (t3 - t2) * length
+            self._by_length[length] = (2 * t3 - 3 * t2 + 1, -2 * t3 + 3 * t2, a, b,
+                                       np.array([a @ a, a @ b, b @ b]))
+        return self._by_length[length]
+
+    def refit(self, y: np.ndarray, window: list[int], first: float | None, last: float | None,
+              tolerance: float) -> list[float] | None:
+        """Least-squares slopes at the ``window`` keys (``first``/``last`` pinned when given), or None when
+        the refitted curve leaves ``tolerance`` somewhere in the window."""
+        k = len(window)
+        diag, off, rhs = [1e-9] * k, [0.0] * (k - 1), [0.0] * k
+        parts = []
+        for j in range(k - 1):
+            k0, k1 = window[j], window[j + 1]
+            h00, h01, a, b, gram = self._basis(k1 - k0)
+            base = h00 * y[k0] + h01 * y[k1]
+            r = y[k0:k1 + 1] - base
+            diag[j] += gram[0]
+            off[j] += gram[1]
+            diag[j + 1] += gram[2]
+            rhs[j] += float(a @ r)
+            rhs[j + 1] += float(b @ r)
+            parts.append((r, a, b))
+        for pos, slope in ((0, first), (k - 1, last)):
+            if slope is not None:
+                diag[pos] += _FIXED
+                rhs[pos] += _FIXED * slope
+        m = _solve_tridiagonal(diag, off, rhs)
+        for j, (r, a, b) in enumerate(parts):
+            if np.abs(r - a * m[j] - b * m[j + 1]).max() > tolerance:
+                return None
+        return m
+
+
+def _solve_tridiagonal(diag: list[float], off: list[float], rhs: list[float]) -> list[float]:
+    """Symmetric tridiagonal solve (Thomas algorithm) on plain floats: the systems here have 2-4 unknowns."""
+    n = len(diag)
+    c, d = [0.0] * n, [0.0] * n
+    c[0], d[0] = (off[0] / diag[0] if n > 1 else 0.0), rhs[0] / diag[0]
+    for j in range(1, n):
+        denom = diag[j] - off[j - 1] * c[j - 1]
+        c[j] = off[j] / denom if j < n - 1 else 0.0
+        d[j] = (rhs[j] - off[j - 1] * d[j - 1]) / denom
+    for j in range(n - 2, -1, -1):
+        d[j] -= c[j] * d[j + 1]
+    return d
 
 
 def _basis(frames: np.ndarray, x: np.ndarray):
@@ -93,28 +150,15 @@ def _basis(frames: np.ndarray, x: np.ndarray):
     return seg, 2 * t3 - 3 * t2 + 1, (t3 - 2 * t2 + t) * dx, -2 * t3 + 3 * t2, (t3 - t2) * dx
 
 
-def _fit_slopes(y: np.ndarray, keys: np.ndarray, pinned: dict[int, float] | None = None,
-                with_curve: bool = False):
-    """Least-squares slopes at ``keys`` (values fixed at the curve's) over the frames they span; ``pinned``
-    maps key positions to slopes that must stay. Each frame touches two slopes: a tridiagonal system.
-    ``with_curve`` also returns the fitted curve on those frames."""
+def _fit_slopes(y: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Least-squares slopes at ``keys`` (values fixed at the curve's) over the frames they span. Each frame
+    touches two slopes: a tridiagonal system."""
     k = len(keys)
     x = np.arange(keys[0], keys[-1] + 1, dtype=np.float64)
     seg, h00, a, h01, b = _basis(keys.astype(np.float64), x)
-    base = h00 * y[keys[seg]] + h01 * y[keys[seg + 1]]
-    r = y[keys[0]:keys[-1] + 1] - base  # what the slopes must explain
-    diag = np.bincount(seg, a * a, k) + np.bincount(seg + 1, b * b, k) + 1e-9
-    off = np.bincount(seg, a * b, k - 1)
+    r = y[keys[0]:keys[-1] + 1] - (h00 * y[keys[seg]] + h01 * y[keys[seg + 1]])  # what the slopes explain
+    banded = np.zeros((3, k))
+    banded[1] = np.bincount(seg, a * a, k) + np.bincount(seg + 1, b * b, k) + 1e-9
+    banded[0, 1:] = banded[2, :-1] = np.bincount(seg, a * b, k - 1)
     rhs = np.bincount(seg, a * r, k) + np.bincount(seg + 1, b * r, k)
-    for pos, slope in (pinned or {}).items():
-        diag[pos] += _FIXED
-        rhs[pos] += _FIXED * slope
-    if k <= 6:  # the removal pass's small windows: a dense solve costs less than the banded set-up
-        m = np.linalg.solve(np.diag(diag) + np.diag(off, 1) + np.diag(off, -1), rhs)
-    else:
-        banded = np.zeros((3, k))
-        banded[0, 1:], banded[1], banded[2, :-1] = off, diag, off
-        m = solve_banded((1, 1), banded, rhs)
-    if with_curve:
-        return m, base + a * m[seg] + b * m[seg + 1]
-    return m
+    return solve_banded((1, 1), banded, rhs)

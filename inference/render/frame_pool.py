@@ -8,13 +8,13 @@ frames back (0.8 MB each at 512²), which is small next to rendering them.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
+from ..cores import usable_cores
 from ..rigs.rig import FaceRig
 from .portrait_renderer import LimitReport, PortraitRenderer
 
@@ -28,8 +28,7 @@ def auto_workers(n_frames: int, device: str) -> int:
     still gains: a minute at 512² on 2 cores took 26 s with one process, 22 s with two workers."""
     if device != "cpu":
         return 1  # the GPU samples; one process feeds it
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, 8, n_frames // MIN_FRAMES_PER_WORKER))
+    return max(1, min(usable_cores(), 8, n_frames // MIN_FRAMES_PER_WORKER))
 
 
 class FramePool:

@@ -1,0 +1,81 @@
+"""Alignment pieces on several cores: forked worker processes, each inheriting the parent's decoders.
+
+pocketsphinx holds the GIL, so threads cannot share its work; processes can. Fork is used (Linux only) because
+a worker then starts in milliseconds with the acoustic model already loaded; a spawned one would spend about
+a second importing and loading, more than a minute of speech saves. Elsewhere, and on one core, the pieces
+run one after another in this process. Both give identical timings: each piece is aligned on its own.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from ..cores import usable_cores
+from .g2p import Word
+from .phones import AlignmentFailed, PhoneTimer, Timing
+from .pieces import PIECE_MIN_S, Piece
+
+MAX_WORKERS = 4  # a window (at most 60 s of a long file, 120 s of a short one) has few pieces
+
+_worker_timer: PhoneTimer | None = None
+
+
+class PieceAligner:
+    """Aligns the pieces of a window; ``workers`` > 1 uses that many forked processes."""
+
+    def __init__(self, timer: PhoneTimer, workers: int) -> None:
+        self._timer = timer
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_start_worker, initargs=(timer,))
+            # fork now, before the caller starts its pitch thread: a child forked beside a running thread can
+            # inherit a lock that thread held
+            self._pool.submit(int).result()
+
+    @classmethod
+    def for_recording(cls, timer: PhoneTimer, duration_s: float) -> PieceAligner:
+        """Workers where they pay: Linux, more than one core, and a recording long enough to have pieces."""
+        worth = sys.platform == "linux" and duration_s >= 2 * PIECE_MIN_S
+        return cls(timer, min(usable_cores(), MAX_WORKERS) if worth else 1)
+
+    def align(self, pcm: np.ndarray, words: list[Word], pieces: list[Piece]) -> list[Timing | None]:
+        jobs = [(pcm[p.start * 160:p.end * 160], words[p.first:p.stop], p.free_head, p.free_tail) for p in pieces]
+        if self._pool is not None:
+            try:
+                return list(self._pool.map(_align_in_worker, *zip(*jobs, strict=True)))
+            except BrokenProcessPool:  # a worker died (out of memory, killed): carry on in this process
+                self.close()
+        return [_align(self._timer, *job) for job in jobs]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> PieceAligner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _start_worker(timer: PhoneTimer) -> None:
+    global _worker_timer
+    _worker_timer = timer
+
+
+def _align_in_worker(pcm: np.ndarray, words: list[Word], free_head: int, free_tail: int) -> Timing | None:
+    return _align(_worker_timer, pcm, words, free_head, free_tail)
+
+
+def _align(timer: PhoneTimer, pcm: np.ndarray, words: list[Word], free_head: int, free_tail: int) -> Timing | None:
+    try:
+        return timer.align(pcm, words, False, free_head, free_tail)
+    except AlignmentFailed:
+        return None
