@@ -108,3 +108,33 @@ def test_worker_processes_give_the_same_timing(minute_of_english, analyzer):
     pieces = plan(speech, words)
     with PieceAligner(analyzer.timer, 1) as serial, PieceAligner(analyzer.timer, 2) as parallel:
         assert parallel.align(pcm, words, pieces) == serial.align(pcm, words, pieces)
+
+
+def test_timing_does_not_depend_on_what_was_decoded_before(shared_data, analyzer):
+    from inference.audio.decode import load_mono16k
+
+    def pcm(name: str) -> np.ndarray:
+        audio, _ = load_mono16k(shared_data / "speech/en" / name)
+        return (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+
+    line, other = pcm("ps_goforward.wav"), pcm("jfk_ask_not.wav")
+    lang = resolve("en")
+    first = analyzer.timer.time_untranscribed(line, lang)
+    analyzer.timer.time_untranscribed(other, lang)
+    assert analyzer.timer.time_untranscribed(line, lang) == first
+
+
+def test_long_untranscribed_speech_is_recognised_in_pieces(minute_of_english, analyzer):
+    from inference.audio.pieces import concatenate
+
+    pcm, _, speech = minute_of_english
+    cuts = pause_cuts(speech)
+    pieces = [Piece(a, b, 0, 0, 0, 0) for a, b in itertools.pairwise(cuts)]
+    with PieceAligner(analyzer.timer, 1) as serial, PieceAligner(analyzer.timer, 2) as parallel:
+        timings = serial.time_untranscribed(pcm, pieces, resolve("en"))
+        assert parallel.time_untranscribed(pcm, pieces, resolve("en")) == timings
+    joined = concatenate(pieces, timings)
+    assert {t.method for t in timings} == {"recognize-words"}
+    starts = [p.start for p in joined.phones]
+    assert starts == sorted(starts) and joined.phones[-1].end <= len(pcm) / 16000 + 0.01
+    assert len(joined.words) > 100  # about 170 words are spoken

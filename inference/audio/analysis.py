@@ -30,7 +30,7 @@ from .phones import (
     Timing,
 )
 from .piece_workers import PieceAligner
-from .pieces import join, plan, share_words
+from .pieces import Piece, concatenate, join, pause_cuts, plan, share_words
 from .prosody import HOP, energy_db, pitch_hz
 
 FPS = 100  # analysis frames per second
@@ -212,15 +212,11 @@ class Analyzer:
                 return timing
             notes.append(f"The transcript {verdict} {where}".rstrip() + "; timing phones from the audio alone "
                          "(lip sync will be less exact). Check that the text is what is said.")
-        if lang.is_english:
-            hyp = self.timer.recognize_words(pcm)
-            if hyp:
-                found, _ = transcript_to_words(" ".join(hyp), lang, self.timer.lookup)
-                timing = self._align(pcm, found, voiced)
-                if timing is not None:
-                    timing.method = "recognize-words"
-                    return timing
-        return self.timer.recognize_phones(pcm)
+        cuts = pause_cuts(voiced)
+        if len(cuts) > 2 and self._pieces is not None:  # long: recognised piece by piece, cut at pauses
+            pieces = [Piece(a, b, 0, 0, 0, 0) for a, b in itertools.pairwise(cuts)]
+            return concatenate(pieces, self._pieces.time_untranscribed(pcm, pieces, lang))
+        return self.timer.time_untranscribed(pcm, lang)
 
     def _check_fit(self, timing: Timing, pcm: np.ndarray, lang: Language, loud: np.ndarray) -> str:
         """'ok', 'no speech', or why the transcript does not fit the audio."""

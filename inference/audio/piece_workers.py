@@ -17,8 +17,10 @@ import numpy as np
 
 from ..cores import usable_cores
 from .g2p import Word
+from .languages import Language
 from .phones import AlignmentFailed, PhoneTimer, Timing
 from .pieces import PIECE_MIN_S, Piece
+from .prosody import HOP
 
 MAX_WORKERS = 4  # a window (at most 60 s of a long file, 120 s of a short one) has few pieces
 
@@ -45,13 +47,20 @@ class PieceAligner:
         return cls(timer, min(usable_cores(), MAX_WORKERS) if worth else 1)
 
     def align(self, pcm: np.ndarray, words: list[Word], pieces: list[Piece]) -> list[Timing | None]:
-        jobs = [(pcm[p.start * 160:p.end * 160], words[p.first:p.stop], p.free_head, p.free_tail) for p in pieces]
+        """Forced alignment of each piece to its words (None where it fails)."""
+        return self._map(_align, [(_cut(pcm, p), words[p.first:p.stop], p.free_head, p.free_tail) for p in pieces])
+
+    def time_untranscribed(self, pcm: np.ndarray, pieces: list[Piece], lang: Language) -> list[Timing]:
+        """Each piece timed without a transcript (PhoneTimer.time_untranscribed)."""
+        return self._map(_time_untranscribed, [(_cut(pcm, p), lang) for p in pieces])
+
+    def _map(self, job, args: list[tuple]) -> list:
         if self._pool is not None:
             try:
-                return list(self._pool.map(_align_in_worker, *zip(*jobs, strict=True)))
+                return list(self._pool.map(_in_worker, [job] * len(args), args))
             except BrokenProcessPool:  # a worker died (out of memory, killed): carry on in this process
                 self.close()
-        return [_align(self._timer, *job) for job in jobs]
+        return [job(self._timer, *a) for a in args]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -70,8 +79,12 @@ def _start_worker(timer: PhoneTimer) -> None:
     _worker_timer = timer
 
 
-def _align_in_worker(pcm: np.ndarray, words: list[Word], free_head: int, free_tail: int) -> Timing | None:
-    return _align(_worker_timer, pcm, words, free_head, free_tail)
+def _in_worker(job, args: tuple):
+    return job(_worker_timer, *args)
+
+
+def _cut(pcm: np.ndarray, piece: Piece) -> np.ndarray:
+    return pcm[piece.start * HOP:piece.end * HOP]
 
 
 def _align(timer: PhoneTimer, pcm: np.ndarray, words: list[Word], free_head: int, free_tail: int) -> Timing | None:
@@ -79,3 +92,7 @@ def _align(timer: PhoneTimer, pcm: np.ndarray, words: list[Word], free_head: int
         return timer.align(pcm, words, False, free_head, free_tail)
     except AlignmentFailed:
         return None
+
+
+def _time_untranscribed(timer: PhoneTimer, pcm: np.ndarray, lang: Language) -> Timing:
+    return timer.time_untranscribed(pcm, lang)

@@ -101,20 +101,28 @@ def join(pieces: list[Piece], timings: list[Timing | None], n_words: int) -> Tim
     if any(t is None for t in timings):
         return None
     expected = 0
-    phones: list[Phone] = []
-    words: list[tuple[float, float, str]] = []
-    score = frames = 0.0
     for piece, timing in zip(pieces, timings, strict=True):
         first, stop = (piece.first + i for i in timing.word_range)
         if first != expected:
             return None
         expected = stop
+    if expected != n_words:
+        return None
+    joined = concatenate(pieces, timings)
+    joined.word_range = (0, n_words)
+    return joined
+
+
+def concatenate(pieces: list[Piece], timings: list[Timing]) -> Timing:
+    """The pieces' timings on the window's clock; the score is the mean over the speech of all pieces."""
+    phones: list[Phone] = []
+    words: list[tuple[float, float, str]] = []
+    score = frames = 0.0
+    for piece, timing in zip(pieces, timings, strict=True):
         t0 = piece.start / FPS
         phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
         words += [(s + t0, e + t0, w) for s, e, w in timing.words]
         spoken = sum(p.end - p.start for p in timing.phones if p.label != "SIL")
         score += timing.score_per_frame * spoken
         frames += spoken
-    if expected != n_words:
-        return None
-    return Timing(phones, words, timings[0].method, score / max(frames, 1e-9), (0, n_words))
+    return Timing(phones, words, timings[0].method, score / max(frames, 1e-9))
