@@ -27,6 +27,9 @@ DOUBTFUL_SCORE_PER_FRAME = -35.0
 # mismatch. English: correct -3.5..+7.9, TTS -7.5, swapped -16..-40. Other languages pay for the English
 # acoustic model: correct -16..+3 on 4 clips.
 MISMATCH_MARGIN = {True: -12.0, False: -25.0}  # keyed by "is English"
+BILABIALS = frozenset({"P", "B", "M"})
+VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
+HEARD_CLOSURE_S = 0.07  # a bilabial the phone decoder hears this long is a real closure (they last 70-120 ms)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,31 @@ def _run(decoder, pcm: np.ndarray) -> None:
 def _clean_label(name: str) -> str:
     base = re.sub(r"[0-9()]+$", "", name.upper())
     return base if base in ARPABET else SILENCE
+
+
+def with_heard_closures(phones: list[Phone], heard: list[Phone]) -> list[Phone]:
+    """Recognised words with the bilabials that free phone decoding clearly hears and the words lack.
+
+    Word recognition's language model turns unusual word sequences into likely ones and loses lip closures
+    ("lay blue" -> "mayday"); the phone decoder has no such bias but errs more. A P/B/M it hears for at least
+    HEARD_CLOSURE_S (a full bilabial closure) inside a consonant of the words, with no bilabial of the words
+    within 50 ms, replaces that part of the consonant. GRID without transcript: closure F1 0.70 -> 0.80; the
+    16 real English files: bilabials found 55 -> 57 of 80, false 11 -> 16 (F1 0.753 -> 0.745).
+    """
+    own = [p for p in phones if p.label in BILABIALS]
+    extra = [h for h in heard if h.label in BILABIALS and h.end - h.start >= HEARD_CLOSURE_S
+             and not any(p.start - 0.05 <= (h.start + h.end) / 2 <= p.end + 0.05 for p in own)]
+    out = []
+    for p in phones:
+        inside = [h for h in extra if p.start < (h.start + h.end) / 2 < p.end]
+        if not inside or p.label == SILENCE or p.label in VOWELS:
+            out.append(p)
+            continue
+        h = inside[0]
+        start, end = max(p.start, h.start), min(p.end, h.end)
+        out += [q for q in (Phone(p.start, start, p.label), Phone(start, end, h.label), Phone(end, p.end, p.label))
+                if q.end - q.start > 1e-6]
+    return out
 
 
 def _locate(aligned: list[str], names: list[str], free_head: int, free_tail: int) -> int | None:
@@ -195,6 +223,7 @@ class PhoneTimer:
                         timing = self.align(pcm, found, wide)
                     except AlignmentFailed:
                         continue
+                    timing.phones = with_heard_closures(timing.phones, self.recognize_phones(pcm).phones)
                     timing.method = "recognize-words"
                     return timing
         return self.recognize_phones(pcm)
