@@ -31,11 +31,14 @@ def fcurve(bag, path: str, index: int, group: str):
 
 
 def set_keys(fc, keys: list[list[float]], fps: float, frame_start: float, scale: float = 1.0) -> None:
-    """Bezier keys at ``frame_start + t·fps`` with handles a third of the way along each key's slope."""
+    """Bezier keys at ``frame_start + t·fps`` with each handle a third of the way to the neighbouring key along
+    the key's slope on that side (keys ``[t, value, slope in, slope out]``; one slope for both sides in
+    version-1 clips, none in bare ``[t, value]`` lists)."""
     k = np.asarray(keys, dtype=np.float64).reshape(len(keys), -1)
     frames = frame_start + k[:, 0] * fps
     values = k[:, 1] * scale
-    slopes = (k[:, 2] if k.shape[1] > 2 else np.zeros(len(k))) * scale / fps  # per frame
+    slope_in = (k[:, 2] if k.shape[1] > 2 else np.zeros(len(k))) * scale / fps  # per frame
+    slope_out = k[:, 3] * scale / fps if k.shape[1] > 3 else slope_in
     gaps = np.diff(frames)
     left = np.concatenate([[gaps[0] if len(gaps) else 1.0], gaps]) / 3
     right = np.concatenate([gaps, [gaps[-1] if len(gaps) else 1.0]]) / 3
@@ -43,9 +46,9 @@ def set_keys(fc, keys: list[list[float]], fps: float, frame_start: float, scale:
     points = fc.keyframe_points
     points.add(n)
     points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
-    points.foreach_set("handle_left", np.column_stack([frames - left, values - slopes * left])
+    points.foreach_set("handle_left", np.column_stack([frames - left, values - slope_in * left])
                        .astype(np.float32).ravel())
-    points.foreach_set("handle_right", np.column_stack([frames + right, values + slopes * right])
+    points.foreach_set("handle_right", np.column_stack([frames + right, values + slope_out * right])
                        .astype(np.float32).ravel())
     points.foreach_set("interpolation", np.full(n, _BEZIER, np.uint8))
     points.foreach_set("handle_left_type", np.full(n, _FREE, np.uint8))

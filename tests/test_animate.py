@@ -135,8 +135,10 @@ def test_sparse_keys_reproduce_curves(demo_voice, analyzer):
     t = clip.times()
     for name in ("jawOpen", "mouthClose", "mouthPucker", "eyeBlinkLeft"):
         keys = np.array(clip.keys[name])
-        recon = hermite(keys[:, 0] * clip.fps, keys[:, 1], keys[:, 2] / clip.fps, t * clip.fps)
+        recon = hermite(keys[:, 0] * clip.fps, keys[:, 1], keys[:, 3] / clip.fps, t * clip.fps, keys[:, 2] / clip.fps)
         assert np.abs(recon - clip.channels[name]).max() <= tol + 1e-4, name
         assert len(keys) < 0.5 * clip.n_frames
-    # a few keys per syllable, not one per extremum: the demo line (~3 syllables/s) gets ~5 on the jaw
-    assert len(clip.keys["jawOpen"]) / clip.duration < 6.0
+    # the bar: no more than ~4 keys per second on each mouth channel of a 10 s line (the demo line
+    # speaks ~3.4 syllables per second; its jaw gets 3.2 keys/s)
+    mouth = [n for n in clip.keys if n.startswith(("jaw", "mouth"))]
+    assert max(len(clip.keys[n]) for n in mouth) / clip.duration <= 4.0

@@ -20,23 +20,43 @@ from inference.motion.keys import hermite, reduce_keys, sparse_keys
 def test_reduced_keys_stay_within_bound(seed):
     rng = np.random.default_rng(seed)
     curve = np.clip(gaussian_filter1d(rng.normal(0, 1, 600), 4) * 2 + 0.3, 0, 1)
-    keys, slopes = reduce_keys(curve, 0.02)
-    recon = hermite(keys, curve[keys], slopes, np.arange(len(curve)))
+    keys, slopes_in, slopes_out = reduce_keys(curve, 0.02)
+    recon = hermite(keys, curve[keys], slopes_out, np.arange(len(curve)), slopes_in)
     assert np.abs(recon - curve).max() <= 0.02 + 1e-9
     assert len(keys) < len(curve) / 4  # actually sparse
     assert keys[0] == 0 and keys[-1] == len(curve) - 1
+
+
+def test_keys_are_the_fewest_that_fit():
+    """No two neighbouring keys can be replaced by one, and a smooth bump needs no more than its shape."""
+    from inference.motion.keys import _segment_fit
+
+    rng = np.random.default_rng(7)
+    curve = np.clip(gaussian_filter1d(rng.normal(0, 1, 600), 4) * 2 + 0.3, 0, 1)
+    keys, _, _ = reduce_keys(curve, 0.02)
+    for a, b in zip(keys[:-2], keys[2:], strict=True):  # dropping the key between a and b breaks the bound
+        assert not _segment_fit(curve[None, a:b + 1], b - a, 0.02)[2][0]
+    bump = np.exp(-0.5 * ((np.arange(61) - 30) / 6.0) ** 2)
+    assert len(reduce_keys(bump, 0.03)[0]) <= 5
+
+
+def test_keys_keep_one_tangent_where_it_fits():
+    t = np.linspace(0, 2 * np.pi, 121)
+    _, slopes_in, slopes_out = reduce_keys(0.5 + 0.4 * np.sin(t), 0.01)
+    assert np.allclose(slopes_in[[0, -1]], slopes_out[[0, -1]])  # the ends have one side only
+    assert np.isclose(slopes_in, slopes_out)[1:-1].any()  # an inner key on a flank keeps one tangent
 
 
 def test_clip_keys_are_seconds_values_and_slopes_per_second():
     curve = np.linspace(0.0, 1.0, 31)  # one unit per second at 30 fps
     keys = sparse_keys(curve, 30.0, 0.01)
     assert keys[0][:2] == [0.0, 0.0] and keys[-1][:2] == [1.0, 1.0]
-    assert all(abs(k[2] - 1.0) < 1e-3 for k in keys)
+    assert all(abs(k[2] - 1.0) < 1e-3 and abs(k[3] - 1.0) < 1e-3 for k in keys)
 
 
 def test_flat_curve_needs_two_keys():
-    keys, slopes = reduce_keys(np.full(100, 0.4), 0.01)
-    assert list(keys) == [0, 99] and not slopes.any()
+    keys, slopes_in, slopes_out = reduce_keys(np.full(100, 0.4), 0.01)
+    assert list(keys) == [0, 99] and not slopes_in.any() and not slopes_out.any()
 
 
 def _clip(n=10):

@@ -16,7 +16,7 @@ from ..io.atomic import atomic_open
 from .arkit import ARKIT_NAMES, HEAD_AXES, region_of
 
 FORMAT = "vividtalk.motion"
-VERSION = 1
+VERSION = 2  # 2: keys carry an incoming and an outgoing slope (1: one slope)
 
 
 @dataclass
@@ -27,7 +27,7 @@ class MotionClip:
     duration: float
     channels: dict[str, np.ndarray]  # ARKit name -> per-frame values 0..1
     head: dict[str, np.ndarray]  # pitch/yaw/roll -> per-frame degrees
-    keys: dict[str, list[list[float]]] = field(default_factory=dict)  # channel -> [[t, v], ...]
+    keys: dict[str, list[list[float]]] = field(default_factory=dict)  # channel -> [[t, v, in, out], ...]
     phones: list[tuple[float, float, str]] = field(default_factory=list)
     visemes: list[tuple[float, float, str]] = field(default_factory=list)
     words: list[tuple[float, float, str]] = field(default_factory=list)
