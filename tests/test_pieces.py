@@ -138,3 +138,24 @@ def test_long_untranscribed_speech_is_recognised_in_pieces(minute_of_english, an
     starts = [p.start for p in joined.phones]
     assert starts == sorted(starts) and joined.phones[-1].end <= len(pcm) / 16000 + 0.01
     assert len(joined.words) > 100  # about 170 words are spoken
+
+
+def test_long_recording_with_transcript_aligns_every_window(shared_data, analyzer, tmp_path):
+    """Over two minutes, windows are streamed; each starts where the previous one's alignment stopped, so a
+    share estimated from speaking time never leaves a window with words it does not hold."""
+    import soundfile as sf
+
+    from inference.audio.decode import load_mono16k, probe
+
+    files = sorted((shared_data / "speech/en").glob("librivox_*.wav")) + sorted(
+        (shared_data / "speech/en").glob("ljspeech*.wav"))
+    audio = np.concatenate([load_mono16k(f)[0] for f in files] * 5)
+    text = " ".join([f.with_suffix(".txt").read_text() for f in files] * 5)
+    wav = tmp_path / "long reading.wav"
+    sf.write(wav, audio, 16000)
+    analysis = analyzer.analyse(probe(wav), text, resolve("en"))
+    assert len(analysis.methods) >= 3 and set(analysis.methods) == {"align"}
+    words, _ = transcript_to_words(text, resolve("en"), analyzer.timer.lookup)
+    assert [w for _, _, w in analysis.words] == [w.text for w in words]
+    starts = [s for s, _, _ in analysis.words]
+    assert starts == sorted(starts)

@@ -30,7 +30,7 @@ from .phones import (
     Timing,
 )
 from .piece_workers import PieceAligner
-from .pieces import Piece, concatenate, join, pause_cuts, plan, share_words
+from .pieces import Piece, concatenate, edge_margin, join, pause_cuts, plan, share_words
 from .prosody import HOP, energy_db, pitch_hz
 
 FPS = 100  # analysis frames per second
@@ -105,11 +105,15 @@ def _window_cuts(level_db: np.ndarray) -> list[int]:
     return cuts
 
 
-def _assign_words(words: list[Word], speech: np.ndarray, cuts: list[int]) -> list[list[Word]]:
-    """Share transcript words among windows in proportion to each window's speaking time."""
-    if len(cuts) == 2:
-        return [words]
-    return [words[a:b] for a, b in itertools.pairwise(share_words(words, speech, cuts))]
+def _window_share(words: list[Word], share_starts: list[int], k: int, cursor: int) -> tuple[list[Word], int]:
+    """Window k's words, from ``cursor`` (where the text really stands) to its estimated end plus a margin,
+    and how many trailing ones it may leave to the next window. The last window takes the rest."""
+    if k == len(share_starts) - 2:
+        return words[cursor:], 0
+    end = share_starts[k + 1]
+    margin = edge_margin(end - share_starts[k])
+    stop = min(len(words), max(end + margin, cursor + 1))
+    return words[cursor:stop], max(0, stop - max(cursor + 1, end - margin))
 
 
 def _windows(info: AudioInfo, cuts: list[int]) -> Iterator[tuple[int, np.ndarray]]:
@@ -172,7 +176,10 @@ class Analyzer:
                 words = None
 
         cuts = [0, n] if not long_file else _window_cuts(level)
-        shares = _assign_words(words, speech, cuts) if words else [None] * (len(cuts) - 1)
+        # each window's words: from where the previous window's alignment stopped to its estimated share plus
+        # free words the aligner may leave to the next window
+        share_starts = share_words(words, speech, cuts) if words else None
+        cursor = 0
         chunks = [(0, whole)] if whole is not None else _windows(info, cuts)
         with PieceAligner.for_recording(self.timer, duration) as self._pieces, ThreadPoolExecutor(1) as pitch_thread:
             for k, (start, audio) in enumerate(chunks):
@@ -180,8 +187,12 @@ class Analyzer:
                 # WORLD releases the GIL and pocketsphinx does not: pitch runs beside the phone timing
                 f0_job = pitch_thread.submit(pitch_hz, audio)
                 frames = len(audio) // HOP  # the frames pitch_hz returns
+                window_words, free_tail = None, 0
+                if share_starts is not None:
+                    window_words, free_tail = _window_share(words, share_starts, k, cursor)
                 if speech[start:start + frames].any():
-                    timing = self._time_window(audio, shares[k], lang, t0, notes, speech[start:start + frames])
+                    timing = self._time_window(audio, window_words, free_tail, lang, t0, notes,
+                                               speech[start:start + frames])
                 else:
                     timing = Timing([Phone(0.0, len(audio) / SAMPLE_RATE, SILENCE)], [], "silence")
                 f0 = f0_job.result()
@@ -189,6 +200,9 @@ class Analyzer:
                 analysis.phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
                 analysis.words += [(s + t0, e + t0, w) for s, e, w in timing.words]
                 analysis.methods.append(timing.method)
+                if share_starts is not None:
+                    aligned = timing.method.startswith("align") and timing.word_range[1] > 0
+                    cursor = cursor + timing.word_range[1] if aligned else max(cursor, share_starts[k + 1])
                 progress.update("phones", (k + 1) / (len(cuts) - 1), timing.method)
         analysis.speech = phone_speech_mask(analysis.phones, n)
         if analysis.speech.sum() < MIN_SPEECH_S * FPS:  # a stray phone or two in noise is not speech
@@ -199,12 +213,12 @@ class Analyzer:
             progress.warn(note)
         return analysis
 
-    def _time_window(self, audio: np.ndarray, words: list[Word] | None, lang: Language, t0: float,
-                     notes: list[str], voiced: np.ndarray) -> Timing:
+    def _time_window(self, audio: np.ndarray, words: list[Word] | None, free_tail: int, lang: Language,
+                     t0: float, notes: list[str], voiced: np.ndarray) -> Timing:
         pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
         where = f"at {t0:.0f}s" if t0 > 0 else ""
         if words:
-            timing = self._align(pcm, words, voiced)
+            timing = self._align(pcm, words, voiced, free_tail)
             verdict = "could not be aligned" if timing is None else self._check_fit(timing, pcm, lang, voiced)
             if verdict == "no speech":
                 return self.timer.recognize_phones(pcm)
@@ -241,17 +255,18 @@ class Analyzer:
             return "ok"
         return "does not match the audio"
 
-    def _align(self, pcm: np.ndarray, words: list[Word], speech: np.ndarray) -> Timing | None:
+    def _align(self, pcm: np.ndarray, words: list[Word], speech: np.ndarray, free_tail: int = 0) -> Timing | None:
         """Pieces cut at pauses where the window is long (see pieces.py), else or if they do not meet, the
-        whole window, then the whole window with wide beams."""
-        pieces = plan(speech, words)
+        whole window, then the whole window with wide beams. Up to ``free_tail`` trailing words may be left
+        unaligned (they belong to the next window)."""
+        pieces = plan(speech, words, free_tail)
         if len(pieces) > 1 and self._pieces is not None:
-            timing = join(pieces, self._pieces.align(pcm, words, pieces), len(words))
+            timing = join(pieces, self._pieces.align(pcm, words, pieces), len(words), free_tail)
             if timing is not None:
                 return timing
         for wide in (False, True):
             try:
-                return self.timer.align(pcm, words, wide=wide)
+                return self.timer.align(pcm, words, wide=wide, free_tail=free_tail)
             except AlignmentFailed:
                 continue
         return None

@@ -74,30 +74,39 @@ def pause_cuts(speech: np.ndarray) -> list[int]:
     return [*cuts, n]
 
 
-def plan(speech: np.ndarray, words: list[Word]) -> list[Piece]:
-    """The pieces of a window (one piece when it is short or has no usable pauses)."""
+def edge_margin(words_beside: int) -> int:
+    """Free words at an edge whose side holds ``words_beside`` words (the smaller side, between pieces)."""
+    return max(MIN_EDGE_WORDS, math.ceil(EDGE_MARGIN * words_beside))
+
+
+def plan(speech: np.ndarray, words: list[Word], free_tail: int = 0) -> list[Piece]:
+    """The pieces of a window (one piece when it is short or has no usable pauses). ``free_tail``: trailing
+    words the window itself may leave unaligned (they may belong to the next window)."""
     n = len(words)
-    whole = [Piece(0, len(speech), 0, n, 0, 0)]
+    whole = [Piece(0, len(speech), 0, n, 0, free_tail)]
     cuts = pause_cuts(speech)
     if len(cuts) == 2:
         return whole
-    starts = share_words(words, speech, cuts)
+    # share out the words the window is expected to hold: its free tail is centred on the estimated end
+    starts = share_words(words[:n - free_tail // 2], speech, cuts)
     if (np.diff(starts) < 4 * MIN_EDGE_WORDS).any():  # too few words to find the edges by
         return whole
+    starts[-1] = n
     # free words either side of each inner edge: a piece may start (end) that many words early or late
     counts = np.diff(starts)
-    margins = [max(MIN_EDGE_WORDS, math.ceil(EDGE_MARGIN * min(a, b))) for a, b in itertools.pairwise(counts)]
+    margins = [edge_margin(min(a, b)) for a, b in itertools.pairwise(counts)]
     pieces = []
     for k, (a, b) in enumerate(itertools.pairwise(cuts)):
         head = margins[k - 1] if k > 0 else 0
         tail = margins[k] if k < len(margins) else 0
         first, stop = starts[k] - head, starts[k + 1] + tail
-        pieces.append(Piece(a, b, first, stop, 2 * head, 2 * tail))
+        pieces.append(Piece(a, b, first, stop, 2 * head, 2 * tail if k < len(margins) else free_tail))
     return pieces
 
 
-def join(pieces: list[Piece], timings: list[Timing | None], n_words: int) -> Timing | None:
-    """One timing for the window, or None where a piece failed or neighbours do not meet word for word."""
+def join(pieces: list[Piece], timings: list[Timing | None], n_words: int, free_tail: int = 0) -> Timing | None:
+    """One timing for the window, or None where a piece failed, neighbours do not meet word for word, or the
+    text ends more than ``free_tail`` words early."""
     if any(t is None for t in timings):
         return None
     expected = 0
@@ -106,10 +115,10 @@ def join(pieces: list[Piece], timings: list[Timing | None], n_words: int) -> Tim
         if first != expected:
             return None
         expected = stop
-    if expected != n_words:
+    if not n_words - free_tail <= expected <= n_words:
         return None
     joined = concatenate(pieces, timings)
-    joined.word_range = (0, n_words)
+    joined.word_range = (0, expected)
     return joined
 
 
