@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -51,8 +51,9 @@ def test_extension_installs_and_registers_everything(addon):
 
 def _engine_clip(wav, text: str, fps: int, folder) -> str:
     out = folder / "engine.json"
-    subprocess.run([sys.executable, "-m", "inference", "animate", str(wav), "-t", text, "--fps", str(fps), "-o",
-                    str(out)], check=True, capture_output=True)
+    engine = os.environ["VIVIDTALK_ENGINE_PYTHON"]  # the add-on's engine (conftest), not Blender's Python
+    subprocess.run([engine, "-m", "inference", "animate", str(wav), "-t", text, "--fps", str(fps), "-o", str(out)],
+                   check=True, capture_output=True)
     return str(out)
 
 
