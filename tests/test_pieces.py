@@ -4,6 +4,10 @@ real English (pieces against the whole window, several processes against one).""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +163,41 @@ def test_long_recording_with_transcript_aligns_every_window(shared_data, analyze
     assert [w for _, _, w in analysis.words] == [w.text for w in words]
     starts = [s for s, _, _ in analysis.words]
     assert starts == sorted(starts)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes are used on Linux only")
+def test_workers_do_not_outlive_a_killed_engine(minute_of_english, tmp_path):
+    import signal
+
+    import soundfile as sf
+
+    pcm, text, _ = minute_of_english
+    wav = tmp_path / "minute.wav"
+    sf.write(wav, pcm, 16000)
+    (tmp_path / "minute.txt").write_text(text)
+    engine = subprocess.Popen([sys.executable, "-m", "inference", "animate", str(wav), "-t",
+                               str(tmp_path / "minute.txt"), "-o", str(tmp_path / "clip.json"), "--progress", "quiet"])
+
+    def children() -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == engine.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    deadline = time.monotonic() + 60
+    while len(children()) < 2 and engine.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = children()
+    assert len(workers) >= 2, "the engine finished before its workers were seen"
+    engine.send_signal(signal.SIGKILL)
+    engine.wait()
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not (tmp_path / "clip.json").exists()

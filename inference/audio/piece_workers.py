@@ -9,6 +9,7 @@ run one after another in this process. Both give identical timings: each piece i
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,7 +36,7 @@ class PieceAligner:
         self._pool: ProcessPoolExecutor | None = None
         if workers > 1:
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_start_worker, initargs=(timer,))
+                                             initializer=_start_worker, initargs=(timer, os.getpid()))
             # fork now, before the caller starts its pitch thread: a child forked beside a running thread can
             # inherit a lock that thread held
             self._pool.submit(int).result()
@@ -74,9 +75,22 @@ class PieceAligner:
         self.close()
 
 
-def _start_worker(timer: PhoneTimer) -> None:
+def _start_worker(timer: PhoneTimer, parent: int) -> None:
     global _worker_timer
     _worker_timer = timer
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """A worker must not outlive an engine that was killed outright (a forked child keeps both ends of its task
+    pipe, so it would wait for work forever): Linux kills it when the parent dies."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 def _in_worker(job, args: tuple):
