@@ -24,7 +24,6 @@ from .phones import (
     DOUBTFUL_SCORE_PER_FRAME,
     MISMATCH_MARGIN,
     SILENCE,
-    AlignmentFailed,
     Phone,
     PhoneTimer,
     Timing,
@@ -264,9 +263,4 @@ class Analyzer:
             timing = join(pieces, self._pieces.align(pcm, words, pieces), len(words), free_tail)
             if timing is not None:
                 return timing
-        for wide in (False, True):
-            try:
-                return self.timer.align(pcm, words, wide=wide, free_tail=free_tail)
-            except AlignmentFailed:
-                continue
-        return None
+        return self.timer.align_with_retry(pcm, words, free_tail)

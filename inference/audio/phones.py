@@ -211,6 +211,15 @@ class PhoneTimer:
         return Timing(phones, word_times, "align-wide" if wide else "align", score / max(frames, 1),
                       (first, first + len(aligned)))
 
+    def align_with_retry(self, pcm: np.ndarray, words: list[Word], free_tail: int = 0) -> Timing | None:
+        """``align``, retried with wide beams; None where neither fits."""
+        for wide in (False, True):
+            try:
+                return self.align(pcm, words, wide, free_tail=free_tail)
+            except AlignmentFailed:
+                continue
+        return None
+
     def time_untranscribed(self, pcm: np.ndarray, lang: Language) -> Timing:
         """Phones without a transcript: in English, recognised words aligned at full rate; otherwise, or where
         no words are recognised or they will not align, phone recognition."""
@@ -218,11 +227,8 @@ class PhoneTimer:
             hyp = self.recognize_words(pcm)
             if hyp:
                 found, _ = transcript_to_words(" ".join(hyp), lang, self.lookup)
-                for wide in (False, True):
-                    try:
-                        timing = self.align(pcm, found, wide)
-                    except AlignmentFailed:
-                        continue
+                timing = self.align_with_retry(pcm, found)
+                if timing is not None:
                     timing.phones = with_heard_closures(timing.phones, self.recognize_phones(pcm).phones)
                     timing.method = "recognize-words"
                     return timing

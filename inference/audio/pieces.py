@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .g2p import Word
-from .phones import Phone, Timing
+from .phones import SILENCE, Phone, Timing
 
 FPS = 100
 PIECE_TARGET_S = 15.0
@@ -131,7 +131,7 @@ def concatenate(pieces: list[Piece], timings: list[Timing]) -> Timing:
         t0 = piece.start / FPS
         phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
         words += [(s + t0, e + t0, w) for s, e, w in timing.words]
-        spoken = sum(p.end - p.start for p in timing.phones if p.label != "SIL")
+        spoken = sum(p.end - p.start for p in timing.phones if p.label != SILENCE)
         score += timing.score_per_frame * spoken
         frames += spoken
     return Timing(phones, words, timings[0].method, score / max(frames, 1e-9))
