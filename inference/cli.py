@@ -7,31 +7,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
-from .errors import Cancelled, InputError, VividtalkError
+from .contract import add_options, add_progress
+from .errors import Cancelled, InputError, OutputError, VividtalkError
 from .progress import Progress
 
 
 def _add_animate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-t", "--transcript", help="what is said: the text itself or a UTF-8 .txt file "
                    "(the biggest lever for lip-sync quality)")
-    p.add_argument("--lang", default="en", help="language: ISO 639-1 code (en, de, es, fr, ja, sv, zh, ...) "
-                   "or an espeak-ng voice (en-gb); default en")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the clip (default 30)")
-    p.add_argument("--mouth-gain", type=float, default=1.0, help="overall mouth amplitude (0-3, default 1)")
-    p.add_argument("--jaw-gain", type=float, default=1.0, help="jaw opening only (JA), default 1")
-    p.add_argument("--lip-gain", type=float, default=1.0, help="lip shapes only (LI), default 1")
-    p.add_argument("--head-gain", type=float, default=1.0, help="head motion amplitude (0-3, default 1)")
-    p.add_argument("--emotion", default="neutral", help="neutral, happy, sad, angry or surprised")
-    p.add_argument("--emotion-strength", type=float, default=1.0, help="0-2, default 1")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (default 0)")
-    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto",
-                   help="progress output: a bar on a terminal, JSON lines for tools, or nothing")
+    add_options(p, "animate_options")
+    add_progress(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,10 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-csv", help="motion clip -> ARKit curves CSV (Unreal Live Link Face layout)")
     p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
+    add_progress(p)
 
     p = sub.add_parser("demo", help="run the whole job on a built-in voice line (no files needed)")
     p.add_argument("-o", "--output-dir", default="vividtalk_demo", help="folder for the results")
-    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+    add_progress(p)
 
     p = sub.add_parser("rig", help="build a face rig (.npz): from a photo, ICT-FaceKit or a FLAME model")
     src = p.add_mutually_exclusive_group()
@@ -61,20 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arkit-from-ict", metavar="DIR", help="with --flame: fit the ARKit mapping to ICT-FaceKit's "
                    "shapes in DIR instead of the built-in face")
     p.add_argument("-o", "--output", required=True, help="rig file to write (.npz)")
-    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+    add_progress(p)
 
     p = sub.add_parser("export-flame", help="motion clip -> FLAME parameters per frame (.npz)")
     p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
     p.add_argument("--model", required=True, help="FLAME 2020/2023 model (.pkl or .npz)")
     p.add_argument("--arkit-from-ict", metavar="DIR", help="fit the ARKit mapping to ICT-FaceKit's shapes in DIR")
     p.add_argument("-o", "--output", required=True, help="parameters to write (.npz)")
-    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+    add_progress(p)
 
     p = sub.add_parser("retarget", help="motion clip -> keys for a character's own shape keys (ARKit or visemes)")
     p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
     p.add_argument("--shape-keys", required=True, help="JSON file with the list of the character's shape-key names")
     p.add_argument("-o", "--output", required=True, help="keys to write (.json)")
-    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+    add_progress(p)
 
     p = sub.add_parser("render", help="portrait photo + motion -> talking-head video (MP4 with audio, or PNG frames)")
     face = p.add_mutually_exclusive_group()
@@ -84,17 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     motion.add_argument("--motion", help="motion clip (.json) from 'vividtalk animate'")
     motion.add_argument("--meshes", help="per-frame portrait-rig meshes (.npz, written by the Blender add-on)")
     p.add_argument("--audio", help="voice to mux into the video (default: the motion clip's own audio)")
-    p.add_argument("--size", type=int, default=512, help="output width and height in pixels (default 512)")
     p.add_argument("--device", default="cpu", help="cpu (OpenCV) or cuda (PyTorch grid_sample on a GPU)")
-    p.add_argument("--background", choices=("warp", "layers"), default="warp",
-                   help="warp: one picture, the background near the head bends a little; layers: the person over "
-                   "a still, inpainted background (faint halo where the matte is soft)")
-    p.add_argument("--workers", type=int, help="processes rendering frames in parallel (default: one per core, "
-                   "up to 8, as the clip's length repays starting them)")
+    add_options(p, "render_options")
     p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv), or a folder for PNGs")
-    p.add_argument("--progress", choices=("auto", "bar", "json", "quiet"), default="auto")
+    add_progress(p)
 
-    sub.add_parser("languages", help="list the language codes and voices the transcript can use")
+    add_progress(sub.add_parser("languages", help="list the language codes and voices the transcript can use"))
     return parser
 
 
@@ -130,15 +118,12 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
 
 def _load_take(path: str):
     """A motion clip, or a take Blender sampled from a character's own shape keys (mapped to ARKit)."""
-    from .motion.clip import MotionClip, read_clip_json
+    from .motion.clip import MotionClip, curves_from_json, read_clip_json
     from .rigs.retarget import arkit_channels
 
     data = read_clip_json(path)
-    if isinstance(data, dict) and isinstance(data.get("channels"), dict):
-        try:
-            data = {**data, "channels": arkit_channels(data["channels"])}
-        except (TypeError, ValueError) as e:
-            raise InputError(f"{path} is damaged: {e}.") from e
+    if isinstance(data, dict) and data.get("format") == "vividtalk.motion" and isinstance(data.get("channels"), dict):
+        data = {**data, "channels": arkit_channels(curves_from_json(data["channels"], f"{path}: channels"))}
     return MotionClip.from_dict(data, str(path))
 
 
@@ -152,20 +137,34 @@ def _cmd_export_csv(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
+    out = Path(args.output_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"'{out}' is a file; give a folder for the demo's results.")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"Cannot create the output folder '{out}': {e.strerror}.") from e
+    try:
+        return _demo_into(out, progress)
+    except BaseException:
+        if created:  # the folder is ours: a failed demo leaves nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _demo_into(out: Path, progress: Progress) -> int:
     from .demo import DEMO_TEXT, write_demo_voice
+    from .io.atomic import atomic_open
     from .io.livelink_csv import write_csv
     from .pipeline import AnimateOptions, animate
     from .render.job import render_video
     from .render.mesh_frames import frames_from_clip
     from .rigs.portrait import default_portrait_rig
 
-    out = Path(args.output_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise VividtalkError(f"Cannot create the output folder '{out}': {e.strerror}.") from e
     voice = write_demo_voice(out / "demo_voice.wav")
-    (out / "demo_voice.txt").write_text(DEMO_TEXT + "\n", encoding="utf-8")
+    with atomic_open(out / "demo_voice.txt", "w") as f:
+        f.write(DEMO_TEXT + "\n")
     clip = animate(voice, AnimateOptions(transcript=DEMO_TEXT), progress)
     clip.save(out / "demo_clip.json")
     write_csv(clip, out / "demo_curves.csv")
@@ -239,15 +238,13 @@ def _cmd_retarget(args: argparse.Namespace, progress: Progress) -> int:
     import json
 
     from .io.atomic import atomic_open, check_writable_target
+    from .io.json_file import read_json
     from .motion.clip import MotionClip
     from .rigs.retarget import retarget_clip
 
     check_writable_target(args.output)
     clip = MotionClip.load(args.clip)
-    try:
-        names = json.loads(Path(args.shape_keys).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(f"Could not read the shape-key list '{args.shape_keys}': {e}.") from e
+    names = read_json(args.shape_keys, "shape-key list")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise InputError(f"'{args.shape_keys}' must hold a JSON list of shape-key names.")
     result = retarget_clip(clip, names)
@@ -311,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     progress = Progress.for_cli(getattr(args, "progress", "auto"))
-    previous = signal.signal(signal.SIGTERM, _raise_cancel)
+    # Ctrl+C and SIGTERM both cancel, whatever the parent set: a shell's background job starts with SIGINT
+    # ignored, and Python would keep it that way
+    previous = {sig: signal.signal(sig, _raise_cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return COMMANDS[args.command](args, progress)
     except KeyboardInterrupt:
@@ -320,8 +319,14 @@ def main(argv: list[str] | None = None) -> int:
         err = e
     except MemoryError:
         err = InputError("Out of memory. Split the recording into shorter files.")
+    except RecursionError:
+        err = InputError("An input is nested far too deeply to be a file vividtalk reads.")
+    except OSError as e:  # the disk filled or a folder vanished outside the atomic writers' reach
+        err = OutputError(f"A file could not be written or read: {e.strerror or e}"
+                          f"{f' ({e.filename})' if e.filename else ''}.")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     progress.error(str(err), err.exit_code)
     print(f"vividtalk: error: {err}", file=sys.stderr)
     return err.exit_code

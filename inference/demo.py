@@ -12,7 +12,7 @@ import soundfile as sf
 import soxr
 
 from .audio import SAMPLE_RATE, espeak
-from .io.atomic import atomic_open
+from .io.atomic import atomic_write_bytes
 
 DEMO_TEXT = ("Hello! My name is Vivid. I turn a voice recording into facial animation, "
              "with lips that close on every B, P and M, and a head that moves with the voice.")
@@ -25,6 +25,5 @@ def write_demo_voice(path: str | Path, text: str = DEMO_TEXT) -> Path:
     pad = np.zeros(SAMPLE_RATE // 2, np.float32)
     audio = np.concatenate([pad, audio, pad])
     target = Path(path)
-    with atomic_open(target, "wb") as f:
-        sf.write(f, audio, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    atomic_write_bytes(target, lambda f: sf.write(f, audio, SAMPLE_RATE, format="WAV", subtype="PCM_16"))
     return target

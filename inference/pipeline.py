@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from .audio.analysis import FPS as ANALYSIS_FPS
 from .audio.analysis import Analyzer, SpeechAnalysis
 from .audio.decode import probe
 from .audio.languages import resolve
+from .contract import contract
 from .errors import InputError
 from .motion import eyes, head
 from .motion.arkit import ARKIT_NAMES, HEAD_AXES
@@ -38,20 +40,30 @@ class AnimateOptions:
     seed: int = 0
 
     def validate(self) -> None:
-        if not (1.0 <= self.fps <= 240.0):
-            raise InputError(f"Frame rate {self.fps} is out of range; use 1-240 (typical: 24, 25, 30, 60).")
-        for name in ("mouth_gain", "jaw_gain", "lip_gain", "head_gain"):
-            value = getattr(self, name)
-            if not (0.0 <= value <= 3.0):
-                raise InputError(f"--{name.replace('_', '-')} {value} is out of range; use 0-3 (1 = natural).")
-        if not (0.0 <= self.emotion_strength <= 2.0):
-            raise InputError(f"--emotion-strength {self.emotion_strength} is out of range; use 0-2.")
+        """The contract's ranges and choices (the CLI checks them too; this guards callers of the library)."""
+        for name, spec in contract()["animate_options"].items():
+            value = getattr(self, "language" if name == "lang" else name)
+            if spec["type"] == "enum" and str(value).strip().lower() not in spec["choices"]:
+                raise InputError(f"--{name.replace('_', '-')} '{value}' is not one of {', '.join(spec['choices'])}.")
+            if spec["type"] == "str" and not str(value).strip():
+                raise InputError(f"--{name} must not be empty (e.g. --{name} {spec['default']}).")
+            if spec["type"] in ("int", "float") and not (
+                    math.isfinite(value) and spec["min"] <= value <= spec["max"]):
+                raise InputError(f"--{name.replace('_', '-')} {value} is out of range; use "
+                                 f"{spec['min']:g}-{spec['max']:g}.")
 
 
 def read_transcript(value: str | None) -> str | None:
     """A transcript given as text, or as the path of a UTF-8 text file."""
-    if not value:
+    if not value or not value.strip():
         return None
+    looks_like_file = len(value) < 1024 and "\n" not in value and value.strip().lower().endswith(".txt")
+    if looks_like_file and not os.path.exists(value):
+        raise InputError(f"Transcript file '{value}' does not exist; check the path, or pass the words themselves.")
+    if (looks_like_file or len(value) < 1024) and os.path.isdir(value):
+        raise InputError(f"Transcript '{value}' is a folder; pass a UTF-8 .txt file or the words themselves.")
+    if looks_like_file and not os.path.isfile(value):
+        raise InputError(f"Transcript '{value}' is not a file; pass a UTF-8 .txt file or the words themselves.")
     if len(value) < 1024 and "\n" not in value and os.path.isfile(value):
         try:
             return Path(value).read_text(encoding="utf-8-sig")

@@ -46,12 +46,13 @@ class Progress:
             self.stream.flush()
 
     def warn(self, message: str) -> None:
+        """Warnings always reach stderr (pipes, CI and batch logs included), and the JSON stream as well."""
         self.warnings.append(message)
         if self.mode == "json":
             self._emit({"event": "warning", "message": message})
-        elif self.mode == "bar":
-            self.stream.write(f"\nwarning: {message}\n")
-            self.stream.flush()
+        prefix = "\n" if self.mode == "bar" else ""
+        sys.stderr.write(f"{prefix}vividtalk: warning: {message}\n")
+        sys.stderr.flush()
 
     def result(self, **payload) -> None:
         if self.mode == "json":

@@ -49,9 +49,9 @@ def test_animate_json_progress_and_csv(demo_voice, tmp_path):
     (["animate", "missing.wav", "-o", "{tmp}/x.json"], 2, "does not exist"),
     (["animate", "{voice}", "-o", "{tmp}/no/such/dir/x.json"], 3, "does not exist"),
     (["animate", "{voice}", "--lang", "xx", "-o", "{tmp}/x.json"], 2, "Unknown language"),
-    (["animate", "{voice}", "--emotion", "bored", "-o", "{tmp}/x.json"], 2, "Unknown emotion"),
-    (["animate", "{voice}", "--fps", "0", "-o", "{tmp}/x.json"], 2, "Frame rate"),
-    (["export-csv", "{tmp}", "-o", "{tmp}/x.csv"], 2, "not a readable motion clip"),
+    (["animate", "{voice}", "--emotion", "bored", "-o", "{tmp}/x.json"], 2, "invalid choice: 'bored'"),
+    (["animate", "{voice}", "--fps", "0", "-o", "{tmp}/x.json"], 2, "--fps: 0 is out of range"),
+    (["export-csv", "{tmp}", "-o", "{tmp}/x.csv"], 2, "is not a regular file"),
 ])
 def test_errors_are_clear_and_nonzero(demo_voice, tmp_path, args, code, message):
     args = [a.format(tmp=tmp_path, voice=demo_voice) for a in args]

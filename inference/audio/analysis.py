@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..progress import Progress
 from . import SAMPLE_RATE
 from .decode import AudioInfo, stream_mono16k
@@ -34,6 +35,7 @@ from .prosody import HOP, energy_db, pitch_hz
 
 FPS = 100  # analysis frames per second
 LONG_FILE_S = 120.0  # longer files are analysed in windows
+MIN_RECORDING_S = 0.1  # shorter is not a line of dialogue (and leaves the motion filters nothing to work on)
 MIN_SPEECH_S = 0.15  # less phone time than this in a whole recording counts as no speech
 WINDOW_MIN_S, WINDOW_TARGET_S, WINDOW_MAX_S = 30.0, 45.0, 60.0
 
@@ -154,6 +156,9 @@ class Analyzer:
             level = energy_db(whole)
         n = len(level)
         duration = (len(whole) / SAMPLE_RATE) if whole is not None else n / FPS
+        if duration < MIN_RECORDING_S:
+            raise InputError(f"'{info.path}' holds {duration * 1000:.0f} ms of audio; lip sync needs a recording of "
+                             f"at least {MIN_RECORDING_S * 1000:.0f} ms.")
         speech = speech_mask(level)
         progress.update("decode", 1.0)
         analysis = SpeechAnalysis(duration, level, np.zeros(n, np.float32), speech)

@@ -45,6 +45,8 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         raise InputError(f"Audio file '{p}' does not exist; check the path.")
     if p.is_dir():
         raise InputError(f"'{p}' is a folder, not an audio file.")
+    if not p.is_file():
+        raise InputError(f"'{p}' is not a regular file (a device or a pipe); give a recording saved as a file.")
     if not os.access(p, os.R_OK):
         raise InputError(f"Audio file '{p}' is not readable (permissions).")
     if p.stat().st_size == 0:
@@ -64,7 +66,23 @@ def stream_mono16k(info: AudioInfo, block_seconds: float = BLOCK_SECONDS) -> Ite
     dc = _DcBlocker()
     for block in raw:
         if block.size:
-            yield dc(block)
+            yield dc(_checked_samples(block, info.path))
+
+
+MAX_SAMPLE = 64.0
+"""Float recordings may overshoot full scale a little; beyond this the samples are not sound but garbage."""
+
+
+def _checked_samples(block: np.ndarray, path: Path) -> np.ndarray:
+    """Samples that are numbers, or an InputError: NaN and infinity would poison every curve downstream."""
+    finite = np.isfinite(block)
+    if not finite.all():
+        raise InputError(f"Audio file '{path}' holds samples that are not numbers (NaN or infinity); the "
+                         "recording is damaged. Export it again.")
+    if np.abs(block).max() > MAX_SAMPLE:
+        raise InputError(f"Audio file '{path}' holds samples {np.abs(block).max():.3g} times full scale; it is not "
+                         "a usable recording. Normalise or export it again.")
+    return block
 
 
 def load_mono16k(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:

@@ -63,21 +63,33 @@ class PieceAligner:
                 self.close()
         return [job(self._timer, *a) for a in args]
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers; ``abandon`` (a cancel or an error) kills the pieces they are aligning instead of
+        waiting for them."""
+        if self._pool is None:
+            return
+        if abandon:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+        self._pool.shutdown(wait=not abandon, cancel_futures=True)
+        self._pool = None
 
     def __enter__(self) -> PieceAligner:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(abandon=exc_type is not None)
 
 
 def _start_worker(timer: PhoneTimer, parent: int) -> None:
+    """A worker leaves Ctrl+C and SIGTERM to the engine (which kills its workers when it cancels): a worker
+    that died of the signal on its own would look like a crash, and the pieces would carry on in the engine."""
+    import signal
+
     global _worker_timer
     _worker_timer = timer
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     _die_with(parent)
 
 

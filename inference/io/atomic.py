@@ -7,9 +7,10 @@ replaced once the new one is complete.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -51,6 +52,16 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         raise
 
 
+def atomic_write_bytes(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> None:
+    """``write(buffer)`` into memory, then the bytes into ``path`` atomically. Library writers (zip archives,
+    libsndfile) that fail part-way through a real file leave half-closed objects that complain at exit; in
+    memory they cannot fail that way, and the one real write reports a full disk cleanly."""
+    buffer = io.BytesIO()
+    write(buffer)
+    with atomic_open(path, "wb") as f:
+        f.write(buffer.getbuffer())
+
+
 def temp_file_beside(target: Path) -> tuple[int, str]:
     """(open descriptor, path) of a new hidden temporary file in ``target``'s folder, for a later rename."""
     try:
@@ -66,13 +77,13 @@ def replace_with(tmp: str | os.PathLike, target: Path) -> None:
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o7777)
         else:
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
     except OSError as e:
         raise OutputError(f"Could not write '{target}': {e.strerror or e}.") from e
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -10,6 +10,8 @@ import numpy as np
 
 from ..errors import InputError
 
+MIN_SIDE = 32
+"""Smaller than this holds no face MediaPipe can find."""
 MAX_SIDE = 4096
 """Larger photos are scaled down on reading: face detection and a 1080p video need nothing bigger."""
 
@@ -26,6 +28,10 @@ def load_rgb(path: str | os.PathLike, max_side: int = MAX_SIDE) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 im = ImageOps.exif_transpose(im)
+                width, height = im.size
+                if min(width, height) < MIN_SIDE:
+                    raise InputError(f"Image '{p}' is only {width}×{height} pixels; use a photo of at least "
+                                     "256×256.")
                 im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
                 rgb = _to_rgb(im)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -33,9 +39,9 @@ def load_rgb(path: str | os.PathLike, max_side: int = MAX_SIDE) -> np.ndarray:
                          f"{e}.") from e
     except OSError as e:
         raise InputError(f"Could not read image '{p}': {e}. The file may be truncated or damaged.") from e
-    if min(rgb.shape[:2]) < 32:
-        raise InputError(f"Image '{p}' is only {rgb.shape[1]}×{rgb.shape[0]} pixels; use a photo of at "
-                         "least 256×256.")
+    if min(rgb.shape[:2]) < MIN_SIDE:  # a very long thin picture shrunk by the thumbnail above
+        raise InputError(f"Image '{p}' is {width}×{height} pixels, far too narrow for a portrait; use a photo of "
+                         "at least 256×256.")
     return rgb
 
 

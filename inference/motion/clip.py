@@ -6,17 +6,18 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..contract import file_format, limit
 from ..errors import InputError
 from ..io.atomic import atomic_open
+from ..io.json_file import read_json
 from .arkit import ARKIT_NAMES, HEAD_AXES, region_of
 
-FORMAT = "vividtalk.motion"
-VERSION = 2  # 2: keys carry an incoming and an outgoing slope (1: one slope)
+FORMAT, VERSION = file_format("motion_clip")  # version 2: keys carry an incoming and an outgoing slope (1: one)
+KEY_SLOPE_MAX = 1e5  # units per second: a full-range change within a frame at 240 fps is 240
 
 
 @dataclass
@@ -66,40 +67,118 @@ class MotionClip:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "motion clip") -> MotionClip:
+        """A clip from its parsed JSON, every field checked: a damaged or hostile file gets a message that names
+        the field, never a crash later (NaN in an SVD, a key reduction that never ends, a CSV full of nan)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InputError(f"{where} is not a vividtalk motion clip (missing \"format\": \"{FORMAT}\").")
-        if int(data.get("version", 0)) > VERSION:
-            raise InputError(f"{where} has format version {data['version']}; this engine reads up to {VERSION}. "
+        version = data.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise InputError(f"{where} is damaged: its \"version\" must be a whole number (got {version!r}).")
+        if version > VERSION:
+            raise InputError(f"{where} has format version {version}; this engine reads up to {VERSION}. "
                              "Update vividtalk.")
-        try:
-            fps = float(data["fps"])
-            channels = {k: np.asarray(v, np.float32) for k, v in data["channels"].items()}
-            head = {k: np.asarray(v, np.float32) for k, v in data.get("head", {}).items()}
-        except (KeyError, TypeError, ValueError) as e:
-            raise InputError(f"{where} is damaged: {e}.") from e
-        lengths = {len(v) for v in (*channels.values(), *head.values())}
-        if not math.isfinite(fps) or fps <= 0 or len(lengths) > 1:
-            raise InputError(f"{where} is damaged: bad fps or channels of different lengths.")
+        fps = _number(data.get("fps"), f"{where}: fps", 1.0, 240.0)
+        max_s = limit("clip_max_seconds")
+        duration = _number(data.get("duration", 0.0), f"{where}: duration", 0.0, max_s)
+        channels = curves_from_json(data.get("channels"), f"{where}: channels", limit("channel_abs_max"), required=True)
+        head = curves_from_json(data.get("head", {}), f"{where}: head", limit("head_abs_max_deg"))
         if set(head) - set(HEAD_AXES):
             raise InputError(f"{where} has unknown head axes: {', '.join(sorted(set(head) - set(HEAD_AXES)))}.")
-        meta = dict(data.get("meta", {}))
+        lengths = {len(v) for v in (*channels.values(), *head.values())}
+        if len(lengths) > 1:
+            raise InputError(f"{where} is damaged: its channels have different lengths ({min(lengths)}-"
+                             f"{max(lengths)} frames).")
+        n_frames = lengths.pop() if lengths else 0
+        if n_frames == 0:
+            raise InputError(f"{where} holds no frames; make it again with 'vividtalk animate'.")
+        if n_frames > max_s * fps + 1:
+            raise InputError(f"{where} claims {n_frames} frames ({n_frames / fps / 3600:.1f} h at {fps:g} fps); "
+                             f"vividtalk handles clips up to {max_s / 3600:g} hours.")
+        claimed = data.get("frame_count", n_frames)
+        if claimed != n_frames:
+            raise InputError(f"{where} is damaged: it claims {str(claimed)[:20]} frames but holds {n_frames}.")
+        if duration > n_frames / fps + 1.0:
+            raise InputError(f"{where} is damaged: it claims {duration:g} s but holds {n_frames / fps:.2f} s of "
+                             "frames.")
+        meta = _mapping(data.get("meta", {}), f"{where}: meta")
         unknown = sorted(set(channels) - set(ARKIT_NAMES))
         if unknown:  # e.g. a character's own shape keys sampled by the add-on: kept out of ARKit exports
             meta["ignored_channels"] = unknown
             channels = {k: v for k, v in channels.items() if k in ARKIT_NAMES}
-        return cls(fps=fps, duration=float(data.get("duration", 0.0)), channels=channels, head=head,
-                   keys=data.get("keys", {}), phones=[tuple(x) for x in data.get("phones", [])],
-                   visemes=[tuple(x) for x in data.get("visemes", [])],
-                   words=[tuple(x) for x in data.get("words", [])], audio=data.get("audio", {}),
-                   meta=meta)
+        return cls(fps=fps, duration=duration, channels=channels, head=head,
+                   keys=_keys(data.get("keys", {}), f"{where}: keys"),
+                   phones=_intervals(data.get("phones", []), f"{where}: phones"),
+                   visemes=_intervals(data.get("visemes", []), f"{where}: visemes"),
+                   words=_intervals(data.get("words", []), f"{where}: words"),
+                   audio=_mapping(data.get("audio", {}), f"{where}: audio"), meta=meta)
+
+
+def _number(value: Any, what: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not lo <= value <= hi:
+        raise InputError(f"{what} must be a number from {lo:g} to {hi:g} (got {str(value)[:40]}).")
+    return float(value)
+
+
+def _mapping(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise InputError(f"{what} must be a JSON object (got {type(value).__name__}).")
+    return dict(value)
+
+
+def curves_from_json(value: Any, what: str, abs_max: float | None = None, required: bool = False
+                     ) -> dict[str, np.ndarray]:
+    """Named per-frame curves: finite numbers within +-abs_max (the channels' limit by default), one list each."""
+    abs_max = limit("channel_abs_max") if abs_max is None else abs_max
+    if required and not value:
+        raise InputError(f"{what} are missing; the file holds no animation.")
+    curves = {}
+    for name, values in _mapping(value, what).items():
+        try:
+            if not isinstance(values, list | tuple | np.ndarray):
+                raise TypeError
+            arr = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{what}: '{str(name)[:40]}' must be a list of numbers, one per frame.") from None
+        if arr.ndim != 1:
+            raise InputError(f"{what}: '{str(name)[:40]}' must be a flat list of numbers, one per frame.")
+        bad = ~np.isfinite(arr) | (np.abs(np.nan_to_num(arr, nan=0.0)) > abs_max)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(f"{what}: '{str(name)[:40]}' has {int(bad.sum())} value(s) that are not numbers "
+                             f"within +-{abs_max:g} (first at frame {i}: {values[i]!r}).")
+        curves[str(name)] = arr.astype(np.float32)
+    return curves
+
+
+def _keys(value: Any, what: str) -> dict[str, list[list[float]]]:
+    keys = _mapping(value, what)
+    for name, points in keys.items():
+        try:
+            arr = np.asarray(points, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{what}: '{str(name)[:40]}' must be a list of [time, value, ...] keys.") from None
+        if arr.size and (arr.ndim != 2 or arr.shape[1] not in (2, 3, 4) or not np.isfinite(arr).all()
+                         or not (np.abs(arr[:, 0]) <= limit("clip_max_seconds")).all()
+                         or not (np.abs(arr[:, 1]) <= limit("head_abs_max_deg")).all()
+                         or not (np.abs(arr[:, 2:]) <= KEY_SLOPE_MAX).all()):
+            raise InputError(f"{what}: '{str(name)[:40]}' must be a list of [time, value, slope in, slope out] "
+                             "keys of finite numbers in range.")
+    return keys
+
+
+def _intervals(value: Any, what: str) -> list[tuple[float, float, str]]:
+    if not isinstance(value, list):
+        raise InputError(f"{what} must be a list of [start, end, label].")
+    out = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 3 and all(
+                isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t) for t in item[:2])):
+            raise InputError(f"{what} must be a list of [start, end, label] (found {str(item)[:40]}).")
+        out.append((float(item[0]), float(item[1]), str(item[2])))
+    return out
 
 
 def read_clip_json(path: str | os.PathLike) -> Any:
     """The parsed JSON of a motion clip file, with a clear error when it cannot be read."""
-    p = Path(path)
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InputError(f"Motion clip '{p}' does not exist.") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"'{p}' is not a readable motion clip (JSON): {e}.") from e
+    return read_json(path, "motion clip")

@@ -65,6 +65,8 @@ def sparse_keys(curve: np.ndarray, fps: float, tolerance: float) -> list[list[fl
     """``[[time, value, slope in, slope out], ...]`` (slopes per second) for a curve sampled at ``fps``: the
     clip's key format."""
     y = np.asarray(curve, np.float64)
+    if not np.isfinite(y).all():  # inputs are checked where they enter; NaN here would never converge
+        raise ValueError("sparse_keys: the curve holds NaN or infinity")
     idx, m_in, m_out = reduce_keys(y, tolerance, max(2, round(MAX_SPAN_S * fps)))
     return [[round(float(i / fps), 5), round(float(y[i]), 5), round(float(a * fps), 5), round(float(b * fps), 5)]
             for i, a, b in zip(idx, m_in, m_out, strict=True)]

@@ -57,6 +57,8 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
             sink.abort()
             raise
     progress.update("encode", 1.0)
+    for note in sink.notes:
+        progress.warn(note)
     report = pool.report
     if report.frames_clamped:
         progress.warn(f"The head turns further than one photo can show in {report.frames_clamped} frames (by up to "
@@ -68,13 +70,17 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
 
 
 def _usable_audio(audio: str | None, frames: MeshFrames, progress: Progress) -> str | None:
+    """The voice to mux: ``--audio`` must be a readable recording; the motion's own is used when it still is."""
+    from ..audio.decode import probe
+
     if audio:
-        if not Path(audio).is_file():
-            raise InputError(f"Audio file '{audio}' does not exist.")
+        probe(audio)  # a missing or damaged file is the user's to fix, not the video encoder's
         return audio
-    if frames.audio and Path(frames.audio).is_file():
+    if not frames.audio:
+        return None
+    try:
+        probe(frames.audio)
         return frames.audio
-    if frames.audio:
-        progress.warn(f"The motion's audio '{frames.audio}' is not there any more; the video has no sound. "
-                      "Pass --audio to add it.")
+    except InputError as e:
+        progress.warn(f"The motion's audio cannot be used ({e}); the video has no sound. Pass --audio to add it.")
     return None

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contract import file_format
 from ..errors import InputError
-from ..io.atomic import atomic_open
+from ..io.atomic import atomic_write_bytes
 from ..io.npz import read_npz
 from ..motion.clip import MotionClip
 from ..rigs.rig import FaceRig, clip_channels
 
-MESHES_FORMAT = "vividtalk.meshes"
-MESHES_VERSION = 1
+MESHES_FORMAT, MESHES_VERSION = file_format("meshes")
 CHUNK_FRAMES = 120
 
 
@@ -67,9 +67,13 @@ def frames_from_clip(clip: MotionClip, rig: FaceRig) -> MeshFrames:
 def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
     data = read_npz(path, "meshes", MESHES_FORMAT, MESHES_VERSION, "Blender's Render Video writes them")
     verts = data.get("vertices")
-    fps = float(data.get("fps", 0))
-    if verts is None or verts.ndim != 3 or verts.shape[2] != 3 or not np.isfinite(fps) or fps <= 0:
-        raise InputError(f"'{path}' is damaged: it needs vertices (frames, vertices, 3) and a positive fps.")
+    try:
+        fps = float(data.get("fps", 0))
+    except (TypeError, ValueError):
+        fps = 0.0
+    if verts is None or verts.ndim != 3 or verts.shape[2] != 3 or not np.isfinite(fps) or not 1 <= fps <= 240 \
+            or not np.issubdtype(verts.dtype, np.number) or len(verts) == 0:
+        raise InputError(f"'{path}' is damaged: it needs vertices (frames, vertices, 3) and an fps of 1-240.")
     if verts.shape[1] != rig.n_vertices:
         raise InputError(f"'{path}' has {verts.shape[1]} vertices per frame but the portrait rig has "
                          f"{rig.n_vertices}: the meshes must come from the portrait rig of the same photo.")
@@ -78,8 +82,9 @@ def frames_from_file(path: str | os.PathLike, rig: FaceRig) -> MeshFrames:
     seal = np.zeros(len(verts))
     if "mouth_close" in data:
         close, jaw = data["mouth_close"], data.get("jaw_open", np.ones(len(verts)))
-        if close.shape != (len(verts),) or jaw.shape != (len(verts),):
-            raise InputError(f"'{path}': mouth_close and jaw_open must have one value per frame.")
+        if close.shape != (len(verts),) or jaw.shape != (len(verts),) or not (
+                np.issubdtype(close.dtype, np.number) and np.isfinite(close).all() and np.isfinite(jaw).all()):
+            raise InputError(f"'{path}': mouth_close and jaw_open must have one finite value per frame.")
         seal = lip_seal(close, jaw)
     audio = str(data["audio"]) if "audio" in data and str(data["audio"]) else None
     return MeshFrames(fps=fps, n_frames=len(verts), audio=audio,
@@ -95,5 +100,4 @@ def save_meshes(path: str | os.PathLike, vertices: np.ndarray, fps: float, mouth
         arrays["jaw_open"] = np.asarray(jaw_open if jaw_open is not None else np.ones(len(vertices)), np.float32)
     if audio:
         arrays["audio"] = np.array(str(audio))
-    with atomic_open(path, "wb") as f:
-        np.savez(f, **arrays)
+    atomic_write_bytes(path, lambda f: np.savez(f, **arrays))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,12 +20,14 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, OutputError
-from ..io.atomic import check_writable_target, remove_quietly, replace_with, temp_file_beside
+from ..io.atomic import check_writable_target, current_umask, remove_quietly, replace_with, temp_file_beside
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
 
 
 class FrameSink(Protocol):
+    notes: list[str]  # what the user should know once the output is written
+
     def write(self, frame: np.ndarray) -> None: ...
     def finish(self) -> None: ...
     def abort(self) -> None: ...
@@ -36,6 +39,8 @@ def check_output(path: str | os.PathLike) -> bool:
     if p.suffix.lower() in VIDEO_SUFFIXES:
         check_writable_target(p)
         return True
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"'{p}' is a file; for PNG frames give a folder, for a video a name ending in .mp4.")
     if p.suffix and not p.is_dir():
         raise InputError(f"Cannot write video as '{p.suffix}': use .mp4 (or .mov/.mkv), or a folder name for PNG "
                          "frames.")
@@ -54,6 +59,7 @@ class Mp4Sink:
         import imageio_ffmpeg
 
         self.target = path.expanduser()
+        self.notes: list[str] = []
         fd, tmp = temp_file_beside(self.target)
         os.close(fd)
         self.tmp = Path(tmp)
@@ -112,40 +118,55 @@ def _muxer(path: Path) -> str:
 
 
 class PngSequenceSink:
-    """``frame_00001.png`` … in a folder that appears (or replaces the old one) only when complete."""
+    """``frame_00001.png`` … in a folder. A new folder appears only when complete; into a folder that already
+    exists (the user's own) the frames are moved one by one once all are made, replacing only same-named
+    frames: nothing else in it is touched, and it keeps its permissions."""
+
+    FRAME = re.compile(r"frame_(\d{5,})\.png")
 
     def __init__(self, folder: Path):
         self.target = folder
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
+        self.existing = folder.is_dir()
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=".vividtalk_frames.", suffix=".part",
+                                             dir=folder if self.existing else folder.resolve().parent))
+        except OSError as e:
+            raise OutputError(f"Cannot write frames into '{folder}': {e.strerror or e}.") from e
         self.count = 0
+        self.notes: list[str] = []
 
     def write(self, frame: np.ndarray) -> None:
         self.count += 1
-        name = str(self.tmp / f"frame_{self.count:05d}.png")
+        name = self.tmp / f"frame_{self.count:05d}.png"
         ok, data = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if not ok:
             raise OutputError(f"Could not encode frame {self.count} as PNG.")
         try:
-            Path(name).write_bytes(data.tobytes())
+            name.write_bytes(data.tobytes())
         except OSError as e:
             self.abort()
             raise OutputError(f"Could not write frames into '{self.target}': {e.strerror or e}.") from e
 
     def finish(self) -> None:
-        old = None
         try:
-            if self.target.exists():
-                old = self.target.with_name(f".{self.target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(self.target, old)
-            os.replace(self.tmp, self.target)
+            if self.existing:
+                for frame in sorted(self.tmp.iterdir()):
+                    os.replace(frame, self.target / frame.name)
+                self.tmp.rmdir()
+                self._note_stale_frames()
+            else:
+                os.chmod(self.tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a new folder gets the usual mode
+                os.replace(self.tmp, self.target)
         except OSError as e:
-            if old is not None and not self.target.exists():
-                os.replace(old, self.target)
             self.abort()
             raise OutputError(f"Could not write '{self.target}': {e.strerror or e}.") from e
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
     def abort(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # only the temporary folder this sink made
+
+    def _note_stale_frames(self) -> None:
+        stale = [f for f in os.listdir(self.target) if (m := self.FRAME.fullmatch(f)) and int(m.group(1)) > self.count]
+        if stale:
+            self.notes.append(f"'{self.target}' still holds {len(stale)} frame files numbered after this render's "
+                              f"last frame ({self.count}), from an earlier render; they were left alone.")
+

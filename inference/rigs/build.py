@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from ..io.atomic import atomic_open
+from ..io.atomic import atomic_write_bytes
 from .rig import FaceRig, clip_channels
 
 RIG_KINDS = ("portrait", "ict", "flame")
@@ -61,6 +61,5 @@ def export_flame_params(clip, model_path: str | os.PathLike, output: str | os.Pa
         "arkit_names": np.array(mapping.channels), "arkit_to_expression": mapping.matrix,
         "jaw_degrees_per_jawOpen": np.array(mapping.jaw_degrees),
     }
-    with atomic_open(output, "wb") as f:
-        np.savez(f, **params)
+    atomic_write_bytes(output, lambda f: np.savez(f, **params))
     return params

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
+from ..io.npz import load_arrays, require_finite
 from ..motion.arkit import ARKIT_NAMES
 from .rig import FaceRig, euler_matrices, standard_drivers
 from .safe_pickle import as_array, safe_load
@@ -62,11 +63,7 @@ def load_flame(path: str | os.PathLike, n_shape: int | None = None) -> FlameMode
     if not p.is_file():
         raise InputError(f"FLAME model '{p}' does not exist." if not p.exists() else f"'{p}' is not a file.")
     if p.suffix.lower() == ".npz":
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                raw = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as e:
-            raise InputError(f"'{p}' is not a readable .npz FLAME model: {e}.") from e
+        raw = load_arrays(p, "FLAME model")
     else:
         raw = safe_load(p)
         if not isinstance(raw, dict):
@@ -76,6 +73,9 @@ def load_flame(path: str | os.PathLike, n_shape: int | None = None) -> FlameMode
                                                    "kintree_table", "weights")}
     except KeyError as e:
         raise InputError(f"'{p}' is not a FLAME model: it has no '{e.args[0]}' array.") from e
+    except (TypeError, ValueError) as e:
+        raise InputError(f"'{p}' is not a usable FLAME model: {e}.") from e
+    require_finite(arrays, str(p))
     v = arrays["v_template"].astype(np.float64)
     dirs = arrays["shapedirs"].astype(np.float64)
     if "n_shape" in raw:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..io.npz import load_arrays, require_finite
 from .rig import JOINT_NAMES, FaceRig, standard_drivers
 
 ICT_FILE = "ict_arkit.npz"
@@ -43,19 +44,20 @@ def find_ict_file(folder: str | os.PathLike) -> Path:
 
 def load_ict_rig(folder: str | os.PathLike) -> FaceRig:
     path = find_ict_file(folder)
+    z = load_arrays(path, "ICT-FaceKit export")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            verts_cm = z["neutral_vertices"].astype(np.float64)
-            face_sizes = z["face_sizes"].astype(np.int64)
-            face_indices = z["face_vertex_indices"].astype(np.int64)
-            uvs = z["uvs"][z["face_uv_indices"]].astype(np.float32)
-            ict_names = [str(n) for n in z["expression_names"]]
-            deltas_cm = z["expression_deltas"]
-            regions = {str(n): tuple(r) for n, r in zip(z["region_names"], z["region_vertex_ranges"], strict=True)}
-            multipie = z["landmarks_multipie68"]
-    except (OSError, KeyError, ValueError) as e:
+        verts_cm = z["neutral_vertices"].astype(np.float64)
+        face_sizes = z["face_sizes"].astype(np.int64)
+        face_indices = z["face_vertex_indices"].astype(np.int64)
+        uvs = z["uvs"][z["face_uv_indices"]].astype(np.float32)
+        ict_names = [str(n) for n in z["expression_names"]]
+        deltas_cm = z["expression_deltas"]
+        regions = {str(n): tuple(r) for n, r in zip(z["region_names"], z["region_vertex_ranges"], strict=True)}
+        multipie = z["landmarks_multipie68"]
+    except (KeyError, ValueError, TypeError, IndexError) as e:
         raise InputError(f"'{path}' is not a complete ICT-FaceKit export ({e}); rebuild it with "
                          "build_ict_npz.py.") from e
+    require_finite(z, str(path))
     shapes: dict[str, np.ndarray] = {}
     for name, delta in zip(ict_names, deltas_cm, strict=True):
         merged = next((m for m, pair in _MERGED.items() if name in pair), None)

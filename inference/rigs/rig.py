@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..contract import file_format
 from ..errors import InputError
-from ..io.atomic import atomic_open
+from ..io.atomic import atomic_write_bytes
 from ..io.npz import read_npz
 
 JOINT_NAMES = ("root", "neck", "head", "jaw", "eye_L", "eye_R")
 HEAD_CHANNELS = ("head.pitch", "head.yaw", "head.roll")
 """Driver channel names for the clip's head rotation (degrees)."""
 
-RIG_FORMAT = "vividtalk.rig"
-RIG_VERSION = 1
+RIG_FORMAT, RIG_VERSION = file_format("rig")
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,12 @@ class FaceRig:
                 problems.append(f"correctives for '{joint}' must be (9, V, 3) on a known joint")
         if self.uvs is not None and self.uvs.shape != (len(self.face_indices), 2):
             problems.append("uvs must have one row per face corner")
+        numbers = {"vertices": self.vertices, "shape_deltas": self.shape_deltas, "weights": self.weights,
+                   "joint_positions": self.joint_positions,
+                   **{f"corrective:{j}": c for j, c in self.correctives.items()}}
+        if self.uvs is not None:
+            numbers["uvs"] = self.uvs
+        problems += [f"{k} holds NaN or infinity" for k, a in numbers.items() if not np.isfinite(a).all()]
         if problems:
             raise InputError(f"Rig '{self.name}' is inconsistent: " + "; ".join(problems) + ".")
 
@@ -182,8 +188,7 @@ class FaceRig:
                 arrays[key] = getattr(self, key)
         for joint, deltas in self.correctives.items():
             arrays[f"corrective:{joint}"] = deltas
-        with atomic_open(path, "wb") as f:
-            np.savez_compressed(f, **arrays)
+        atomic_write_bytes(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceRig:
@@ -204,9 +209,9 @@ class FaceRig:
                                                           strict=True)},
                 meta={str(k): str(v) for k, v in zip(data["meta_keys"], data["meta_values"], strict=True)},
             )
-        except (KeyError, ValueError, TypeError) as e:
+            rig.validate()
+        except (KeyError, ValueError, TypeError, IndexError) as e:
             raise InputError(f"Rig file '{path}' is incomplete or damaged ({e}); rebuild it.") from e
-        rig.validate()
         return rig
 
 
