@@ -7,7 +7,7 @@ The add-on is thin: it gathers options, runs the vividtalk engine out of process
 
 from . import operators, panel, preferences, properties
 
-_MODULES = (preferences, properties, operators, panel)
+_MODULES = (properties, preferences, operators, panel)
 
 
 def register() -> None:

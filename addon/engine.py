@@ -38,12 +38,29 @@ class Event:
 
 
 def find_engine_python(preference: str = "") -> tuple[str | None, str]:
-    """The interpreter that has the engine, and where it came from (or why none was found)."""
+    """The interpreter that has the engine, and where it came from (or why none was found).
+
+    A preference the user set is the answer or the error: it is never silently replaced by another engine.
+    Without one: $VIVIDTALK_ENGINE_PYTHON, the engine environment the preferences' button made, the vividtalk
+    command on PATH, a development checkout's .venv."""
+    if preference:
+        path = Path(preference).expanduser()
+        if not path.exists():
+            return None, (f"The engine Python set in the add-on preferences, '{preference}', does not exist. Fix "
+                          "the path, or clear it to detect the engine automatically.")
+        if path.is_dir() or not os.access(path, os.X_OK):
+            return None, (f"The engine Python set in the add-on preferences, '{preference}', is not a program; "
+                          "point it at …/bin/python of the engine's environment.")
+        if not _has_engine(str(path)):
+            return None, (f"The Python set in the add-on preferences, '{preference}', has no vividtalk engine. "
+                          "Press 'Install the engine' in the preferences, or point it at the engine's Python.")
+        return str(path), "add-on preferences"
     candidates: list[tuple[str, str]] = []
     if os.environ.get(ENV_VAR):
         candidates.append((os.environ[ENV_VAR], f"${ENV_VAR}"))
-    if preference:
-        candidates.append((preference, "add-on preferences"))
+    managed = managed_engine_python()
+    if managed.exists():
+        candidates.append((str(managed), "the engine the preferences' button installed"))
     exe = shutil.which("vividtalk")
     if exe:
         shebang = Path(exe).read_bytes()[:200].split(b"\n")[0]
@@ -57,11 +74,23 @@ def find_engine_python(preference: str = "") -> tuple[str | None, str]:
         if _has_engine(path):
             return path, origin
     tried = ", ".join(origin for _, origin in candidates) or "nothing"
-    return None, (f"No Python with the vividtalk engine found (tried {tried}). Install the engine with install.sh "
-                  "and set its interpreter in the add-on preferences, e.g. /path/to/vividtalk/.venv/bin/python.")
+    return None, (f"No Python with the vividtalk engine found (tried {tried}). Press 'Install the engine' in the "
+                  "add-on preferences, or set the engine's interpreter there (…/vividtalk/.venv/bin/python).")
+
+
+def managed_engine_python() -> Path:
+    """Where the preferences' 'Install the engine' button puts the engine's interpreter."""
+    from .engine_install import engine_env_dir
+
+    return engine_env_dir() / "bin" / "python"
 
 
 _checked: dict[str, bool] = {}
+
+
+def forget_checks() -> None:
+    """Look at every interpreter afresh (after the preferences' button installed or replaced one)."""
+    _checked.clear()
 
 
 def _has_engine(python: str) -> bool:

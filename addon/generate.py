@@ -16,6 +16,7 @@ from pathlib import Path
 import bpy
 
 from . import keyframes, rig_builder, scene_setup
+from .contract import animate_option_names, read_json_file
 from .engine import Step
 
 TAKE_PREFIX = "VividTalk"
@@ -33,6 +34,8 @@ class Request:
     ict_path: str = ""
     flame_path: str = ""
     mouth_gain: float = 1.0
+    jaw_gain: float = 1.0
+    lip_gain: float = 1.0
     head_gain: float = 1.0
     emotion: str = "NEUTRAL"
     emotion_strength: float = 1.0
@@ -51,8 +54,13 @@ class Request:
         """A message saying what is missing, or None."""
         if not self.audio_path:
             return "Choose an audio file first."
-        if not Path(_abs(self.audio_path)).is_file():
-            return f"Audio file '{_abs(self.audio_path)}' does not exist."
+        audio = Path(_abs(self.audio_path))
+        if not audio.exists():
+            return f"Audio file '{audio}' does not exist; check the path."
+        if audio.is_dir():
+            return f"'{audio}' is a folder; choose the audio file inside it."
+        if not audio.is_file():
+            return f"'{audio}' is not a regular file (a device or a pipe); choose a recording saved as a file."
         needs = {"ICT": (self.ict_path, "the ICT-FaceKit folder"), "FLAME": (self.flame_path, "the FLAME model file")}
         if self.rig in needs and not needs[self.rig][0]:
             return f"Choose {needs[self.rig][1]} for this target rig."
@@ -81,10 +89,13 @@ def rig_mesh(armature: bpy.types.Object) -> bpy.types.Object | None:
 
 def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
     fps = scene.render.fps / scene.render.fps_base
-    animate = ["animate", _abs(req.audio_path), "-o", str(req.workdir / "clip.json"), "--lang", req.language or "en",
-               "--fps", f"{fps:.6f}", "--mouth-gain", f"{req.mouth_gain:g}", "--head-gain", f"{req.head_gain:g}",
-               "--emotion", req.emotion.lower(), "--emotion-strength", f"{req.emotion_strength:g}",
-               "--seed", str(req.seed)]
+    options = {"lang": req.language, "fps": f"{fps:.6f}", "mouth_gain": f"{req.mouth_gain:g}",
+               "jaw_gain": f"{req.jaw_gain:g}", "lip_gain": f"{req.lip_gain:g}", "head_gain": f"{req.head_gain:g}",
+               "emotion": req.emotion.lower(), "emotion_strength": f"{req.emotion_strength:g}", "seed": str(req.seed)}
+    assert set(options) == set(animate_option_names()), "every engine option is passed"
+    animate = ["animate", _abs(req.audio_path), "-o", str(req.workdir / "clip.json")]
+    for name, value in options.items():
+        animate += [f"--{name.replace('_', '-')}", value]
     if req.transcript.strip():
         text = req.transcript.strip()
         animate += ["-t", _abs(text) if Path(_abs(text)).is_file() else text]
@@ -116,13 +127,13 @@ class Applied:
 def apply_results(context, req: Request) -> Applied:
     """Build or reuse the rig, write the take, set timing and sound. All or nothing."""
     scene = context.scene
-    clip = json.loads((req.workdir / "clip.json").read_text(encoding="utf-8"))
+    clip = read_json_file(req.workdir / "clip.json", "motion_clip")
     created: list = []
     try:
         report: list[str] = []
         if req.rig == "SELECTED":
             mesh, armature = bpy.data.objects[req.target_mesh], None
-            mapped = json.loads((req.workdir / "retarget.json").read_text(encoding="utf-8"))
+            mapped = read_json_file(req.workdir / "retarget.json", "retarget")
             if not mapped["targets"]:
                 raise ValueError(f"'{mesh.name}' has no shape keys with ARKit or viseme names (docs/rigs.md "
                                  "lists them); nothing was changed.")

@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from . import fbx_export, keyframes, scene_setup, video
+from .contract import format_header
 from .engine import EngineJob, Step, find_engine_python
 from .generate import Request, apply_results, engine_steps, rig_mesh
 from .preferences import engine_preference
-from .properties import EMOTION_ITEMS, RIG_ITEMS
+from .properties import RIG_ITEMS, contract_property, job_state
 
 _REQUEST_FIELDS = ("audio_path", "transcript", "language", "rig", "portrait_path", "ict_path", "flame_path",
-                   "mouth_gain", "head_gain", "emotion", "emotion_strength", "seed")
+                   "mouth_gain", "jaw_gain", "lip_gain", "head_gain", "emotion", "emotion_strength", "seed")
 
 
 def _engine_or_message(context) -> tuple[str | None, str]:
@@ -55,12 +56,12 @@ class _EngineJobOperator:
     def _end(self, context, payload, outcome) -> set[str]:
         """Report a cancelled or failed job, or hand a successful one to ``_finish``; clean up either way."""
         event, warnings = outcome
-        settings = context.scene.vividtalk
+        job = job_state(context)
         try:
             if event.kind != "done":
                 cancelled = event.kind == "cancelled"
-                settings.status = self.cancelled_status if cancelled else event.message
-                self.report({"WARNING" if cancelled else "ERROR"}, settings.status)
+                job.status = self.cancelled_status if cancelled else event.message
+                self.report({"WARNING" if cancelled else "ERROR"}, job.status)
                 return {"CANCELLED"}
             return self._finish(context, payload, warnings)
         finally:
@@ -89,9 +90,11 @@ class _EngineJobOperator:
         self._payload, steps, python = prepared
         self._job = EngineJob(python, steps)
         self._warnings: list[str] = []
-        settings = context.scene.vividtalk
-        settings.running, settings.progress, settings.cancel_requested = True, 0.0, False
-        settings.status = "Starting the engine…"
+        state = job_state(context)
+        # the result belongs to the scene the job started in, whatever the user switches to meanwhile
+        state.running, state.progress, state.cancel_requested = True, 0.0, False
+        state.scene_name, state.status = context.scene.name, "Starting the engine…"
+        self._scene = context.scene
         self._job.start()
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
@@ -101,8 +104,8 @@ class _EngineJobOperator:
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        settings = context.scene.vividtalk
-        if event.type == "ESC" or settings.cancel_requested:
+        state = job_state(context)
+        if event.type == "ESC" or state.cancel_requested:
             self._job.cancel()
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
@@ -112,13 +115,13 @@ class _EngineJobOperator:
             except Exception:  # queue.Empty
                 break
             if ev.kind == "progress":
-                settings.progress, settings.status = ev.fraction, ev.message
+                state.progress, state.status = ev.fraction, ev.message
                 context.window_manager.progress_update(int(ev.fraction * 100))
             elif ev.kind == "warning":
                 self._warnings.append(ev.message)
             else:
                 self._stop(context)
-                return self._end(context, self._payload, (ev, self._warnings))
+                return self._end(_PinnedContext(context, self._scene), self._payload, (ev, self._warnings))
         _tag_redraw(context)
         return {"RUNNING_MODAL"}
 
@@ -131,17 +134,33 @@ class _EngineJobOperator:
         wm = context.window_manager
         wm.event_timer_remove(self._timer)
         wm.progress_end()
-        settings = context.scene.vividtalk
-        settings.running, settings.cancel_requested, settings.progress = False, False, 0.0
+        state = job_state(context)
+        state.running, state.cancel_requested, state.progress = False, False, 0.0
         type(self).running = None
         _tag_redraw(context)
+
+
+class _PinnedContext:
+    """The context a finished job applies its result in: the live context, with the scene the job started in
+    (a job that outlived its scene fails with a message instead of writing into another one)."""
+
+    def __init__(self, context, scene):
+        self._context = context
+        try:
+            scene.name  # noqa: B018 - raises ReferenceError once the scene was deleted
+            self.scene = scene
+        except ReferenceError:
+            self.scene = None
+
+    def __getattr__(self, name):
+        return getattr(self._context, name)
 
 
 def _job_poll(cls, context) -> bool:
     """What every engine job needs: a scene, no other job running, Object Mode, an engine."""
     if context.scene is None:
         return False
-    if context.scene.vividtalk.running:
+    if job_state(context).running:
         cls.poll_message_set("A VividTalk job is already running; wait for it or cancel it")
         return False
     if context.mode != "OBJECT":
@@ -159,21 +178,25 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
 
     bl_idname = "vividtalk.generate"
     bl_label = "Generate"
-    bl_options = {"REGISTER", "UNDO"}
+    # UNDO without REGISTER: Ctrl+Z takes the take back, and there is no redo panel that would run the engine
+    # again on the UI thread
+    bl_options = {"UNDO"}
     cancelled_status = "Cancelled; nothing was changed."
 
     audio_path: StringProperty(name="Audio", subtype="FILE_PATH", options={"SKIP_SAVE"})
     transcript: StringProperty(name="Transcript", options={"SKIP_SAVE"})
-    language: StringProperty(name="Language", default="en", options={"SKIP_SAVE"})
+    language: contract_property("animate_options", "lang", options={"SKIP_SAVE"})
     rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="PORTRAIT", options={"SKIP_SAVE"})
     portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH", options={"SKIP_SAVE"})
     ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH", options={"SKIP_SAVE"})
     flame_path: StringProperty(name="FLAME model", subtype="FILE_PATH", options={"SKIP_SAVE"})
-    mouth_gain: FloatProperty(name="Mouth", default=1.0, min=0.0, max=3.0, options={"SKIP_SAVE"})
-    head_gain: FloatProperty(name="Head", default=1.0, min=0.0, max=3.0, options={"SKIP_SAVE"})
-    emotion: EnumProperty(name="Emotion", items=EMOTION_ITEMS, default="NEUTRAL", options={"SKIP_SAVE"})
-    emotion_strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=2.0, options={"SKIP_SAVE"})
-    seed: IntProperty(name="Seed", default=0, min=0, options={"SKIP_SAVE"})
+    mouth_gain: contract_property("animate_options", "mouth_gain", options={"SKIP_SAVE"})
+    jaw_gain: contract_property("animate_options", "jaw_gain", options={"SKIP_SAVE"})
+    lip_gain: contract_property("animate_options", "lip_gain", options={"SKIP_SAVE"})
+    head_gain: contract_property("animate_options", "head_gain", options={"SKIP_SAVE"})
+    emotion: contract_property("animate_options", "emotion", options={"SKIP_SAVE"})
+    emotion_strength: contract_property("animate_options", "emotion_strength", options={"SKIP_SAVE"})
+    seed: contract_property("animate_options", "seed", options={"SKIP_SAVE"})
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"},
                             description="Return at once and report progress (the panel's button does this)")
 
@@ -207,19 +230,23 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
 
     # ---- results ------------------------------------------------------------------------------------------
     def _finish(self, context, req: Request, warnings: list[str]) -> set[str]:
-        settings = context.scene.vividtalk
+        state = job_state(context)
+        if context.scene is None:
+            state.status = "The scene the job started in was deleted; nothing was changed."
+            self.report({"ERROR"}, state.status)
+            return {"CANCELLED"}
         try:
             applied = apply_results(context, req)
         except (ValueError, OSError, KeyError, RuntimeError) as e:
-            settings.status = f"Could not apply the result: {e}"
-            self.report({"ERROR"}, settings.status)
+            state.status = f"Could not apply the result: {e}"
+            self.report({"ERROR"}, state.status)
             return {"CANCELLED"}
         for w in warnings:
             self.report({"WARNING"}, w)
         for line in applied.report:
             self.report({"INFO"}, line)
-        settings.status = f"Done: take '{applied.action.name}'."
-        self.report({"INFO"}, settings.status)
+        state.status = f"Done: take '{applied.action.name}' in scene '{context.scene.name}'."
+        self.report({"INFO"}, state.status)
         return {"FINISHED"}
 
 
@@ -242,13 +269,13 @@ class VIVIDTALK_OT_cancel(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not context.scene.vividtalk.running:
+        if not job_state(context).running:
             cls.poll_message_set("Nothing is running")
             return False
         return True
 
     def execute(self, context):
-        context.scene.vividtalk.cancel_requested = True
+        job_state(context).cancel_requested = True
         return {"FINISHED"}
 
 
@@ -282,8 +309,8 @@ class VIVIDTALK_OT_reapply_gains(bpy.types.Operator):
     bl_label = "Re-apply gains"
     bl_options = {"REGISTER", "UNDO"}
 
-    mouth_gain: FloatProperty(name="Mouth", default=1.0, min=0.0, max=3.0)
-    head_gain: FloatProperty(name="Head", default=1.0, min=0.0, max=3.0)
+    mouth_gain: contract_property("animate_options", "mouth_gain")
+    head_gain: contract_property("animate_options", "head_gain")
 
     @classmethod
     def poll(cls, context):
@@ -371,7 +398,7 @@ def sampled_clip(context, mesh: bpy.types.Object, armature: bpy.types.Object | N
             angle = armature.pose.bones[joint].rotation_euler[axis]
             head[channel.split(".", 1)[1]].append(round(math.degrees(angle) / degrees, 4) if degrees else 0.0)
     scene.frame_set(current)
-    return {"format": "vividtalk.motion", "version": 1, "fps": fps, "duration": (len(frames) - 1) / fps,
+    return {**format_header("motion_clip"), "fps": fps, "duration": (len(frames) - 1) / fps,
             "channels": channels, "head": {k: v for k, v in head.items() if v}, "keys": {}}
 
 
@@ -462,14 +489,13 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
 
     bl_idname = "vividtalk.render_video"
     bl_label = "Render Video"
+    bl_options = {"UNDO"}  # the video strip it adds to the sequencer can be undone
     cancelled_status = "Cancelled; no video was written."
 
     filepath: StringProperty(name="Video", subtype="FILE_PATH", description="MP4 to write")
     filter_glob: StringProperty(default="*.mp4", options={"HIDDEN"})
-    size: IntProperty(name="Size", default=512, min=64, max=2048, description="Width and height in pixels")
-    background: EnumProperty(name="Background", default="WARP", items=[
-        ("WARP", "Warp", "One picture: the background right next to the head bends a little"),
-        ("LAYERS", "Layers", "The person over a still, inpainted background (a faint halo around hair)")])
+    size: contract_property("render_options", "size")
+    background: contract_property("render_options", "background")
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"})
 
     @classmethod
@@ -502,8 +528,8 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
             video.write_meshes(context, mesh, job.workdir / "meshes.npz")
             motion = ["--meshes", str(job.workdir / "meshes.npz")]
         else:  # another rig: its ARKit curves drive the portrait rig of the panel's photo
-            photo = bpy.path.abspath(context.scene.vividtalk.portrait_path) if context.scene.vividtalk.portrait_path \
-                else ""
+            settings = context.scene.vividtalk
+            photo = bpy.path.abspath(settings.portrait_path) if settings.portrait_path else ""
             (job.workdir / "take.json").write_text(json.dumps(sampled_clip(context, mesh, arm)), encoding="utf-8")
             motion = ["--motion", str(job.workdir / "take.json")]
         args = ["render", *(["--image", photo] if photo else []), *motion, "--size", str(self.size),
@@ -516,9 +542,13 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
     def _finish(self, context, payload: _RenderJob, warnings: list[str]) -> set[str]:
         for w in warnings:
             self.report({"WARNING"}, w)
-        scene_setup.replace_video(context.scene, payload.output)
-        context.scene.vividtalk.status = f"Rendered {payload.output}"
-        self.report({"INFO"}, context.scene.vividtalk.status)
+        state = job_state(context)
+        if context.scene is None:
+            state.status = f"Rendered {payload.output}; its scene was deleted, so it is not in a sequencer."
+        else:
+            scene_setup.replace_video(context.scene, payload.output)
+            state.status = f"Rendered {payload.output}"
+        self.report({"INFO"}, state.status)
         return {"FINISHED"}
 
 

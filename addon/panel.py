@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .operators import VIVIDTALK_OT_generate, active_rig
+from .properties import job_state
 
 
 class VIVIDTALK_PT_main(bpy.types.Panel):
@@ -38,20 +39,25 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         row.prop(s, "mouth_gain")
         row.prop(s, "head_gain")
         row = col.row(align=True)
+        row.prop(s, "jaw_gain")
+        row.prop(s, "lip_gain")
+        row = col.row(align=True)
         row.prop(s, "emotion", text="")
         row.prop(s, "emotion_strength")
         col.prop(s, "seed")
         fps = context.scene.render.fps / context.scene.render.fps_base
         layout.label(text=f"Frame rate from the scene: {fps:g} fps", icon="TIME")
-        if s.running:
-            layout.progress(factor=s.progress, type="BAR", text=s.status or "Working…")
+        job = job_state(context)
+        if job.running:
+            where = f" (scene '{job.scene_name}')" if job.scene_name != context.scene.name else ""
+            layout.progress(factor=job.progress, type="BAR", text=(job.status or "Working…") + where)
             layout.operator("vividtalk.cancel", icon="CANCEL")
         else:
             layout.operator(VIVIDTALK_OT_generate.bl_idname, icon="PLAY")
             if not s.audio_path:
                 layout.label(text="Choose an audio file", icon="INFO")
-            if s.status:
-                layout.label(text=s.status)
+            if job.status:
+                layout.label(text=job.status)
 
 
 class VIVIDTALK_PT_take(bpy.types.Panel):

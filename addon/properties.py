@@ -1,9 +1,16 @@
-"""The panel's settings and the running job's state, stored on the scene (saved with the .blend)."""
+"""The panel's settings (on the scene, saved with the .blend) and the running job's state (on the window
+manager: never saved, never tied to a scene the user may switch away from).
+
+Every engine option here is built from the engine's contract (contract.py): its label, default, range and
+choices are the engine's own, so the panel offers exactly what the engine accepts.
+"""
 
 from __future__ import annotations
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+
+from .contract import option
 
 RIG_ITEMS = [
     ("PORTRAIT", "Portrait face", "The face in the portrait photo (or the built-in face without one)"),
@@ -11,8 +18,25 @@ RIG_ITEMS = [
     ("FLAME", "FLAME", "A FLAME 2020/2023 model file; ARKit curves map exactly to FLAME expressions"),
     ("SELECTED", "Selected mesh", "The selected mesh, driven through its ARKit or viseme shape keys"),
 ]
-EMOTION_ITEMS = [(e.upper(), e.capitalize(), f"{e.capitalize()} expression offset")
-                 for e in ("neutral", "happy", "sad", "angry", "surprised")]
+
+
+def enum_items(group: str, name: str) -> list[tuple[str, str, str]]:
+    """Blender enum items (upper-case identifiers) for one of the contract's choices."""
+    return [(c.upper(), c.capitalize(), f"{option(group, name)['label']}: {c}")
+            for c in option(group, name)["choices"]]
+
+
+def contract_property(group: str, name: str, **extra):
+    """A bpy property for the contract's option ``group.name`` (``extra``: options such as SKIP_SAVE)."""
+    spec = option(group, name)
+    common = {"name": spec["label"], "description": spec["help"][:1].upper() + spec["help"][1:], **extra}
+    if spec["type"] == "float":
+        return FloatProperty(default=spec["default"], min=spec["min"], max=spec["max"], **common)
+    if spec["type"] == "int":
+        return IntProperty(default=spec["default"] or spec["min"], min=spec["min"], max=spec["max"], **common)
+    if spec["type"] == "enum":
+        return EnumProperty(items=enum_items(group, name), default=str(spec["default"]).upper(), **common)
+    return StringProperty(default=spec["default"], **common)
 
 
 class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
@@ -20,28 +44,50 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
                                description="Voice recording: WAV, FLAC, OGG, MP3, M4A, AIFF or a video file")
     transcript: StringProperty(name="Transcript", description="What is said: the text, or a path to a UTF-8 "
                                ".txt file. The biggest lever for lip-sync quality")
-    language: StringProperty(name="Language", default="en",
-                             description="ISO 639-1 code (en, de, es, fr, ja, sv, zh, ...) or an espeak-ng voice")
+    language: contract_property("animate_options", "lang")
     rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="PORTRAIT")
     portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH",
                                   description="Photo of the face to animate (optional: a built-in face otherwise)")
     ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH", description="Folder holding ict_arkit.npz")
     flame_path: StringProperty(name="FLAME model", subtype="FILE_PATH",
                                description="FLAME 2020/2023 generic_model.pkl or .npz")
-    mouth_gain: FloatProperty(name="Mouth", default=1.0, min=0.0, max=3.0, description="Mouth amplitude")
-    head_gain: FloatProperty(name="Head", default=1.0, min=0.0, max=3.0, description="Head motion amplitude")
-    emotion: EnumProperty(name="Emotion", items=EMOTION_ITEMS, default="NEUTRAL")
-    emotion_strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=2.0)
-    seed: IntProperty(name="Seed", default=0, min=0, description="Blinks, gaze and idle head motion")
-
-    # job state, shown by the panel while the engine runs
-    running: BoolProperty(default=False, options={"SKIP_SAVE"})
-    progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR", options={"SKIP_SAVE"})
-    status: StringProperty(default="", options={"SKIP_SAVE"})
-    cancel_requested: BoolProperty(default=False, options={"SKIP_SAVE"})
+    mouth_gain: contract_property("animate_options", "mouth_gain")
+    jaw_gain: contract_property("animate_options", "jaw_gain")
+    lip_gain: contract_property("animate_options", "lip_gain")
+    head_gain: contract_property("animate_options", "head_gain")
+    emotion: contract_property("animate_options", "emotion")
+    emotion_strength: contract_property("animate_options", "emotion_strength")
+    seed: contract_property("animate_options", "seed")
 
 
-CLASSES = (VIVIDTALK_PG_settings,)
+class VIVIDTALK_PG_job(bpy.types.PropertyGroup):
+    """The job in flight (one at a time): shown by the panel, never saved with a file."""
+
+    running: BoolProperty(default=False)
+    scene_name: StringProperty(description="The scene the job was started in; its result goes there")
+    progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    status: StringProperty(default="")
+    cancel_requested: BoolProperty(default=False)
+
+
+class VIVIDTALK_PG_install(bpy.types.PropertyGroup):
+    """The preferences' engine install in flight, shown by the preferences."""
+
+    running: BoolProperty(default=False)
+    progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    status: StringProperty(default="")
+    cancel_requested: BoolProperty(default=False)
+
+
+def job_state(context) -> VIVIDTALK_PG_job:
+    return context.window_manager.vividtalk_job
+
+
+def install_state(context) -> VIVIDTALK_PG_install:
+    return context.window_manager.vividtalk_install
+
+
+CLASSES = (VIVIDTALK_PG_settings, VIVIDTALK_PG_job, VIVIDTALK_PG_install)
 
 
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
@@ -50,8 +96,12 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLAS
 def register() -> None:
     _register_classes()
     bpy.types.Scene.vividtalk = PointerProperty(type=VIVIDTALK_PG_settings)
+    bpy.types.WindowManager.vividtalk_job = PointerProperty(type=VIVIDTALK_PG_job)
+    bpy.types.WindowManager.vividtalk_install = PointerProperty(type=VIVIDTALK_PG_install)
 
 
 def unregister() -> None:
+    del bpy.types.WindowManager.vividtalk_install
+    del bpy.types.WindowManager.vividtalk_job
     del bpy.types.Scene.vividtalk
     _unregister_classes()

@@ -10,10 +10,13 @@ pose correctives become shape keys driven by the same channel values.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 
 import bpy
 import numpy as np
+
+from .contract import FormatError, check_format
 
 RIG_TAG = "vividtalk_rig"  # custom property on the armature: the rig's source, to reuse it on re-generate
 BONE_LENGTH = 0.02
@@ -26,10 +29,12 @@ class RigData:
 
     @classmethod
     def load(cls, path: str) -> RigData:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        if str(arrays.get("format", "")) != "vividtalk.rig":
-            raise ValueError(f"'{path}' is not a vividtalk rig file")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            raise FormatError(f"Could not read the engine's rig '{path}': {e}.") from e
+        check_format(arrays.get("format", ""), arrays.get("version"), "rig", path)
         return cls(str(arrays["name"]), arrays)
 
     def names(self, key: str) -> list[str]:

@@ -13,9 +13,8 @@ import bpy
 import numpy as np
 
 from . import rig_builder
+from .contract import format_header
 from .scene_setup import SOUND_STRIP, strips
-
-MESHES_FORMAT = "vividtalk.meshes"
 
 
 def portrait_photo(armature: bpy.types.Object | None) -> tuple[bool, str]:
@@ -52,7 +51,8 @@ def write_meshes(context, mesh: bpy.types.Object, path: Path) -> int:
             jaw[i] = keys["jawOpen"].value if "jawOpen" in keys else 0.0
     finally:
         scene.frame_set(current)
-    np.savez(path, format=np.array(MESHES_FORMAT), version=np.array(1), vertices=verts,
+    header = format_header("meshes")
+    np.savez(path, format=np.array(header["format"]), version=np.array(header["version"]), vertices=verts,
              fps=np.array(scene.render.fps / scene.render.fps_base), mouth_close=close, jaw_open=jaw)
     return len(frames)
 

@@ -496,3 +496,27 @@ def test_a_full_disk_fails_cleanly(command, shared_inputs, tmp_path):
     assert engine.returncode == NOT_WRITABLE, err
     assert "Traceback" not in err and ("too large" in err.lower() or "no space" in err.lower()), err
     assert snapshot(out) == {"user notes.txt": PRECIOUS}  # no partial file, no folder left behind
+
+
+# ------------------------------------------------------------------------------------------ folders it did not make
+@pytest.mark.parametrize("target", ["frames", "."])
+def test_frames_into_a_users_folder_leave_everything_else(target, shared_inputs, tmp_path, monkeypatch, capsys):
+    """PNG frames into a folder that exists (the current one included) are added beside the user's files; the
+    folder keeps its files, sub-folders and mode, and an earlier render's frame is replaced in place."""
+    folder = tmp_path / "work"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "script.txt").write_bytes(PRECIOUS)
+    (folder / "sub" / "take.blend").write_bytes(PRECIOUS)
+    (folder / "frame_00002.png").write_bytes(b"an older render")
+    os.chmod(folder, 0o751)
+    monkeypatch.chdir(folder if target == "." else tmp_path)
+    argv = ["render", "--rig", shared_inputs["rig"], "--motion", shared_inputs["clip"], "--size", "64",
+            "--workers", "1", "-o", "." if target == "." else "work"]
+    code, err = run_in_process(argv, capsys)
+    assert code == 0, err
+    assert (folder / "script.txt").read_bytes() == PRECIOUS and (folder / "sub" / "take.blend").read_bytes() == PRECIOUS
+    frames = sorted(p.name for p in folder.glob("frame_*.png"))
+    assert frames == [f"frame_{i:05d}.png" for i in range(1, 13)]
+    assert (folder / "frame_00002.png").read_bytes()[:4] == b"\x89PNG"
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o751)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary folder left

@@ -1,5 +1,6 @@
-"""Build the installable Blender extension zip: stage addon/ + the manifest, build and validate it with
-Blender's own extension tool (it ships in the bpy wheel, so no Blender binary is needed).
+"""Build the installable Blender extension zip: stage addon/, the manifest, the engine's contract and the
+engine's source (for the preferences' install button), then build and validate it with Blender's own extension
+tool (it ships in the bpy wheel, so no Blender binary is needed).
 
     python tools/build_extension.py [--output-dir dist]
 """
@@ -33,8 +34,16 @@ def build(output_dir: Path) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vividtalk_ext_") as tmp:
         stage = Path(tmp) / "vividtalk"
-        shutil.copytree(REPO / "addon", stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(REPO / "addon", stage, ignore=skip)
         shutil.copy2(REPO / "blender_manifest.toml", stage / "blender_manifest.toml")
+        # the engine's contract, read by the add-on (addon/contract.py), and the engine's source, installed by
+        # the preferences' button (addon/engine_install.py)
+        shutil.copy2(REPO / "inference" / "data" / "engine_contract.json", stage / "engine_contract.json")
+        engine_src = stage / "engine_src"
+        shutil.copytree(REPO / "inference", engine_src / "inference", ignore=skip)
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(REPO / name, engine_src / name)
         subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(stage), "--output-dir",
                         str(output_dir)], check=True)
     version = next(line.split("=")[1].strip().strip('"') for line in

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..contract import file_format
 from ..motion.arkit import ARKIT_NAMES, region_of
 from ..motion.lipsync import JAW_SCALE, SPEECH_FLOOR
 from ..motion.visemes import JAW_TARGET, LIP_SHAPES, viseme_of
@@ -142,7 +143,9 @@ def retarget_clip(clip, names: list[str]) -> dict:
         dense = {}
     curves = {target: sparse_keys(values, clip.fps, BLENDSHAPE_TOLERANCE) for target, values in dense.items()}
     groups = {t: region_of(c) if mapping.scheme == "arkit" else "Mouth" for t, c in mapping.targets.items()}
-    return {"scheme": mapping.scheme, "targets": mapping.targets, "channel_groups": groups,
+    fmt, version = file_format("retarget")
+    return {"format": fmt, "version": version, "scheme": mapping.scheme, "targets": mapping.targets,
+            "channel_groups": groups,
             "unmapped_targets": mapping.unmapped_targets,
             "unused_channels": mapping.unused_channels, "keys": curves}
 

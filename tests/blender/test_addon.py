@@ -125,7 +125,7 @@ def test_failed_generate_leaves_the_scene_exactly_as_it_was(scene, tmp_path):
     corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
     with pytest.raises(RuntimeError, match="not a recognised audio format or the file is corrupt"):
         _generate(audio_path=str(corrupt))  # errors reach scripts as exceptions, the panel as its status
-    assert "Cannot read audio" in scene.vividtalk.status
+    assert "Cannot read audio" in bpy.context.window_manager.vividtalk_job.status
     with pytest.raises(RuntimeError, match="does not exist"):  # a missing file: a clear report, nothing run
         bpy.ops.vividtalk.generate(audio_path=str(tmp_path / "missing.wav"))
     assert (sorted(o.name for o in bpy.data.objects), len(bpy.data.actions), scene.frame_end) == before
@@ -139,7 +139,7 @@ def test_cancelled_generate_leaves_the_scene_exactly_as_it_was(scene, speech):
     running = op_cls.bl_rna  # noqa: F841 - the class is registered
     module = __import__("bl_ext.user_default.vividtalk.operators", fromlist=["VIVIDTALK_OT_generate"])
     op = module.VIVIDTALK_OT_generate.running
-    assert op is not None and scene.vividtalk.running
+    assert op is not None and bpy.context.window_manager.vividtalk_job.running
 
     class Timer:
         type = "TIMER"
@@ -151,8 +151,8 @@ def test_cancelled_generate_leaves_the_scene_exactly_as_it_was(scene, speech):
     while result == {"RUNNING_MODAL"} and time.monotonic() < deadline:
         result = op.modal(bpy.context, Timer())
         time.sleep(0.05)
-    assert result == {"CANCELLED"} and not scene.vividtalk.running
-    assert "Cancelled" in scene.vividtalk.status
+    assert result == {"CANCELLED"} and not bpy.context.window_manager.vividtalk_job.running
+    assert "Cancelled" in bpy.context.window_manager.vividtalk_job.status
     assert (sorted(o.name for o in bpy.data.objects), len(bpy.data.actions)) == before
 
 
