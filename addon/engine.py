@@ -96,8 +96,9 @@ def forget_checks() -> None:
 def _has_engine(python: str) -> bool:
     if python not in _checked:
         try:
-            run = subprocess.run([python, "-c", "import inference.cli"], capture_output=True, timeout=60)
-            _checked[python] = run.returncode == 0
+            run = subprocess.run([python, "-c", "import inference.cli; print('vividtalk engine')"],
+                                 capture_output=True, text=True, timeout=60)
+            _checked[python] = run.returncode == 0 and run.stdout.strip() == "vividtalk engine"
         except (OSError, subprocess.SubprocessError):
             _checked[python] = False
     return _checked[python]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import StringProperty
+from bpy.props import BoolProperty, StringProperty
 
 from . import engine, engine_install
 from .engine import ENV_VAR, find_engine_python
@@ -31,7 +31,7 @@ class VIVIDTALK_AP_preferences(bpy.types.AddonPreferences):
             layout.operator("vividtalk.install_engine_cancel", icon="CANCEL")
         else:
             text = "Reinstall the engine" if python and "button" in origin else "Install the engine"
-            layout.operator("vividtalk.install_engine", text=text, icon="IMPORT")
+            layout.operator("vividtalk.install_engine", text=text, icon="IMPORT").run_async = True
             layout.label(text=f"Into {engine_install.engine_env_dir()} (about 1 GB; needs the network and "
                               "Python 3.11)", icon="INFO")
             if state.status:
@@ -51,6 +51,9 @@ class VIVIDTALK_OT_install_engine(bpy.types.Operator):
 
     running = None  # the operator whose install is in flight
 
+    run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"},
+                            description="Return at once and report progress (the preferences' button does this)")
+
     @classmethod
     def poll(cls, context):
         if install_state(context).running:
@@ -60,7 +63,7 @@ class VIVIDTALK_OT_install_engine(bpy.types.Operator):
 
     def execute(self, context):
         installer = engine_install.EngineInstaller()
-        if context.window is None:  # scripts and background mode: wait for it
+        if not self.run_async or context.window is None:  # scripts and background mode: wait for it
             installer.run()
             return self._end(context, _last_event(installer))
         self._installer = installer
