@@ -70,9 +70,9 @@ def test_the_engines_formats_are_the_contracts():
     from inference.render import mesh_frames
     from inference.rigs import rig
 
-    assert (clip.FORMAT, clip.VERSION) == file_format("motion_clip")
-    assert (rig.RIG_FORMAT, rig.RIG_VERSION) == file_format("rig")
-    assert (mesh_frames.MESHES_FORMAT, mesh_frames.MESHES_VERSION) == file_format("meshes")
+    assert file_format("motion_clip") == (clip.FORMAT, clip.VERSION)
+    assert file_format("rig") == (rig.RIG_FORMAT, rig.RIG_VERSION)
+    assert file_format("meshes") == (mesh_frames.MESHES_FORMAT, mesh_frames.MESHES_VERSION)
 
 
 def test_retarget_results_carry_their_format():

@@ -101,7 +101,7 @@ def test_files_of_an_unknown_version_are_refused(addon, tmp_path):
     with pytest.raises(contract.FormatError, match="version 99"):
         contract.read_json_file(clip, "motion_clip")
     clip.write_text(json.dumps({"format": "vividtalk.retarget", "version": 1}), encoding="utf-8")
-    with pytest.raises(contract.FormatError, match="not a vividtalk.motion"):
+    with pytest.raises(contract.FormatError, match=r"not a vividtalk\.motion"):
         contract.read_json_file(clip, "motion_clip")
     rig = tmp_path / "rig.npz"
     np.savez(rig, format=np.array("vividtalk.rig"), version=np.array(7), name=np.array("x"))
@@ -158,7 +158,7 @@ def test_the_install_button_says_what_is_missing(addon, monkeypatch, tmp_path):
     engine_install = _module(addon, "engine_install")
     monkeypatch.setattr(engine_install, "python_candidates", lambda: [str(tmp_path / "no python here")])
     monkeypatch.setattr(engine_install, "_user_dir", tmp_path)
-    with pytest.raises(RuntimeError, match="needs Python 3.11"):
+    with pytest.raises(RuntimeError, match=r"needs Python 3\.11"):
         bpy.ops.vividtalk.install_engine()
     assert not (tmp_path / "engine").exists() and not (tmp_path / "engine.new").exists()
     with pytest.raises(RuntimeError, match="Nothing is being installed"):
@@ -204,7 +204,7 @@ BAD_AUDIO = {
     "missing": (lambda d: d / "missing.wav", "does not exist"),
     "folder": (lambda d: (d / "voice.wav").mkdir() or d / "voice.wav", "is a folder"),
     "fifo": (_fifo, "not a regular file"),
-    "empty": (lambda d: (d / "v.wav").write_bytes(b"") and d / "v.wav" or d / "v.wav", "empty"),
+    "empty": (lambda d: ((d / "v.wav").write_bytes(b"") and d / "v.wav") or d / "v.wav", "empty"),
     "1 ms": (lambda d: _write_wav(d / "v.wav", np.full(16, 0.1)), "1 ms of audio"),
     "text": (lambda d: (d / "v.mp3").write_text("words " * 100) and d / "v.mp3", "Cannot read audio"),
 }
