@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input, 3 output not writable, 130 cancelled, 1 inte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -302,6 +303,43 @@ def _raise_cancel(_signum, _frame):
     raise Cancelled("Cancelled.")
 
 
+INPUT_ARGS = ("audio", "clip", "transcript", "image", "rig", "motion", "meshes", "model", "shape_keys", "flame",
+              "arkit_from_ict")
+OUTPUT_ARGS = ("output", "csv", "output_dir")
+
+
+def _check_outputs_spare_inputs(args: argparse.Namespace) -> None:
+    """An output that is one of the inputs (or another output) would destroy it: refuse before any work."""
+    def same_file(a: str, b: str) -> bool:
+        try:
+            return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+        except OSError:
+            return False
+
+    def same(a: str, b: str) -> bool:
+        return same_file(a, b) or os.path.abspath(a) == os.path.abspath(b)
+
+    inputs = [(name, str(getattr(args, name))) for name in INPUT_ARGS if getattr(args, name, None)]
+    outputs = [(name, str(getattr(args, name))) for name in OUTPUT_ARGS if getattr(args, name, None)]
+    for i, (out_name, out) in enumerate(outputs):
+        for in_name, path in inputs:
+            if same_file(out, path) or (os.path.exists(path) and os.path.abspath(out) == os.path.abspath(path)):
+                raise InputError(f"The output '{out}' is the {in_name.replace('_', ' ')} input; writing it would "
+                                 "destroy the input. Choose another output name.")
+        for other_name, other in outputs[i + 1:]:
+            if same(out, other):
+                raise InputError(f"--{out_name.replace('_', '-')} and --{other_name.replace('_', '-')} are the same "
+                                 f"file '{out}'; give each its own name.")
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (a closed pipe, a Blender that quit): stop without a traceback, and
+    keep Python from complaining again when it flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # one BLAS thread (set before numpy loads): its small solves fighting OpenCV's threads cost 3x on 2 cores
@@ -310,11 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress.for_cli(getattr(args, "progress", "auto"))
     # Ctrl+C and SIGTERM both cancel, whatever the parent set: a shell's background job starts with SIGINT
     # ignored, and Python would keep it that way
-    previous = {sig: signal.signal(sig, _raise_cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # (and SIGHUP: a closed terminal must not leave temporary files behind)
+    previous = {sig: signal.signal(sig, _raise_cancel) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
+        _check_outputs_spare_inputs(args)
         return COMMANDS[args.command](args, progress)
     except KeyboardInterrupt:
         err: VividtalkError = Cancelled("Cancelled.")
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        err = Cancelled("Cancelled: the program reading vividtalk's output closed it.")
     except VividtalkError as e:
         err = e
     except MemoryError:

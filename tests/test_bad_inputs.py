@@ -363,6 +363,24 @@ OUTPUT_CASES = [
          lambda tmp: (tmp / "out" / "notes").write_bytes(PRECIOUS)),
 ]
 
+OUTPUT_CASES += [
+    Case("out-is-the-input-clip", ["export-csv", "{tmp}/c.json", "-o", "{tmp}/c.json"], BAD_INPUT,
+         "would destroy the input", _clip("c.json", lambda d: None)),
+    Case("out-is-the-input-audio", ["animate", "{tmp}/good.wav", "-o", "{tmp}/good.wav"], BAD_INPUT,
+         "would destroy the input", GOOD_WAV),
+    Case("out-is-the-input-by-another-name", ["animate", "{tmp}/good.wav", "-o", "{tmp}/./sub/../good.wav"],
+         BAD_INPUT, "would destroy the input", lambda tmp: (GOOD_WAV(tmp), (tmp / "sub").mkdir())),
+    Case("out-csv-is-the-clip", ["animate", "{tmp}/good.wav", "-o", "{out}/result.json", "--csv",
+                                 "{out}/result.json"], BAD_INPUT, "are the same file", GOOD_WAV),
+    Case("out-rig-is-the-photo", ["rig", "--image", "{tmp}/me.png", "-o", "{tmp}/me.png"], BAD_INPUT,
+         "would destroy the input", _png("me.png", 300, 300)),
+    Case("out-device", ["export-csv", "{clip}", "-o", "/dev/null"], NOT_WRITABLE, "not a file"),
+    Case("out-fifo", ["export-csv", "{clip}", "-o", "{out}/pipe"], NOT_WRITABLE, "not a file",
+         lambda tmp: os.mkfifo(tmp / "out" / "pipe")),
+    Case("clip-audio-path-number", ["render", "--rig", "{rig}", "--motion", "{tmp}/c.json", "-o", "{out}/v.mp4"],
+         BAD_INPUT, "must be the recording's file name", _clip("c.json", _set("audio", {"path": 123}))),
+]
+
 CORPUS = AUDIO_CASES + OPTION_CASES + CLIP_CASES + FILE_CASES + OUTPUT_CASES
 
 
@@ -484,17 +502,21 @@ def _full_disk(limit_bytes: int):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE semantics")
-@pytest.mark.parametrize("command", [["rig"], ["demo"], ["animate", "{voice}"], ["export-csv", "{clip}"]])
+@pytest.mark.parametrize("command", [["rig"], ["demo"], ["animate", "{voice}"], ["export-csv", "{clip}"],
+                                     ["render", "--rig", "{rig}", "--motion", "{clip}", "--size", "128"],
+                                     ["render", "--rig", "{rig}", "--motion", "{clip}", "--size", "128", "-o"]])
 def test_a_full_disk_fails_cleanly(command, shared_inputs, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "user notes.txt").write_bytes(PRECIOUS)
-    target = {"rig": "face.npz", "demo": "demo", "animate": "clip.json", "export-csv": "curves.csv"}[command[0]]
-    args = [a.format(**shared_inputs) for a in command] + ["-o", str(out / target)]
+    frames = command[-1] == "-o"  # PNG frames into a new folder
+    target = {"rig": "face.npz", "demo": "demo", "animate": "clip.json", "export-csv": "curves.csv",
+              "render": "frames" if frames else "video.mp4"}[command[0]]
+    args = [a.format(**shared_inputs) for a in command if a != "-o"] + ["-o", str(out / target)]
     engine = _engine(*args, "--progress", "quiet", preexec_fn=_full_disk(2048))
     _, err = engine.communicate(timeout=300)
     assert engine.returncode == NOT_WRITABLE, err
-    assert "Traceback" not in err and ("too large" in err.lower() or "no space" in err.lower()), err
+    assert "Traceback" not in err and any(w in err.lower() for w in ("too large", "no space", "disk has space")), err
     assert snapshot(out) == {"user notes.txt": PRECIOUS}  # no partial file, no folder left behind
 
 
@@ -520,3 +542,64 @@ def test_frames_into_a_users_folder_leave_everything_else(target, shared_inputs,
     assert (folder / "frame_00002.png").read_bytes()[:4] == b"\x89PNG"
     assert oct(folder.stat().st_mode & 0o777) == oct(0o751)
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_warnings_reach_stderr_when_it_is_not_a_terminal(tmp_path):
+    """Piped, in CI or in a batch tool the user still sees what went wrong, in every progress mode."""
+    sf.write(tmp_path / "hum.wav", 0.001 * np.sin(np.arange(32000) / 16000 * 2 * np.pi * 50), 16000)
+    for mode in ("quiet", "json"):
+        engine = _engine("animate", str(tmp_path / "hum.wav"), "-o", str(tmp_path / f"{mode}.json"), "--progress",
+                         mode)
+        out, err = engine.communicate(timeout=120)
+        assert engine.returncode == 0, err
+        assert "vividtalk: warning: No speech found" in err
+        if mode == "json":
+            assert any(json.loads(line)["event"] == "warning" for line in out.splitlines())
+
+
+def test_far_too_much_transcript_falls_back_at_once(demo_voice, tmp_path, capsys):
+    (tmp_path / "words.txt").write_text("hello there " * 20000, encoding="utf-8")
+    code, err = run_in_process(["animate", str(demo_voice), "-t", str(tmp_path / "words.txt"), "-o",
+                                str(tmp_path / "c.json")], capsys)
+    assert code == 0 and "far more than anyone says" in err
+
+
+def test_a_closed_output_pipe_ends_the_run_quietly(demo_voice, tmp_path):
+    engine = _engine("animate", str(demo_voice), "-o", str(tmp_path / "c.json"), "--progress", "json")
+    engine.stdout.readline()
+    engine.stdout.close()  # the reader went away (a Blender that quit)
+    err = engine.stderr.read()
+    engine.wait(timeout=120)
+    assert engine.returncode == CANCELLED and "Traceback" not in err and "closed it" in err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes are Linux only")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_cancels_a_render_and_leaves_nothing(sig, shared_inputs, long_line, tmp_path):
+    clip = tmp_path / "clip.json"
+    long_clip = _good_clip_dict(900)
+    clip.write_text(json.dumps(long_clip), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    for target in ("v.mp4", "frames"):
+        engine = _engine("render", "--rig", shared_inputs["rig"], "--motion", str(clip), "--size", "512",
+                         "--workers", "2", "-o", str(out / target), "--progress", "json")
+        for line in engine.stdout:  # wait until frames are being made
+            if '"stage": "render"' in line:
+                break
+        engine.send_signal(sig)
+        _, err = engine.communicate(timeout=60)
+        assert engine.returncode == CANCELLED, err
+        assert os.listdir(out) == []
+
+
+def test_a_cancelled_demo_leaves_no_folder(tmp_path):
+    engine = _engine("demo", "-o", str(tmp_path / "demo"), "--progress", "json")
+    for line in engine.stdout:
+        if '"stage": "phones"' in line or '"stage": "align"' in line or '"stage": "decode"' in line:
+            break
+    engine.send_signal(signal.SIGINT)
+    _, err = engine.communicate(timeout=120)
+    assert engine.returncode == CANCELLED, err
+    assert not (tmp_path / "demo").exists()

@@ -36,6 +36,7 @@ from .prosody import HOP, energy_db, pitch_hz
 FPS = 100  # analysis frames per second
 LONG_FILE_S = 120.0  # longer files are analysed in windows
 MIN_RECORDING_S = 0.1  # shorter is not a line of dialogue (and leaves the motion filters nothing to work on)
+MAX_WORDS_PER_S = 12  # fast speech is 4-6 words a second; far more text than this cannot be the transcript
 MIN_SPEECH_S = 0.15  # less phone time than this in a whole recording counts as no speech
 WINDOW_MIN_S, WINDOW_TARGET_S, WINDOW_MAX_S = 30.0, 45.0, 60.0
 
@@ -177,6 +178,11 @@ class Analyzer:
                              f"{', '.join(unreadable[:8])}")
             if not words:
                 notes.append("The transcript has no pronounceable words; timing phones from the audio alone.")
+                words = None
+            elif len(words) > MAX_WORDS_PER_S * speech.sum() / FPS + 10:  # could never be what is said here
+                notes.append(f"The transcript has {len(words)} words for {speech.sum() / FPS:.1f} s of speech, far "
+                             "more than anyone says in that time; timing phones from the audio alone. Check that "
+                             "the text belongs to this recording.")
                 words = None
 
         cuts = [0, n] if not long_file else _window_cuts(level)

@@ -23,6 +23,8 @@ def check_writable_target(path: str | os.PathLike) -> Path:
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise OutputError(f"Output path '{target}' is a folder; give a file name, e.g. '{target / 'out'}'.")
+    if target.exists() and not target.is_file():
+        raise OutputError(f"Output path '{target}' is a device, pipe or socket, not a file; give a file name.")
     if not folder.exists():
         raise OutputError(f"Output folder '{folder}' does not exist; create it or choose another path.")
     if not os.access(folder, os.W_OK | os.X_OK):

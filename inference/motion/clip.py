@@ -110,7 +110,7 @@ class MotionClip:
                    phones=_intervals(data.get("phones", []), f"{where}: phones"),
                    visemes=_intervals(data.get("visemes", []), f"{where}: visemes"),
                    words=_intervals(data.get("words", []), f"{where}: words"),
-                   audio=_mapping(data.get("audio", {}), f"{where}: audio"), meta=meta)
+                   audio=_audio(data.get("audio", {}), f"{where}: audio"), meta=meta)
 
 
 def _number(value: Any, what: str, lo: float, hi: float) -> float:
@@ -118,6 +118,13 @@ def _number(value: Any, what: str, lo: float, hi: float) -> float:
             or not lo <= value <= hi:
         raise InputError(f"{what} must be a number from {lo:g} to {hi:g} (got {str(value)[:40]}).")
     return float(value)
+
+
+def _audio(value: Any, what: str) -> dict:
+    audio = _mapping(value, what)
+    if not isinstance(audio.get("path", ""), str):
+        raise InputError(f"{what}: \"path\" must be the recording's file name as text.")
+    return audio
 
 
 def _mapping(value: Any, what: str) -> dict:

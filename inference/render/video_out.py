@@ -92,7 +92,10 @@ class Mp4Sink:
             remove_quietly(self.tmp)
             if "audio" in message.lower() or "Invalid data" in message or "No such file" in message:
                 raise InputError(f"The audio could not be muxed: {message}")
-            raise OutputError(f"The video encoder failed: {message}")
+            free_mb = _free_mb(self.target)
+            where = f" ({free_mb:.0f} MB free there)" if free_mb is not None else ""
+            raise OutputError(f"The video encoder could not write '{self.target}' (ffmpeg: {message}). Check that "
+                              f"the disk has space{where} and the folder is writable.")
         try:
             replace_with(self.tmp, self.target)
         except OutputError:
@@ -111,6 +114,13 @@ class Mp4Sink:
         with contextlib.suppress(OSError, ValueError):
             return self.proc.stderr.read().decode("utf-8", "replace").strip()[-400:] or "no message"
         return "no message"
+
+
+def _free_mb(path: Path) -> float | None:
+    try:
+        return shutil.disk_usage(path.resolve().parent).free / 2**20
+    except OSError:
+        return None
 
 
 def _muxer(path: Path) -> str:
