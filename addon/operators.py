@@ -366,17 +366,28 @@ class VIVIDTALK_OT_export_fbx(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context):
-        if not self.filepath:
-            self.report({"ERROR"}, "Give a file path for the FBX.")
+        out = output_path(self, "FBX", ".fbx")
+        if out is None:
             return {"CANCELLED"}
         arm, mesh = active_rig(context)
         try:
-            fbx_export.export_take(context, arm, mesh, bpy.path.ensure_ext(self.filepath, ".fbx"), self.preset)
+            fbx_export.export_take(context, arm, mesh, out, self.preset)
         except OSError as e:
             self.report({"ERROR"}, f"Could not write the FBX: {e}")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Exported {self.filepath}")
+        self.report({"INFO"}, f"Exported {out}")
         return {"FINISHED"}
+
+
+def output_path(op, what: str, suffix: str) -> str | None:
+    """The absolute file an export writes (``suffix`` added where missing), or None after reporting why there is
+    none: no path given, or a folder given where a file name belongs."""
+    given = op.filepath.strip()
+    path = bpy.path.abspath(given) if given else ""
+    if not path or Path(path).is_dir() or given.endswith(("/", "\\")):
+        op.report({"ERROR"}, f"Give a file name for the {what}" + (f" ('{given}' is a folder)." if given else "."))
+        return None
+    return bpy.path.ensure_ext(path, suffix)
 
 
 def sampled_clip(context, mesh: bpy.types.Object, armature: bpy.types.Object | None) -> dict:
@@ -445,7 +456,9 @@ class VIVIDTALK_OT_export_csv(_AskForFile, bpy.types.Operator):
         return _take_poll(cls, context)
 
     def execute(self, context):
-        out = bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".csv"))
+        out = output_path(self, "CSV", ".csv")
+        if out is None:
+            return {"CANCELLED"}
         return _run_engine_export(self, context, lambda clip: ["export-csv", clip, "-o", out])
 
 
@@ -467,7 +480,9 @@ class VIVIDTALK_OT_export_flame(_AskForFile, bpy.types.Operator):
 
     def execute(self, context):
         settings = context.scene.vividtalk
-        out = bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".npz"))
+        out = output_path(self, "FLAME parameters", ".npz")
+        if out is None:
+            return {"CANCELLED"}
         extra = ["--arkit-from-ict", bpy.path.abspath(settings.ict_path)] if settings.ict_path else []
         return _run_engine_export(self, context, lambda clip: [
             "export-flame", clip, "--model", bpy.path.abspath(settings.flame_path), *extra, "-o", out])
@@ -513,16 +528,15 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def _prepare(self, context):
-        if not self.filepath:
-            self.report({"ERROR"}, "Give a file path for the video.")
+        out = output_path(self, "video", ".mp4")
+        if out is None:
             return None
         python, message = _engine_or_message(context)
         if python is None:
             self.report({"ERROR"}, message)
             return None
         arm, mesh = active_rig(context)
-        job = _RenderJob(Path(tempfile.mkdtemp(prefix="vividtalk_")),
-                         bpy.path.abspath(bpy.path.ensure_ext(self.filepath, ".mp4")))
+        job = _RenderJob(Path(tempfile.mkdtemp(prefix="vividtalk_")), out)
         is_portrait, photo = video.portrait_photo(arm)
         if is_portrait:  # the edited portrait rig itself, vertex for vertex
             video.write_meshes(context, mesh, job.workdir / "meshes.npz")

@@ -66,7 +66,11 @@ def read_transcript(value: str | None) -> str | None:
         raise InputError(f"Transcript '{value}' is not a file; pass a UTF-8 .txt file or the words themselves.")
     if len(value) < 1024 and "\n" not in value and os.path.isfile(value):
         try:
-            return Path(value).read_text(encoding="utf-8-sig")
+            text = Path(value).read_text(encoding="utf-8-sig")
+            if not text.strip():
+                raise InputError(f"Transcript file '{value}' is empty; put the words that are said in it, or leave "
+                                 "-t out to have them recognised.")
+            return text
         except UnicodeDecodeError as e:
             raise InputError(f"Transcript file '{value}' is not UTF-8 text; save it as UTF-8.") from e
         except OSError as e:

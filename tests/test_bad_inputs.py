@@ -190,6 +190,8 @@ OPTION_CASES = [
 ] + [
     Case("transcript-folder-named-txt", [*OPTION, "-t", "{tmp}/words.txt"], BAD_INPUT, "is a folder",
          lambda tmp: (GOOD_WAV(tmp), (tmp / "words.txt").mkdir())),
+    Case("transcript-empty-file", [*OPTION, "-t", "{tmp}/words.txt"], BAD_INPUT, "is empty",
+         lambda tmp: (GOOD_WAV(tmp), (tmp / "words.txt").write_text(" \n"))),
     Case("transcript-not-utf8", [*OPTION, "-t", "{tmp}/words.txt"], BAD_INPUT, "not UTF-8",
          lambda tmp: (GOOD_WAV(tmp), (tmp / "words.txt").write_bytes(b"\xff\xfe\x00h\x00i\x81\x82"))),
 ]
@@ -336,6 +338,44 @@ FILE_CASES = [
     Case("render-device", ["render", "--rig", "{rig}", "--motion", "{clip}", "--device", "tpu", "-o",
                            "{out}/result.mp4"], BAD_INPUT, "Unknown device"),
 ]
+
+
+def _rig_changed(change: Callable[[dict], object]):
+    """The shared valid portrait rig with one array damaged by ``change``."""
+    def make(tmp: Path) -> None:
+        with np.load(tmp.parent / "shared" / "rig.npz") as z:
+            arrays = dict(z)
+        change(arrays)
+        with open(tmp / "rig.npz", "wb") as f:
+            np.savez(f, **arrays)
+    return make
+
+
+def _meta(arrays: dict, key: str, value: str) -> None:
+    values = list(arrays["meta_values"])
+    values[list(arrays["meta_keys"]).index(key)] = value
+    arrays["meta_values"] = np.array(values)
+
+
+RIG_DAMAGE = [
+    ("vertices-nan", lambda a: a["vertices"].__setitem__((3, 1), np.nan), "NaN or infinity"),
+    ("vertices-flat", lambda a: a.__setitem__("vertices", a["vertices"].ravel()), "inconsistent"),
+    ("deltas-text", lambda a: a.__setitem__("shape_deltas", np.array(["x"])), "damaged"),
+    ("weights-short", lambda a: a.__setitem__("weights", a["weights"][:10]), "weights must be"),
+    ("faces-out-of-range", lambda a: a.__setitem__("face_indices", a["face_indices"] + 10**6), "does not exist"),
+    ("texture-tiny", lambda a: a.__setitem__("texture", np.zeros((2, 2, 3), np.uint8)), "texture must be"),
+    ("texture-text", lambda a: a.__setitem__("texture", np.array("abc")), "texture must be"),
+    ("texture-float", lambda a: a.__setitem__("texture", a["texture"].astype(float)), "texture must be"),
+    ("photo-vertices-short", lambda a: a.__setitem__("photo_vertices", np.zeros((3, 3))), "photo_vertices"),
+    ("landmark-out-of-range", lambda a: a.__setitem__("landmark_vertices", a["landmark_vertices"] + 10**6),
+     "landmark"),
+    ("meta-mismatch", lambda a: a.__setitem__("meta_values", np.array(["x"])), "damaged"),
+    ("scale-not-a-number", lambda a: _meta(a, "pixels_per_metre", "abc"), "measurements"),
+    ("scale-zero", lambda a: _meta(a, "pixels_per_metre", "0"), "damaged"),
+    ("drivers-uneven", lambda a: a.__setitem__("driver_axes", a["driver_axes"][:1]), "damaged"),
+]
+FILE_CASES += [Case(f"rig-{name}", RIG_ARGV, BAD_INPUT, words, _rig_changed(change))
+               for name, change, words in RIG_DAMAGE]
 
 
 def _nan_meshes(tmp: Path) -> np.ndarray:

@@ -8,6 +8,7 @@ image (no flicker) and an edited key in Blender changes exactly the frames it to
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -41,6 +42,14 @@ def require_portrait(rig: FaceRig) -> None:
     if rig.meta.get("kind") != "portrait" or rig.photo_vertices is None or rig.texture is None:
         raise InputError(f"Rendering needs a portrait face rig made from a photo; '{rig.name}' is not one "
                          "(make one with `vividtalk rig --image photo.jpg`).")
+    try:
+        sizes = [float(rig.meta[k]) for k in ("image_width", "image_height", "pixels_per_metre")]
+    except (KeyError, ValueError) as e:
+        raise InputError(f"The portrait rig '{rig.name}' lacks its photo's measurements ({e}); make it again with "
+                         "`vividtalk rig --image photo.jpg`.") from e
+    if not all(math.isfinite(x) and x > 0 for x in sizes) or rig.n_vertices < 478:
+        raise InputError(f"The portrait rig '{rig.name}' is damaged (photo size, scale or face mesh); make it again "
+                         "with `vividtalk rig --image photo.jpg`.")
 
 
 class PortraitRenderer:

@@ -102,11 +102,18 @@ class FaceRig:
                 problems.append(f"correctives for '{joint}' must be (9, V, 3) on a known joint")
         if self.uvs is not None and self.uvs.shape != (len(self.face_indices), 2):
             problems.append("uvs must have one row per face corner")
+        if self.texture is not None and not (
+                self.texture.ndim == 3 and self.texture.shape[2] == 3 and self.texture.dtype == np.uint8
+                and min(self.texture.shape[:2]) >= 32):
+            problems.append("texture must be an RGB picture (H, W, 3) of bytes, at least 32 pixels a side")
+        if self.photo_vertices is not None and self.photo_vertices.shape != (v, 3):
+            problems.append(f"photo_vertices must be ({v}, 3)")
+        if any(not 0 <= i < v for i in self.landmarks.values()):
+            problems.append("a landmark names a vertex that does not exist")
         numbers = {"vertices": self.vertices, "shape_deltas": self.shape_deltas, "weights": self.weights,
                    "joint_positions": self.joint_positions,
                    **{f"corrective:{j}": c for j, c in self.correctives.items()}}
-        if self.uvs is not None:
-            numbers["uvs"] = self.uvs
+        numbers |= {k: getattr(self, k) for k in ("uvs", "photo_vertices") if getattr(self, k) is not None}
         problems += [f"{k} holds NaN or infinity" for k, a in numbers.items() if not np.isfinite(a).all()]
         if problems:
             raise InputError(f"Rig '{self.name}' is inconsistent: " + "; ".join(problems) + ".")

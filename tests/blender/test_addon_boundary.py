@@ -278,3 +278,26 @@ def test_the_take_goes_to_the_scene_the_job_started_in(addon, scene, short_line)
     assert [o for o in other.objects] == []
     assert any(o.type == "ARMATURE" for o in first.objects)
     assert first.frame_end > 1 and first.sequence_editor is not None
+
+
+def test_exports_to_bad_places_say_why_and_write_nothing(scene, short_line, tmp_path):
+    from tests.flame_factory import ellipsoid_flame_arrays, write_flame_pkl
+
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line)) == {"FINISHED"}
+    scene.vividtalk.flame_path = str(write_flame_pkl(ellipsoid_flame_arrays(), tmp_path / "flame.pkl"))
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    buttons = {"csv": bpy.ops.vividtalk.export_csv, "fbx": bpy.ops.vividtalk.export_fbx,
+               "flame": bpy.ops.vividtalk.export_flame, "video": lambda **kw: bpy.ops.vividtalk.render_video(
+                   size=64, **kw)}
+    for name, press in buttons.items():
+        for path, message in (("", "Give a file name"), (str(folder), "is a folder"),
+                              (str(folder) + os.sep, "is a folder"),
+                              (str(tmp_path / "missing" / f"x.{name}"), "does not exist")):
+            before = _scene_state(scene)
+            with pytest.raises(RuntimeError, match=message):
+                press(filepath=path)
+            assert _scene_state(scene) == before, (name, path)
+            assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"], (name, path)
+            assert not (tmp_path / "missing").exists()
