@@ -104,19 +104,24 @@ def _has_engine(python: str) -> bool:
     return _checked[python]
 
 
-class EngineJob:
-    """Runs steps one after another; posts Events to ``events``. ``start()`` threads, ``run()`` blocks."""
+class BackgroundJob:
+    """Subprocesses run one after another on a thread, reporting Events through ``events``; ``start()`` returns
+    at once (the UI polls the queue on a timer), ``run()`` blocks (scripts, background mode). ``cancel()``
+    terminates the running process."""
 
-    def __init__(self, python: str, steps: list[Step]):
-        self.python = python
-        self.steps = steps
+    thread_name = "vividtalk-job"
+
+    def __init__(self) -> None:
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._cancel = threading.Event()
         self._process: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
 
+    def run(self) -> None:
+        raise NotImplementedError
+
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="vividtalk-engine", daemon=True)
+        self._thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def cancel(self) -> None:
@@ -128,6 +133,28 @@ class EngineJob:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def outcome(self) -> tuple[Event | None, list[str]]:
+        """After ``run()``: the final event ("done", "error", "cancelled") and the warnings on the way."""
+        warnings, last = [], None
+        while not self.events.empty():
+            ev = self.events.get()
+            if ev.kind == "warning":
+                warnings.append(ev.message)
+            elif ev.kind != "progress":
+                last = ev
+        return last, warnings
+
+
+class EngineJob(BackgroundJob):
+    """Runs engine steps (``python -m inference ...``) one after another."""
+
+    thread_name = "vividtalk-engine"
+
+    def __init__(self, python: str, steps: list[Step]):
+        super().__init__()
+        self.python = python
+        self.steps = steps
 
     def run(self) -> None:
         total = sum(s.weight for s in self.steps) or 1.0

@@ -11,17 +11,15 @@ cancelled install removes the half-made environment and leaves any earlier worki
 from __future__ import annotations
 
 import os
-import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Event
+from .engine import BackgroundJob, Event
 
 ENGINE_SOURCE = Path(__file__).with_name("engine_src")
 ENGINE_PYTHON_VERSION = (3, 11)
@@ -91,26 +89,15 @@ def install_steps(base_python: str, env_dir: Path, source: Path) -> list[Install
 _PIP_ACTIVITY = re.compile(r"^(Collecting|Downloading|Using cached|Building|Installing collected|Successfully)")
 
 
-class EngineInstaller:
-    """Runs the install steps on a thread; posts Events ("progress", "done", "error", "cancelled")."""
+class EngineInstaller(BackgroundJob):
+    """Runs the install steps; posts Events ("progress", "done", "error", "cancelled")."""
+
+    thread_name = "vividtalk-engine-install"
 
     def __init__(self, env_dir: Path | None = None, source: Path = ENGINE_SOURCE):
+        super().__init__()
         self.env_dir = env_dir or engine_env_dir()
         self.source = source
-        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
-        self._cancel = threading.Event()
-        self._process: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="vividtalk-engine-install", daemon=True)
-        self._thread.start()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        proc = self._process
-        if proc and proc.poll() is None:
-            proc.terminate()
 
     def run(self) -> None:
         base, why = find_base_python()

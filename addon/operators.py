@@ -77,7 +77,7 @@ class _EngineJobOperator:
         payload, steps, python = prepared
         job = EngineJob(python, steps)
         job.run()
-        return self._end(context, payload, _drain(job))
+        return self._end(context, payload, job.outcome())
 
     # ---- interactive: modal with a progress bar ---------------------------------------------------------
     def invoke(self, context, event):
@@ -250,17 +250,6 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _drain(job: EngineJob):
-    warnings, last = [], None
-    while not job.events.empty():
-        ev = job.events.get()
-        if ev.kind == "warning":
-            warnings.append(ev.message)
-        elif ev.kind != "progress":
-            last = ev
-    return last, warnings
-
-
 class VIVIDTALK_OT_cancel(bpy.types.Operator):
     """Stop the running generation; the scene stays as it was"""
 
@@ -426,7 +415,7 @@ def _run_engine_export(self, context, args_for) -> set[str]:
         clip_path.write_text(json.dumps(clip), encoding="utf-8")
         job = EngineJob(python, [Step(args_for(str(clip_path)), "Export")])
         job.run()
-        event, _ = _drain(job)
+        event, _ = job.outcome()
     if event.kind != "done":
         self.report({"ERROR"}, event.message)
         return {"CANCELLED"}

@@ -65,7 +65,7 @@ class VIVIDTALK_OT_install_engine(bpy.types.Operator):
         installer = engine_install.EngineInstaller()
         if not self.run_async or context.window is None:  # scripts and background mode: wait for it
             installer.run()
-            return self._end(context, _last_event(installer))
+            return self._end(context, installer.outcome()[0])
         self._installer = installer
         state = install_state(context)
         state.running, state.progress, state.status, state.cancel_requested = True, 0.0, "Starting…", False
@@ -128,15 +128,6 @@ class VIVIDTALK_OT_install_engine_cancel(bpy.types.Operator):
     def execute(self, context):
         install_state(context).cancel_requested = True
         return {"FINISHED"}
-
-
-def _last_event(installer: engine_install.EngineInstaller):
-    last = None
-    while not installer.events.empty():
-        ev = installer.events.get()
-        if ev.kind != "progress":
-            last = ev
-    return last
 
 
 CLASSES = (VIVIDTALK_AP_preferences, VIVIDTALK_OT_install_engine, VIVIDTALK_OT_install_engine_cancel)
