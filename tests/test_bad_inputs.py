@@ -643,3 +643,14 @@ def test_a_cancelled_demo_leaves_no_folder(tmp_path):
     _, err = engine.communicate(timeout=120)
     assert engine.returncode == CANCELLED, err
     assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.parametrize("command", [["demo"], ["export-csv", "{clip}"], ["animate", "{voice}"],
+                                     ["render", "--rig", "{rig}", "--motion", "{clip}", "--size", "64"]])
+def test_a_read_only_folder_is_an_output_problem(command, shared_inputs, read_only_folder, capsys):
+    name = {"demo": "demo", "export-csv": "x.csv", "animate": "x.json", "render": "x.mp4"}[command[0]]
+    target = read_only_folder if command[0] == "demo" else read_only_folder / name
+    argv = [a.format(**shared_inputs) for a in command] + ["-o", str(target)]
+    code, err = run_in_process(argv, capsys)
+    assert code == NOT_WRITABLE and "not writable" in err, err
+    assert os.listdir(read_only_folder) == []
