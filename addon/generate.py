@@ -61,7 +61,7 @@ class Request:
             return f"'{audio}' is a folder; choose the audio file inside it."
         if not audio.is_file():
             return f"'{audio}' is not a regular file (a device or a pipe); choose a recording saved as a file."
-        needs = {"ICT": (self.ict_path, "the ICT-FaceKit folder"), "FLAME": (self.flame_path, "the FLAME model file")}
+        needs = {"FLAME": (self.flame_path, "the FLAME model file")}
         if self.rig in needs and not needs[self.rig][0]:
             return f"Choose {needs[self.rig][1]} for this target rig."
         if self.rig == "SELECTED" and not self.target_mesh:
@@ -109,7 +109,8 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
                           "Mapping shape keys", 0.3))
     elif find_rig(scene, req.source_tag) is None:
         rig_args = {"PORTRAIT": ["--image", _abs(req.portrait_path)] if req.portrait_path else [],
-                    "ICT": ["--ict", _abs(req.ict_path)], "FLAME": ["--flame", _abs(req.flame_path)]}[req.rig]
+                    "ICT": ["--ict", *([_abs(req.ict_path)] if req.ict_path else [])],
+                    "FLAME": ["--flame", _abs(req.flame_path)]}[req.rig]
         if req.rig == "FLAME" and req.ict_path:
             rig_args += ["--arkit-from-ict", _abs(req.ict_path)]
         steps.append(Step(["rig", *rig_args, "-o", str(req.workdir / "rig.npz")], "Building the face rig", 1.0))

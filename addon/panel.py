@@ -27,7 +27,7 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         if s.rig == "PORTRAIT":
             box.prop(s, "portrait_path")
         elif s.rig == "ICT":
-            box.prop(s, "ict_path")
+            box.prop(s, "ict_path", text="Checkout (optional)")
         elif s.rig == "FLAME":
             box.prop(s, "flame_path")
             box.prop(s, "ict_path", text="ARKit targets (optional ICT)")

@@ -14,7 +14,8 @@ from .contract import option
 
 RIG_ITEMS = [
     ("PORTRAIT", "Portrait face", "The face in the portrait photo (or the built-in face without one)"),
-    ("ICT", "ICT-FaceKit", "ICT-FaceKit head with 53 ARKit shapes, from its folder"),
+    ("ICT", "ICT-FaceKit head", "The complete ICT-FaceKit head (skull, eyes, teeth, tongue) with its artist-made "
+     "ARKit shapes: the one that ships with VividTalk, or your checkout"),
     ("FLAME", "FLAME", "A FLAME 2020/2023 model file; ARKit curves map exactly to FLAME expressions"),
     ("SELECTED", "Selected mesh", "The selected mesh, driven through its ARKit or viseme shape keys"),
 ]
@@ -48,7 +49,8 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
     rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="PORTRAIT")
     portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH",
                                   description="Photo of the face to animate (optional: a built-in face otherwise)")
-    ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH", description="Folder holding ict_arkit.npz")
+    ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH",
+                             description="An ICT-FaceKit checkout (optional: the head that ships with VividTalk)")
     flame_path: StringProperty(name="FLAME model", subtype="FILE_PATH",
                                description="FLAME 2020/2023 generic_model.pkl or .npz")
     mouth_gain: contract_property("animate_options", "mouth_gain")

@@ -95,6 +95,8 @@ def build_rig_objects(rig: RigData, source_tag: str) -> RigObjects:
     if "texture" in a:
         _texture_material(mesh, a["texture"], rig.name)
         camera = _photo_camera(rig, coll)
+    elif "face_materials" in a:
+        _part_materials(mesh, rig.names("material_names"), a["face_materials"])
     return RigObjects(arm_obj, mesh_obj, camera, coll)
 
 
@@ -267,6 +269,30 @@ def _texture_material(mesh: bpy.types.Mesh, texture: np.ndarray, name: str) -> N
     mat.node_tree.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
     bsdf.inputs["Roughness"].default_value = 0.6
     mesh.materials.append(mat)
+
+
+# base colour and roughness by ICT-FaceKit material name (its parts: skin, gums and tongue, teeth, eyes, lashes)
+PART_LOOKS = {
+    "M_Face": ((0.80, 0.57, 0.47), 0.5), "M_BackHead": ((0.80, 0.57, 0.47), 0.5),
+    "M_GumsTongue": ((0.62, 0.22, 0.22), 0.35), "M_Teeth": ((0.90, 0.87, 0.80), 0.25),
+    "M_ScleraLeft": ((0.92, 0.90, 0.88), 0.2), "M_ScleraRight": ((0.92, 0.90, 0.88), 0.2),
+    "M_IrisLeft": ((0.25, 0.16, 0.09), 0.15), "M_IrisRight": ((0.25, 0.16, 0.09), 0.15),
+    "M_EyeLashes": ((0.03, 0.02, 0.02), 0.6),
+}
+
+
+def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.ndarray) -> None:
+    """One material per part, so the head reads as skin, teeth, gums and eyes in Material Preview and Cycles."""
+    for name in names:
+        mat = bpy.data.materials.get(f"VividTalk {name}") or bpy.data.materials.new(f"VividTalk {name}")
+        colour, roughness = PART_LOOKS.get(name, ((0.6, 0.6, 0.6), 0.5))
+        mat.diffuse_color = (*colour, 1.0)  # the viewport's solid mode
+        mat.use_nodes = True
+        bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+        bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
+        bsdf.inputs["Roughness"].default_value = roughness
+        mesh.materials.append(mat)
+    mesh.polygons.foreach_set("material_index", face_materials.astype(np.int32))
 
 
 def _photo_camera(rig: RigData, coll: bpy.types.Collection) -> bpy.types.Object:

@@ -1,8 +1,9 @@
-"""Time spent inside Blender for a 60-second line on the portrait rig, beyond the engine's own time.
+"""Time spent inside Blender for a 60-second line on a rig, beyond the engine's own time.
 
 Makes a 60 s voice line (espeak-ng) and runs the engine once for the clip and the rig, then, in the bpy
 module, times building the rig objects and writing the take (keys, handles, groups). Run with the
-interpreter that has bpy: ``python -m benchmarks.blender_keying``.
+interpreter that has bpy: ``python -m benchmarks.blender_keying [--rig portrait|ict]`` (ict: the complete head
+that ships with vividtalk).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rig", choices=("portrait", "ict"), default="portrait")
+    rig_args = ["--ict"] if ap.parse_args().rig == "ict" else []
     os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="vividtalk_bench_"))
     import bpy
 
@@ -31,7 +37,7 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([*engine, "animate", str(work / "minute.wav"), "-t", text, "-o", str(work / "clip.json"),
                     "--progress", "quiet"], check=True)
-    subprocess.run([*engine, "rig", "-o", str(work / "rig.npz"), "--progress", "quiet"], check=True)
+    subprocess.run([*engine, "rig", *rig_args, "-o", str(work / "rig.npz"), "--progress", "quiet"], check=True)
     engine_s = time.perf_counter() - started
 
     sys.path.insert(0, str(REPO / "tools"))

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rig", help="build a face rig (.npz): from a photo, ICT-FaceKit or a FLAME model")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--image", help="portrait photo (default: the built-in public-domain astronaut portrait)")
-    src.add_argument("--ict", help="folder holding ICT-FaceKit's ict_arkit.npz")
+    src.add_argument("--ict", nargs="?", const="", metavar="DIR",
+                     help="the ICT-FaceKit head: the one that ships with vividtalk, or the checkout in DIR")
     src.add_argument("--flame", help="FLAME 2020/2023 model (.pkl or .npz), loaded without running its code")
     p.add_argument("--arkit-from-ict", metavar="DIR", help="with --flame: fit the ARKit mapping to ICT-FaceKit's "
                    "shapes in DIR instead of the built-in face")
@@ -207,7 +208,8 @@ def _cmd_rig(args: argparse.Namespace, progress: Progress) -> int:
     from .rigs.build import build_rig
 
     check_writable_target(args.output)
-    kind, path = ("ict", args.ict) if args.ict else ("flame", args.flame) if args.flame else ("portrait", args.image)
+    kind, path = ("ict", args.ict) if args.ict is not None else ("flame", args.flame) if args.flame else \
+        ("portrait", args.image)
     progress.update("rig", 0.0)
     rig = build_rig(kind, path, args.arkit_from_ict)
     for warning in filter(None, rig.meta.get("warnings", "").split("\n")):

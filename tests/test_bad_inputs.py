@@ -276,7 +276,7 @@ FILE_CASES = [
     Case("ict-not-zip", ["rig", "--ict", "{tmp}/ict", "-o", "{out}/result.npz"], BAD_INPUT, "not a readable",
          lambda tmp: ((tmp / "ict").mkdir(), (tmp / "ict/ict_arkit.npz").write_text("garbage"))),
     Case("ict-incomplete", ["rig", "--ict", "{tmp}/ict", "-o", "{out}/result.npz"], BAD_INPUT,
-         "not a complete ICT-FaceKit export",
+         "not a complete ICT-FaceKit head",
          lambda tmp: ((tmp / "ict").mkdir(), _npz("ict/ict_arkit.npz", neutral_vertices=np.zeros((3, 3)))(tmp))),
     Case("flame-missing", ["rig", "--flame", "{tmp}/model.pkl", "-o", "{out}/result.npz"], BAD_INPUT,
          "does not exist"),

@@ -42,6 +42,7 @@ def build(output_dir: Path) -> Path:
         shutil.copy2(REPO / "inference" / "data" / "engine_contract.json", stage / "engine_contract.json")
         engine_src = stage / "engine_src"
         shutil.copytree(REPO / "inference", engine_src / "inference", ignore=skip)
+        shutil.copytree(REPO / "blender_assets", engine_src / "blender_assets", ignore=skip)
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(REPO / name, engine_src / name)
         subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(stage), "--output-dir",

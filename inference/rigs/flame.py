@@ -31,6 +31,8 @@ N_SHAPE_FLAME = 300
 """FLAME 2020/2023 store 300 identity then 100 expression components in ``shapedirs``."""
 DRIVER_ONLY = {f"eyeLook{d}{s}" for d in ("Up", "Down", "In", "Out") for s in ("Left", "Right")}
 """Gaze is FLAME's eye joints, not expressions."""
+NO_FLAME_EXPRESSION = DRIVER_ONLY | {"tongueOut"}
+"""Channels no FLAME expression carries: gaze (its eye joints) and the tongue (FLAME has none)."""
 JAW_SEARCH_DEGREES = np.arange(0.0, 36.0, 1.0)
 
 
@@ -148,7 +150,7 @@ def fit_arkit_mapping(model: FlameModel, source: FaceRig, betas: np.ndarray | No
     base.drivers = standard_drivers(1.0, head_joint="root")  # jawOpen value = jaw degrees, for the search
     target_pts = base.vertices
     src_neutral = source.evaluate({}, 1)[0].astype(np.float64)
-    channels = [c for c in ARKIT_NAMES if c in source.channels_used() and c not in DRIVER_ONLY]
+    channels = [c for c in ARKIT_NAMES if c in source.channels_used() and c not in NO_FLAME_EXPRESSION]
     src_deltas = {c: source.evaluate({c: 1.0}, 1)[0].astype(np.float64) - src_neutral for c in channels}
     moving = np.zeros(len(src_neutral), bool)
     for d in src_deltas.values():

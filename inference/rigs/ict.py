@@ -1,28 +1,44 @@
-"""ICT-FaceKit (MIT, USC ICT): a full production head with 53 artist-made ARKit expression shapes.
+"""The ICT-FaceKit head as a rig: the complete head (face, back of head and neck, sockets, eyeballs, eyelashes,
+teeth, gums, tongue) with its 53 artist-made shapes under ARKit names, and joints that move what is rigid.
 
-Reads ``ict_arkit.npz`` (the numpy export of FaceXModel, see ../shared/data/README.md) from a folder the
-user points to. ICT names its sides ``_L``/``_R`` and splits browInnerUp and cheekPuff in two; the rig
-uses Apple's ARKit names, merging each split pair into one shape (exact: shapes add linearly).
+The head ships with vividtalk (``blender_assets/ict_head.npz``, MIT, built by tools/build_head_asset.py); a user's
+own checkout (or the older ``ict_arkit.npz`` export) works the same. ICT names its sides ``_L``/``_R`` and splits
+browInnerUp and cheekPuff in two; the rig uses Apple's ARKit names, merging each split pair into one shape (exact:
+shapes add linearly), and adds the one ARKit shape ICT lacks, tongueOut.
+
+What the artist shapes do to rigid parts becomes joint motion: the lower teeth, the lower gums and the tongue
+follow the jaw joint, turned by jawOpen by the angle that best reproduces ICT's own jawOpen (what is left of the
+shape on them is kept as a shape); the eyeballs follow the eye joints (ICT's eyeLook shapes leave them still).
+ICT's jawOpen opens the incisors about 4 cm, a yawn; the rig scales it so jawOpen = 1 opens them 25 mm, the
+opening the lip sync's curves are made for. The thin transparent layers in front of the eyes (lacrimal fluid,
+eye blend, eye occlusion) need a shader to look right and are left out.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import least_squares
 
 from ..errors import InputError
-from ..io.npz import load_arrays, require_finite
-from .rig import JOINT_NAMES, FaceRig, standard_drivers
+from .ict_model import PART_VERTEX_RANGES, IctModel, read_model, read_npz
+from .rig import JOINT_NAMES, FaceRig, JointDriver, standard_drivers
 
-ICT_FILE = "ict_arkit.npz"
+ASSET_NAME = "ict_head.npz"
 _MERGED = {"browInnerUp": ("browInnerUp_L", "browInnerUp_R"), "cheekPuff": ("cheekPuff_L", "cheekPuff_R")}
+_LEFT_OUT = ("lacrimal_fluid", "eye_blend", "eye_occlusion")
 # head pivots in ICT centimetres: atlanto-occipital joint, mid-neck, neck base
-_PIVOTS_CM = {"root": (0, -17.0, -2.0), "neck": (0, -9.0, -1.5), "head": (0, -2.0, 0.0), "jaw": (0, 1.0, 3.5)}
+_PIVOTS_CM = {"root": (0, -17.0, -2.0), "neck": (0, -9.0, -1.5), "head": (0, -2.0, 0.0)}
 _ICT_LANDMARKS = {"chin": 8, "nose_tip": 30, "lip_upper": 62, "lip_lower": 66, "mouth_corner_R": 48,
                   "mouth_corner_L": 54, "eye_outer_R": 36, "eye_inner_R": 39, "eye_inner_L": 42, "eye_outer_L": 45,
                   "eye_upper_R": 37, "eye_lower_R": 41, "eye_upper_L": 44, "eye_lower_L": 46}
+INCISOR_OPENING_CM = 2.5
+"""How far jawOpen = 1 parts the incisors (ICT's own shape: about 4 cm)."""
+TONGUE_OUT_CM = 2.2  # how far the tongue tip comes forward at tongueOut = 1
+TONGUE_OUT_JAW = 0.35  # the share of jawOpen tongueOut brings along, so the tongue passes the teeth
 
 
 def arkit_name(ict_name: str) -> str:
@@ -33,60 +49,180 @@ def arkit_name(ict_name: str) -> str:
     return ict_name
 
 
-def find_ict_file(folder: str | os.PathLike) -> Path:
-    p = Path(folder)
-    path = p if p.is_file() else p / ICT_FILE
+def builtin_head_path() -> Path:
+    return Path(str(resources.files("blender_assets") / ASSET_NAME))
+
+
+def load_ict_rig(source: str | os.PathLike | None = None) -> FaceRig:
+    """The rig of the head that ships with vividtalk (``source`` None), or of a user's ICT-FaceKit checkout."""
+    if source:
+        return ict_rig(read_model(source), str(source))
+    path = builtin_head_path()
     if not path.is_file():
-        raise InputError(f"No ICT-FaceKit head at '{p}': expected the folder holding '{ICT_FILE}' "
-                         "(see docs/rigs.md for how to make it from an ICT-FaceKit checkout).")
-    return path
+        raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
+    return ict_rig(read_npz(path), "built-in")
 
 
-def load_ict_rig(folder: str | os.PathLike) -> FaceRig:
-    path = find_ict_file(folder)
-    z = load_arrays(path, "ICT-FaceKit export")
-    try:
-        verts_cm = z["neutral_vertices"].astype(np.float64)
-        face_sizes = z["face_sizes"].astype(np.int64)
-        face_indices = z["face_vertex_indices"].astype(np.int64)
-        uvs = z["uvs"][z["face_uv_indices"]].astype(np.float32)
-        ict_names = [str(n) for n in z["expression_names"]]
-        deltas_cm = z["expression_deltas"]
-        regions = {str(n): tuple(r) for n, r in zip(z["region_names"], z["region_vertex_ranges"], strict=True)}
-        multipie = z["landmarks_multipie68"]
-    except (KeyError, ValueError, TypeError, IndexError) as e:
-        raise InputError(f"'{path}' is not a complete ICT-FaceKit export ({e}); rebuild it with "
-                         "build_ict_npz.py.") from e
-    require_finite(z, str(path))
-    shapes: dict[str, np.ndarray] = {}
-    for name, delta in zip(ict_names, deltas_cm, strict=True):
-        merged = next((m for m, pair in _MERGED.items() if name in pair), None)
-        key = merged or arkit_name(name)
-        shapes[key] = shapes.get(key, 0) + delta.astype(np.float32) / 100.0
-    names = sorted(shapes)
+def ict_rig(model: IctModel, source: str) -> FaceRig:
+    part_of = model.part_of_vertices()
+    part_names = list(PART_VERTEX_RANGES)
+    keep = ~np.isin(part_of, [i for i, n in enumerate(part_names) if n.startswith(_LEFT_OUT)])
+    verts_cm = model.vertices.astype(np.float64)
+    shapes = _arkit_shapes(model)
+    parts = {name: part_of == i for i, name in enumerate(part_names)}
 
-    y = verts_cm[:, 1]
-    head_w = np.clip((y + 12.0) / 8.0, 0, 1)
+    jaw = _jaw(verts_cm, shapes.get("jawOpen"), parts)
+    if jaw is not None:
+        shapes["jawOpen"] = shapes["jawOpen"] * jaw.scale - jaw.weights[:, None] * jaw.displacement
+        tongue = _tongue(verts_cm, parts, jaw.weights)
+        if tongue.any():
+            shapes["tongueOut"] = _tongue_out(verts_cm, tongue) + TONGUE_OUT_JAW * shapes["jawOpen"]
+
+    weights = np.zeros((len(verts_cm), len(JOINT_NAMES)), np.float64)
+    head_w = np.clip((verts_cm[:, 1] + 12.0) / 8.0, 0, 1)
     head_w = head_w * head_w * (3 - 2 * head_w)
-    weights = np.zeros((len(verts_cm), len(JOINT_NAMES)), np.float32)
     weights[:, JOINT_NAMES.index("head")] = head_w
     weights[:, JOINT_NAMES.index("neck")] = 1 - head_w
-    pivots = dict(_PIVOTS_CM)
-    for side, region in (("L", "eyeball_left"), ("R", "eyeball_right")):
-        a, b = regions[region]
-        weights[a:b + 1] = 0
-        weights[a:b + 1, JOINT_NAMES.index(f"eye_{side}")] = 1
-        pivots[f"eye_{side}"] = tuple(verts_cm[a:b + 1].mean(0))
-    # jawOpen and eyeLook* are artist shapes here: only the head rotation drives joints
-    drivers = [d for d in standard_drivers(0.0) if d.channel.startswith("head.")]
+    pivots = {k: np.array(v, np.float64) for k, v in _PIVOTS_CM.items()}
+    pivots["jaw"] = np.array([0.0, 1.0, 3.5])
+    jaw_degrees = 0.0
+    if jaw is not None:
+        moving = jaw.weights > 0
+        weights[moving] *= (1 - jaw.weights[moving])[:, None]
+        weights[moving, JOINT_NAMES.index("jaw")] = jaw.weights[moving]
+        pivots["jaw"], jaw_degrees = jaw.pivot, jaw.degrees
+    for side, part in (("L", "eyeball_left"), ("R", "eyeball_right")):
+        ball = parts[part]
+        pivots[f"eye_{side}"] = _sphere_centre(verts_cm[ball]) if ball.any() else np.zeros(3)
+        weights[ball] = 0
+        weights[ball, JOINT_NAMES.index(f"eye_{side}")] = 1
+    drivers = standard_drivers(jaw_degrees)
+    if "tongueOut" in shapes:
+        drivers.append(JointDriver("tongueOut", "jaw", 0, jaw_degrees * TONGUE_OUT_JAW))
+
+    index = np.cumsum(keep) - 1  # old vertex -> kept vertex
+    corners_kept = keep[model.face_indices]
+    starts = np.concatenate([[0], np.cumsum(model.face_sizes)[:-1]])
+    polygon_kept = np.logical_and.reduceat(corners_kept, starts)
+    corner_mask = np.repeat(polygon_kept, model.face_sizes)
+    names = sorted(shapes)
+    landmarks = {k: int(index[model.landmarks68[i]]) for k, i in _ICT_LANDMARKS.items()
+                 if keep[model.landmarks68[i]]}
     rig = FaceRig(
-        name="ICTFace", vertices=verts_cm / 100.0, face_sizes=face_sizes, face_indices=face_indices,
-        shape_names=names, shape_deltas=np.stack([shapes[n] for n in names]),
+        name="ICTHead", vertices=verts_cm[keep] / 100.0, face_sizes=model.face_sizes[polygon_kept],
+        face_indices=index[model.face_indices[corner_mask]],
+        shape_names=names, shape_deltas=np.stack([shapes[n][keep] for n in names]).astype(np.float32) / 100.0,
         joint_names=list(JOINT_NAMES), joint_parents=np.array([-1, 0, 1, 2, 2, 2]),
         joint_positions=np.array([pivots[j] for j in JOINT_NAMES], dtype=np.float64) / 100.0,
-        weights=weights, drivers=drivers, uvs=uvs,
-        landmarks={k: int(multipie[i]) for k, i in _ICT_LANDMARKS.items()},
-        meta={"source": str(path), "kind": "ict", "licence": "MIT (ICT-FaceKit, USC ICT)"},
+        weights=weights[keep].astype(np.float32), drivers=drivers,
+        uvs=model.uvs[model.face_uv_indices[corner_mask]].astype(np.float32),
+        face_materials=model.face_materials[polygon_kept].astype(np.int16),
+        material_names=list(model.material_names), landmarks=landmarks,
+        meta={"source": source, "kind": "ict", "licence": "MIT (ICT-FaceKit, USC ICT)",
+              "jaw_scale": f"{jaw.scale:.4f}" if jaw is not None else "1"},
     )
     rig.validate()
     return rig
+
+
+def _arkit_shapes(model: IctModel) -> dict[str, np.ndarray]:
+    shapes: dict[str, np.ndarray] = {}
+    for name, delta in zip(model.expression_names, model.expression_deltas, strict=True):
+        merged = next((m for m, pair in _MERGED.items() if name in pair), None)
+        key = merged or arkit_name(name)
+        shapes[key] = shapes.get(key, 0) + delta.astype(np.float64)
+    return shapes
+
+
+class _Jaw:
+    """The jaw as a joint: pivot and angle (per unit of jawOpen after scaling), per-vertex weights, and the
+    displacement the rotation gives each vertex (cm)."""
+
+    def __init__(self, pivot: np.ndarray, degrees: float, scale: float, weights: np.ndarray,
+                 displacement: np.ndarray):
+        self.pivot, self.degrees, self.scale = pivot, degrees, scale
+        self.weights, self.displacement = weights, displacement
+
+
+def _rotate_x(points: np.ndarray, pivot: np.ndarray, degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    c, s = np.cos(a), np.sin(a)
+    rel = points - pivot
+    out = rel.copy()
+    out[:, 1] = c * rel[:, 1] - s * rel[:, 2]
+    out[:, 2] = s * rel[:, 1] + c * rel[:, 2]
+    return out + pivot
+
+
+def _jaw(verts: np.ndarray, jaw_open: np.ndarray | None, parts: dict[str, np.ndarray]) -> _Jaw | None:
+    """Fit a rotation about rig X through a pivot in the mid-plane to what jawOpen does to the lower teeth."""
+    if jaw_open is None or not parts["teeth"].any():
+        return None
+    moved = np.linalg.norm(jaw_open, axis=1)
+    lower = parts["teeth"] & (moved > 0.5)
+    if lower.sum() < 10:
+        return None
+    p, d = verts[lower], jaw_open[lower]
+
+    def residual(x):
+        return (_rotate_x(p, np.array([0.0, x[1], x[2]]), x[0]) - (p + d)).ravel()
+
+    fit = least_squares(residual, x0=[20.0, 1.0, -1.0])
+    degrees, pivot = float(fit.x[0]), np.array([0.0, fit.x[1], fit.x[2]])
+    upper = parts["teeth"] & ~lower
+    gap = _incisor_gap(verts, jaw_open, lower, upper)
+    scale = INCISOR_OPENING_CM / gap if gap > 0 else 1.0
+    degrees *= scale
+    rigid = parts["teeth"] | parts["gums_and_tongue"]
+    displacement = np.zeros_like(verts)
+    displacement[rigid] = _rotate_x(verts[rigid], pivot, degrees) - verts[rigid]
+    along = np.einsum("ij,ij->i", jaw_open * scale, displacement)
+    norm2 = np.einsum("ij,ij->i", displacement, displacement)
+    weights = np.where(rigid & (norm2 > 1e-8), np.clip(along / np.maximum(norm2, 1e-12), 0, 1), 0.0)
+    weights[lower] = 1.0
+    return _Jaw(pivot, degrees, scale, weights, displacement)
+
+
+def _incisor_gap(verts: np.ndarray, jaw_open: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """How far jawOpen = 1 parts the front teeth: the lowest point of the upper incisors to the highest of the
+    lower ones, both within 1 cm of the mid-plane and at the front."""
+    front = verts[:, 2] > verts[upper | lower, 2].max() - 1.0
+    mid = np.abs(verts[:, 0]) < 1.0
+    up, lo = upper & front & mid, lower & front & mid
+    if not up.any() or not lo.any():
+        return 0.0
+    rest = verts[up, 1].min() - verts[lo, 1].max()
+    opened = verts[up, 1].min() - (verts[lo, 1] + jaw_open[lo, 1]).max()
+    return float(opened - rest)
+
+
+def _tongue(verts: np.ndarray, parts: dict[str, np.ndarray], jaw_weights: np.ndarray) -> np.ndarray:
+    """The tongue: the part of 'gums and tongue' that moves with the jaw and keeps clear of the teeth (the gums
+    wrap the teeth)."""
+    from scipy.spatial import cKDTree
+
+    candidates = parts["gums_and_tongue"] & (jaw_weights > 0.5)
+    if not candidates.any() or not parts["teeth"].any():
+        return np.zeros(len(verts), bool)
+    distance, _ = cKDTree(verts[parts["teeth"]]).query(verts[candidates])
+    tongue = np.zeros(len(verts), bool)
+    tongue[np.flatnonzero(candidates)[distance > 0.35]] = True
+    return tongue
+
+
+def _tongue_out(verts: np.ndarray, tongue: np.ndarray) -> np.ndarray:
+    """Push the tongue forward, the tip most and the root not at all, and flatten it a little."""
+    z = verts[tongue, 2]
+    t = np.clip((z - z.min()) / max(z.max() - z.min(), 1e-6), 0, 1)
+    t = t * t * (3 - 2 * t)
+    delta = np.zeros_like(verts)
+    delta[tongue, 2] = TONGUE_OUT_CM * t
+    delta[tongue, 1] = -0.25 * t
+    return delta
+
+
+def _sphere_centre(points: np.ndarray) -> np.ndarray:
+    """Least-squares sphere centre (the eyeball's pivot)."""
+    a = np.column_stack([2 * points, np.ones(len(points))])
+    b = (points ** 2).sum(1)
+    return np.linalg.lstsq(a, b, rcond=None)[0][:3]

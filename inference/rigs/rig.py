@@ -60,6 +60,8 @@ class FaceRig:
     photo_vertices: np.ndarray | None = None  # (V, 3) the face as photographed (portrait rigs)
     landmarks: dict[str, int] = field(default_factory=dict)  # semantic point -> vertex index
     meta: dict[str, str] = field(default_factory=dict)
+    face_materials: np.ndarray | None = None  # (F,) index into material_names: skin, teeth, eyes, ...
+    material_names: list[str] = field(default_factory=list)
 
     # ---- structure -------------------------------------------------------------------------------------
     @property
@@ -106,6 +108,10 @@ class FaceRig:
                 self.texture.ndim == 3 and self.texture.shape[2] == 3 and self.texture.dtype == np.uint8
                 and min(self.texture.shape[:2]) >= 32):
             problems.append("texture must be an RGB picture (H, W, 3) of bytes, at least 32 pixels a side")
+        if self.face_materials is not None and (
+                self.face_materials.shape != self.face_sizes.shape or (len(self.face_materials) and (
+                    self.face_materials.min() < 0 or self.face_materials.max() >= len(self.material_names)))):
+            problems.append("face_materials must name one of material_names for every polygon")
         if self.photo_vertices is not None and self.photo_vertices.shape != (v, 3):
             problems.append(f"photo_vertices must be ({v}, 3)")
         if any(not 0 <= i < v for i in self.landmarks.values()):
@@ -129,7 +135,7 @@ class FaceRig:
         return eul
 
     def evaluate(self, channels: Mapping[str, np.ndarray | float], n_frames: int | None = None,
-                 chunk: int = 256) -> np.ndarray:
+                 chunk: int = 32) -> np.ndarray:
         """Vertices (T, V, 3) for per-frame channel values (missing channels are 0, scalars are held).
 
         ``channels`` holds blendshape weights by shape name and driver inputs by channel name (for a
@@ -144,7 +150,7 @@ class FaceRig:
                 w[:, i] = _frames(channels[name], n_frames)
         return self.pose(w, euler_matrices(self.joint_eulers(channels, n_frames)), chunk)
 
-    def pose(self, shape_weights: np.ndarray, local_rot: np.ndarray, chunk: int = 256) -> np.ndarray:
+    def pose(self, shape_weights: np.ndarray, local_rot: np.ndarray, chunk: int = 32) -> np.ndarray:
         """Vertices (T, V, 3) from blendshape weights (T, S) and joint rotations (T, J, 3, 3)."""
         n_frames = len(shape_weights)
         out = np.empty((n_frames, self.n_vertices, 3), np.float32)
@@ -167,10 +173,21 @@ class FaceRig:
         moving = np.flatnonzero(np.abs(g - _IDENTITY34).max(axis=(0, 2, 3)) > 0)
         if not len(moving):
             return verts
-        blend = np.einsum("vj,tjab->tvab", self.weights[:, moving], g[:, moving].astype(np.float32))
-        still = 1.0 - self.weights[:, moving].sum(1)
-        blend[:, :, :, :3] += still[None, :, None, None] * np.eye(3, dtype=np.float32)
-        return np.einsum("tvab,tvb->tva", blend[..., :3], verts) + blend[..., 3]
+        # joint by joint: blending a 3x4 matrix for every vertex of every frame costs ten times more. A joint
+        # that carries most of the mesh (the head) is applied to all of it (gathering its vertices costs more
+        # than the few it does not carry); the others to their own vertices only
+        weights = self.weights.astype(np.float32)
+        still = 1.0 - weights[:, moving].sum(1)
+        out = verts * still[None, :, None]
+        g = g.astype(np.float32)
+        for j in moving:
+            carried = np.flatnonzero(weights[:, j])
+            rotation, shift = np.ascontiguousarray(g[:, j, :, :3].transpose(0, 2, 1)), g[:, j, None, :, 3]
+            if len(carried) > self.n_vertices // 2:
+                out += weights[None, :, j, None] * (np.matmul(verts, rotation) + shift)
+            elif len(carried):
+                out[:, carried] += weights[None, carried, j, None] * (np.matmul(verts[:, carried], rotation) + shift)
+        return out
 
     # ---- storage ---------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
@@ -190,9 +207,11 @@ class FaceRig:
             "meta_keys": np.array(list(self.meta), dtype=str),
             "meta_values": np.array(list(self.meta.values()), dtype=str),
         }
-        for key in ("uvs", "texture", "photo_vertices"):
+        for key in ("uvs", "texture", "photo_vertices", "face_materials"):
             if getattr(self, key) is not None:
                 arrays[key] = getattr(self, key)
+        if self.face_materials is not None:
+            arrays["material_names"] = np.array(self.material_names, dtype=str)
         for joint, deltas in self.correctives.items():
             arrays[f"corrective:{joint}"] = deltas
         atomic_write_bytes(path, lambda f: np.savez_compressed(f, **arrays))
@@ -211,6 +230,8 @@ class FaceRig:
                     data["driver_channels"], data["driver_joints"], data["driver_axes"], data["driver_degrees"],
                     strict=True)],
                 uvs=data.get("uvs"), texture=data.get("texture"), photo_vertices=data.get("photo_vertices"),
+                face_materials=data.get("face_materials"),
+                material_names=[str(s) for s in data.get("material_names", [])],
                 correctives={k.split(":", 1)[1]: v for k, v in data.items() if k.startswith("corrective:")},
                 landmarks={str(k): int(v) for k, v in zip(data["landmark_names"], data["landmark_vertices"],
                                                           strict=True)},

@@ -186,14 +186,77 @@ def test_selected_mesh_without_usable_names_changes_nothing(scene, speech):
     assert obj.data.shape_keys.animation_data is None
 
 
-def test_ict_rig(scene, speech, shared_data):
+def test_ict_rig_from_a_users_folder(scene, speech, shared_data):
     wav, text = speech
     assert _generate(audio_path=str(wav), transcript=text, rig="ICT",
                      ict_path=str(shared_data / "heads" / "ict_facekit")) == {"FINISHED"}
     (_arm,), (mesh,) = _rig_objects()
-    assert len(mesh.data.vertices) == 26719 and "browInnerUp" in mesh.data.shape_keys.key_blocks
+    assert len(mesh.data.vertices) == 25959 and "browInnerUp" in mesh.data.shape_keys.key_blocks
     curves = _fcurves(mesh.data.shape_keys.animation_data.action)
     assert ('key_blocks["jawOpen"].value', 0) in curves
+
+
+def test_the_built_in_head_is_complete_keyed_and_survives_fbx(scene, speech, tmp_path):
+    """No folder: the head that ships with the product, every part with its material, the lower teeth on the jaw
+    bone, 52 ARKit shape keys, and an FBX that re-imports with all of them and the bones."""
+    from inference.motion.arkit import ARKIT_NAMES
+
+    wav, text = speech
+    assert _generate(audio_path=str(wav), transcript=text, rig="ICT") == {"FINISHED"}
+    (arm,), (mesh,) = _rig_objects()
+    keys = mesh.data.shape_keys.key_blocks
+    assert set(ARKIT_NAMES) <= set(keys.keys())
+    assert {m.name for m in mesh.data.materials} >= {"VividTalk M_Face", "VividTalk M_Teeth",
+                                                    "VividTalk M_GumsTongue", "VividTalk M_IrisLeft"}
+    assert set(arm.data.bones.keys()) == {"root", "neck", "head", "jaw", "eye_L", "eye_R"}
+    assert "jaw" in mesh.vertex_groups and "eye_L" in mesh.vertex_groups
+    size = np.array(mesh.dimensions)
+    assert size[1] > 0.17  # front to back: a head, not a mask
+    # jawOpen turns the jaw bone through its driver: the lower teeth move with it
+    jaw_group = mesh.vertex_groups["jaw"].index
+    lower = [v.index for v in mesh.data.vertices if any(g.group == jaw_group and g.weight > 0.99 for g in v.groups)]
+    assert len(lower) > 1000
+
+    def teeth_z(value: float) -> float:
+        mesh.data.shape_keys.animation_data.action = None
+        arm.animation_data.action = None
+        keys["jawOpen"].value = value
+        bpy.context.view_layer.update()
+        ev = mesh.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        return float(np.mean([ev.data.vertices[i].co.z for i in lower]))
+
+    action = mesh.data.shape_keys.animation_data.action
+    drop_mm = (teeth_z(0.0) - teeth_z(1.0)) * 1000
+    assert 15 < drop_mm < 35, drop_mm
+    mesh.data.shape_keys.animation_data.action = action
+    arm.animation_data.action = action
+    path = tmp_path / "head.fbx"
+    bpy.context.view_layer.objects.active = arm
+    assert bpy.ops.vividtalk.export_fbx(filepath=str(path), preset="UNITY") == {"FINISHED"}
+    for o in list(bpy.data.objects):
+        bpy.data.objects.remove(o)
+    bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0.0)
+    (arm2,), (mesh2,) = _rig_objects()
+    assert set(ARKIT_NAMES) <= set(mesh2.data.shape_keys.key_blocks.keys())
+    assert {"jaw", "eye_L", "eye_R", "head"} <= set(arm2.data.bones.keys())
+    assert len(mesh2.data.materials) >= 8
+    _check_with_assimp(path, tmp_path)
+
+
+def _check_with_assimp(fbx, folder) -> None:
+    """A reader that is not Blender (the Open Asset Import Library, as game engines' importers) sees every part,
+    every shape and every bone: converted to glTF, each part keeps the 52 morph targets and the skin six joints."""
+    import shutil
+
+    if shutil.which("assimp") is None:
+        pytest.skip("assimp (Debian's assimp-utils, installed by .ci/run) is not on this machine")
+    out = folder / "head.gltf"
+    subprocess.run(["assimp", "export", str(fbx), str(out), "-fgltf2"], check=True, capture_output=True)
+    gltf = json.loads(out.read_text(encoding="utf-8"))
+    primitives = [p for m in gltf["meshes"] for p in m["primitives"]]
+    assert len(primitives) >= 8 and all(len(p.get("targets", [])) >= 52 for p in primitives)
+    joints = {gltf["nodes"][j]["name"] for j in gltf["skins"][0]["joints"]}
+    assert {"root", "neck", "head", "jaw", "eye_L", "eye_R"} <= joints
 
 
 def test_flame_rig_matches_the_engine(scene, speech, shared_data, tmp_path):
