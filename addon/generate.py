@@ -48,6 +48,8 @@ class Request:
         """Identifies a rig in the scene that can be reused for this request."""
         path = {"PORTRAIT": self.portrait_path, "ICT": self.ict_path, "FLAME": self.flame_path}.get(self.rig, "")
         extra = f"|ict={_abs(self.ict_path)}" if self.rig == "FLAME" and self.ict_path else ""
+        if self.rig == "ICT" and self.portrait_path:
+            extra = f"|photo={_abs(self.portrait_path)}"
         return f"{self.rig}:{_abs(path) if path else 'built-in'}{extra}"
 
     def check(self) -> str | None:
@@ -113,6 +115,8 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
                     "FLAME": ["--flame", _abs(req.flame_path)]}[req.rig]
         if req.rig == "FLAME" and req.ict_path:
             rig_args += ["--arkit-from-ict", _abs(req.ict_path)]
+        if req.rig == "ICT" and req.portrait_path:
+            rig_args += ["--fit", _abs(req.portrait_path)]
         steps.append(Step(["rig", *rig_args, "-o", str(req.workdir / "rig.npz")], "Building the face rig", 1.0))
     return steps
 

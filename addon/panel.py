@@ -28,6 +28,7 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
             box.prop(s, "portrait_path")
         elif s.rig == "ICT":
             box.prop(s, "ict_path", text="Checkout (optional)")
+            box.prop(s, "portrait_path", text="Shape from photo (optional)")
         elif s.rig == "FLAME":
             box.prop(s, "flame_path")
             box.prop(s, "ict_path", text="ARKit targets (optional ICT)")

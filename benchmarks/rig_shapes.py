@@ -17,19 +17,12 @@ import numpy as np
 
 from inference.rigs.flame import similarity_transform
 from inference.rigs.ict import load_ict_rig
+from inference.rigs.mediapipe_topology import IBUG_TO_MEDIAPIPE
 from inference.rigs.portrait import default_portrait_rig, portrait_rig_from_file
 from inference.rigs.rig import FaceRig
 
 ICT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heads" / "ict_facekit"
 
-# iBUG-68 index -> MediaPipe index (brows 17-26, nose 30-35, eyes 36-47, lips 48-67, chin 8)
-IBUG_TO_MEDIAPIPE = {
-    8: 152, 17: 70, 18: 63, 19: 105, 20: 66, 21: 107, 22: 336, 23: 296, 24: 334, 25: 293, 26: 300,
-    30: 1, 31: 98, 32: 97, 33: 2, 34: 326, 35: 327,
-    36: 33, 37: 160, 38: 158, 39: 133, 40: 153, 41: 144, 42: 362, 43: 385, 44: 387, 45: 263, 46: 373, 47: 380,
-    48: 61, 49: 40, 50: 37, 51: 0, 52: 267, 53: 270, 54: 291, 55: 321, 56: 314, 57: 17, 58: 84, 59: 91,
-    60: 78, 61: 81, 62: 13, 63: 311, 64: 308, 65: 402, 66: 14, 67: 178,
-}
 MOVING_MM = 0.5
 
 

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--ict", nargs="?", const="", metavar="DIR",
                      help="the ICT-FaceKit head: the one that ships with vividtalk, or the checkout in DIR")
     src.add_argument("--flame", help="FLAME 2020/2023 model (.pkl or .npz), loaded without running its code")
+    p.add_argument("--fit", metavar="PHOTO", help="with --ict: shape the head like the face in PHOTO (its identity "
+                   "from the photo's landmarks; the texture from the photo is not done yet)")
     p.add_argument("--arkit-from-ict", metavar="DIR", help="with --flame: fit the ARKit mapping to ICT-FaceKit's "
                    "shapes in DIR instead of the built-in face")
     p.add_argument("-o", "--output", required=True, help="rig file to write (.npz)")
@@ -211,7 +213,9 @@ def _cmd_rig(args: argparse.Namespace, progress: Progress) -> int:
     kind, path = ("ict", args.ict) if args.ict is not None else ("flame", args.flame) if args.flame else \
         ("portrait", args.image)
     progress.update("rig", 0.0)
-    rig = build_rig(kind, path, args.arkit_from_ict)
+    if args.fit and kind != "ict":
+        raise InputError("--fit shapes the ICT-FaceKit head: use it with --ict.")
+    rig = build_rig(kind, path, args.arkit_from_ict, args.fit)
     for warning in filter(None, rig.meta.get("warnings", "").split("\n")):
         progress.warn(warning)
     rig.save(args.output)
@@ -306,7 +310,7 @@ def _raise_cancel(_signum, _frame):
 
 
 INPUT_ARGS = ("audio", "clip", "transcript", "image", "rig", "motion", "meshes", "model", "shape_keys", "flame",
-              "arkit_from_ict")
+              "arkit_from_ict", "fit")
 OUTPUT_ARGS = ("output", "csv", "output_dir")
 
 

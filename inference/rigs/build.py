@@ -24,9 +24,11 @@ def arkit_source(ict_dir: str | os.PathLike | None) -> FaceRig:
     return default_portrait_rig()
 
 
-def build_rig(kind: str, path: str | os.PathLike | None = None, ict_dir: str | os.PathLike | None = None) -> FaceRig:
+def build_rig(kind: str, path: str | os.PathLike | None = None, ict_dir: str | os.PathLike | None = None,
+              photo: str | os.PathLike | None = None) -> FaceRig:
     """``portrait`` (a photo, or the built-in face when ``path`` is empty), ``ict`` (an ICT-FaceKit checkout, or
-    the head that ships with vividtalk when ``path`` is empty) or ``flame``
+    the head that ships with vividtalk when ``path`` is empty; shaped like the face in ``photo`` if given) or
+    ``flame``
     (a model file; its ARKit mapping is fitted against ``ict_dir`` or the built-in face)."""
     if kind == "portrait":
         from .portrait import default_portrait_rig, portrait_rig_from_file
@@ -35,7 +37,7 @@ def build_rig(kind: str, path: str | os.PathLike | None = None, ict_dir: str | o
     if kind == "ict":
         from .ict import load_ict_rig
 
-        return load_ict_rig(path or None)
+        return load_ict_rig(path or None, photo)
     if kind == "flame":
         from .flame import fit_arkit_mapping, flame_rig, load_flame
 

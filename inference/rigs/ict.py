@@ -16,6 +16,7 @@ eye blend, eye occlusion) need a shader to look right and are left out.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..errors import InputError
-from .ict_model import PART_VERTEX_RANGES, IctModel, read_model, read_npz
+from .ict_model import N_VERTICES, PART_VERTEX_RANGES, IctModel, read_model, read_npz
 from .rig import JOINT_NAMES, FaceRig, JointDriver, standard_drivers
 
 ASSET_NAME = "ict_head.npz"
@@ -38,6 +39,8 @@ _ICT_LANDMARKS = {"chin": 8, "nose_tip": 30, "lip_upper": 62, "lip_lower": 66, "
 INCISOR_OPENING_CM = 2.5
 """How far jawOpen = 1 parts the incisors (ICT's own shape: about 4 cm)."""
 TONGUE_OUT_CM = 2.2  # how far the tongue tip comes forward at tongueOut = 1
+IDENTITY_MODES = 20  # what a photo fit solves for (the shipped head keeps as many)
+FIT_WARN_PERCENT = 1.5
 TONGUE_OUT_JAW = 0.35  # the share of jawOpen tongueOut brings along, so the tongue passes the teeth
 
 
@@ -53,14 +56,45 @@ def builtin_head_path() -> Path:
     return Path(str(resources.files("blender_assets") / ASSET_NAME))
 
 
-def load_ict_rig(source: str | os.PathLike | None = None) -> FaceRig:
-    """The rig of the head that ships with vividtalk (``source`` None), or of a user's ICT-FaceKit checkout."""
+def load_ict_rig(source: str | os.PathLike | None = None, photo: str | os.PathLike | None = None) -> FaceRig:
+    """The rig of the head that ships with vividtalk (``source`` None), or of a user's ICT-FaceKit checkout;
+    with ``photo``, shaped like the face in it (head_fit.py)."""
     if source:
-        return ict_rig(read_model(source), str(source))
-    path = builtin_head_path()
-    if not path.is_file():
-        raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
-    return ict_rig(read_npz(path), "built-in")
+        model = read_model(source, identity_modes=IDENTITY_MODES if photo else 0)
+    else:
+        path = builtin_head_path()
+        if not path.is_file():
+            raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
+        model = read_npz(path)
+    notes: dict[str, str] = {}
+    if photo:
+        model, notes = shaped_like(model, photo)
+    rig = ict_rig(model, str(source) if source else "built-in")
+    rig.meta.update(notes)
+    return rig
+
+
+def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, dict[str, str]]:
+    """The head with the identity of the face in ``photo``. The photo's expression (a smile, parted lips) and
+    pose are fitted too but not kept: the rig's rest is a neutral face, and expressions are the animation's."""
+    from ..io.images import load_rgb
+    from .head_fit import LandmarkBasis, builtin_correspondence, fit_head
+    from .landmarks import detect_landmarks
+
+    if len(model.vertices) != N_VERTICES:
+        raise InputError("Only ICT-FaceKit's full head can be shaped like a photo.")
+    landmarks = detect_landmarks(load_rgb(photo), photo)
+    corr = builtin_correspondence()
+    fit = fit_head(landmarks, LandmarkBasis.of(model, corr), corr)
+    identity = model.identity_deltas[:len(fit.beta)].astype(np.float64)
+    shaped = dataclasses.replace(model, vertices=(model.vertices + np.tensordot(fit.beta, identity, 1)).astype(
+        np.float32))
+    warnings = list(landmarks.warnings)
+    if fit.mean_error_percent > FIT_WARN_PERCENT:
+        warnings.append(f"The head follows the face in '{photo}' only roughly (landmarks {fit.mean_error_percent:.1f} "
+                        "% of the eye distance apart on average); a sharper, more frontal photo fits better.")
+    return shaped, {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
+                    "warnings": "\n".join(warnings)}
 
 
 def ict_rig(model: IctModel, source: str) -> FaceRig:

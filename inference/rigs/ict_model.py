@@ -85,14 +85,15 @@ class IctModel:
         atomic_write_bytes(path, lambda f: np.savez_compressed(f, **arrays))
 
 
-def read_model(path: str | os.PathLike) -> IctModel:
-    """A checkout (its root or its FaceXModel folder), a shipped asset .npz, or a folder holding the older
-    ``ict_arkit.npz`` export; every other thing gets a message saying what is expected."""
+def read_model(path: str | os.PathLike, identity_modes: int = 0) -> IctModel:
+    """A checkout (its root or its FaceXModel folder; ``identity_modes`` of its identity OBJs), a shipped asset
+    .npz, or a folder holding the older ``ict_arkit.npz`` export; every other thing gets a message saying what
+    is expected."""
     p = Path(path).expanduser()
     if p.is_dir():
         for folder in (p, p / "FaceXModel"):
             if (folder / INDEX_JSON).is_file() and (folder / NEUTRAL_OBJ).is_file():
-                return read_checkout(folder)
+                return read_checkout(folder, identity_modes)
         if (p / "ict_arkit.npz").is_file():
             return read_npz(p / "ict_arkit.npz")
     elif p.is_file() and p.suffix.lower() == ".npz":

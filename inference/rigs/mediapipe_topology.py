@@ -47,6 +47,17 @@ LANDMARKS = {"nose_tip": NOSE_TIP, "chin": CHIN, "forehead": FOREHEAD, "lip_uppe
              "eye_outer_L": 263, "eye_inner_L": 362, "eye_outer_R": 33, "eye_inner_R": 133}
 
 
+# iBUG-68 index -> MediaPipe index (brows 17-26, nose 30-35, eyes 36-47, lips 48-67, chin 8): the landmarks
+# ICT-FaceKit ships (its Multi-PIE 68) that MediaPipe has equivalents for
+IBUG_TO_MEDIAPIPE = {
+    8: 152, 17: 70, 18: 63, 19: 105, 20: 66, 21: 107, 22: 336, 23: 296, 24: 334, 25: 293, 26: 300,
+    30: 1, 31: 98, 32: 97, 33: 2, 34: 326, 35: 327,
+    36: 33, 37: 160, 38: 158, 39: 133, 40: 153, 41: 144, 42: 362, 43: 385, 44: 387, 45: 263, 46: 373, 47: 380,
+    48: 61, 49: 40, 50: 37, 51: 0, 52: 267, 53: 270, 54: 291, 55: 321, 56: 314, 57: 17, 58: 84, 59: 91,
+    60: 78, 61: 81, 62: 13, 63: 311, 64: 308, 65: 402, 66: 14, 67: 178,
+}
+
+
 @cache
 def tessellation_triangles() -> np.ndarray:
     """(852, 3) triangles of the 468-point mesh, unoriented (see ``orient_outward``)."""

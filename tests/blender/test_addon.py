@@ -243,6 +243,22 @@ def test_the_built_in_head_is_complete_keyed_and_survives_fbx(scene, speech, tmp
     _check_with_assimp(path, tmp_path)
 
 
+def test_the_head_shaped_from_a_photo(scene, speech, shared_data):
+    """ICT with a portrait: the head takes the photographed person's face shape; a new rig, not the generic one."""
+    wav, text = speech
+    assert _generate(audio_path=str(wav), transcript=text, rig="ICT") == {"FINISHED"}
+    (generic_arm,), (generic,) = _rig_objects()
+    rest = np.array([v.co for v in generic.data.shape_keys.key_blocks["Basis"].data])
+    photo = shared_data / "portraits" / "flux_man_0324.png"
+    assert _generate(audio_path=str(wav), transcript=text, rig="ICT", portrait_path=str(photo)) == {"FINISHED"}
+    arms, meshes = _rig_objects()
+    assert len(arms) == 2
+    shaped = next(m for m in meshes if m != generic)
+    shaped_rest = np.array([v.co for v in shaped.data.shape_keys.key_blocks["Basis"].data])
+    assert np.linalg.norm(shaped_rest - rest, axis=1).max() > 0.002
+    assert str(photo) in next(a for a in arms if a != generic_arm)["vividtalk_rig"]
+
+
 def _check_with_assimp(fbx, folder) -> None:
     """A reader that is not Blender (the Open Asset Import Library, as game engines' importers) sees every part,
     every shape and every bone: converted to glTF, each part keeps the 52 morph targets and the skin six joints."""

@@ -1,0 +1,108 @@
+"""Fitting the shipped ICT-FaceKit head to a portrait's MediaPipe landmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from inference.rigs.head_fit import (
+    IRIS_CENTRES,
+    LandmarkBasis,
+    builtin_correspondence,
+    fit_head,
+    project,
+)
+from inference.rigs.ict import builtin_head_path
+from inference.rigs.ict_model import PART_VERTEX_RANGES, read_npz
+from inference.rigs.landmarks import N_LANDMARKS, FaceLandmarks
+
+
+@pytest.fixture(scope="module")
+def model():
+    return read_npz(builtin_head_path())
+
+
+@pytest.fixture(scope="module")
+def corr():
+    return builtin_correspondence()
+
+
+@pytest.fixture(scope="module")
+def basis(model, corr):
+    return LandmarkBasis.of(model, corr)
+
+
+def test_every_mediapipe_face_point_has_a_place_on_the_face(corr):
+    assert sorted(corr.mp_index) == [*range(468), *IRIS_CENTRES]
+    assert np.allclose(corr.barycentric.sum(1), 1) and (corr.barycentric >= -1e-6).all()
+    face_end = PART_VERTEX_RANGES["face"][1]
+    face_rows = corr.mp_index < 468
+    assert corr.triangles[face_rows].max() <= face_end  # on the skin, not on teeth or eyes
+    assert set(corr.triangles[~face_rows, 0]) == set(IRIS_CENTRES.values())
+
+
+def _synthetic_landmarks(basis, corr, beta, psi, rotation, translation, size=(800, 1000)):
+    """MediaPipe-shaped landmarks of a known head, camera and expression (x, y in pixels)."""
+    focal = 2.0 * max(size)
+    pixels = project(basis.points(beta, psi) @ rotation.T + translation, focal, size)
+    points = np.zeros((N_LANDMARKS, 3))
+    points[corr.mp_index, :2] = pixels
+    return FaceLandmarks(points, size)
+
+
+def test_a_known_head_is_recovered(basis, corr):
+    rng = np.random.default_rng(3)
+    beta = rng.normal(0, 1, len(basis.identity))
+    psi = np.zeros(len(basis.expressions))
+    psi[basis.expression_names.index("mouthSmile_L")] = 0.6
+    psi[basis.expression_names.index("mouthSmile_R")] = 0.5
+    rotation = Rotation.from_euler("xyz", [4, -12, 2], degrees=True).as_matrix()
+    lm = _synthetic_landmarks(basis, corr, beta, psi, rotation, np.array([1.0, -2.0, -180.0]))
+    lm.points[:, 2] = 0.0  # MediaPipe's depth only seeds the pose; flat points must do
+    lm.points[[469, 471, 474, 476], 0] = lm.points[[468, 468, 473, 473], 0] + [-8, 8, -8, 8]  # iris scale
+    fit = fit_head(lm, basis, corr)
+    assert fit.mean_error_percent < 0.5  # the priors hold back the last fraction
+    angle = np.degrees(Rotation.from_matrix(fit.rotation @ rotation.T).magnitude())
+    assert angle < 2.0
+    fitted, true = basis.points(fit.beta, fit.psi), basis.points(beta, psi)
+    shape_error = np.linalg.norm((fitted - fitted.mean(0)) - (true - true.mean(0)), axis=1).mean()
+    assert shape_error < 0.15  # cm: the face shape as photographed, up to the unobservable distance
+
+
+@pytest.mark.shared_data
+def test_the_shared_portraits_fit_within_one_and_a_half_percent(shared_data, basis, corr):
+    from inference.io.images import load_rgb
+    from inference.rigs.landmarks import detect_landmarks
+
+    for photo in sorted((shared_data / "portraits").glob("*.png")):
+        fit = fit_head(detect_landmarks(load_rgb(photo), photo), basis, corr)
+        assert fit.mean_error_percent <= 1.5, (photo.name, fit.mean_error_percent)
+        assert np.abs(fit.beta).max() < 4.0
+
+
+@pytest.mark.shared_data
+def test_the_rig_takes_the_photographed_face_shape(shared_data, tmp_path):
+    import subprocess
+    import sys
+
+    from inference.rigs.rig import FaceRig
+
+    photo = shared_data / "portraits" / "flux_woman_0033.png"
+    run = subprocess.run([sys.executable, "-m", "inference", "rig", "--ict", "--fit", str(photo), "-o",
+                          str(tmp_path / "her.npz")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    fitted, generic = FaceRig.load(tmp_path / "her.npz"), FaceRig.load(_generic_rig(tmp_path))
+    assert float(fitted.meta["fit_error_percent"]) <= 1.5 and fitted.meta["photo"] == str(photo)
+    moved = np.linalg.norm(fitted.vertices - generic.vertices, axis=1)
+    assert moved.max() > 0.002  # millimetres of identity, not a copy of the generic head
+    assert fitted.shape_names == generic.shape_names  # the same rig, animation-ready
+
+
+def _generic_rig(folder):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "inference", "rig", "--ict", "-o", str(folder / "generic.npz")],
+                   check=True, capture_output=True)
+    return folder / "generic.npz"
