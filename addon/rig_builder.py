@@ -92,11 +92,11 @@ def build_rig_objects(rig: RigData, source_tag: str) -> RigObjects:
     _shape_keys(mesh_obj, rig)
     _drivers(mesh_obj, arm_obj, rig)
     camera = None
-    if "texture" in a:
+    if "face_materials" in a:  # a head with parts (ICT-FaceKit); its skin may carry the photo's texture
+        _part_materials(mesh, rig.names("material_names"), a["face_materials"], a.get("texture"), rig.name)
+    elif "texture" in a:  # the portrait face: the photo itself, and a camera that sees it as photographed
         _texture_material(mesh, a["texture"], rig.name)
         camera = _photo_camera(rig, coll)
-    elif "face_materials" in a:
-        _part_materials(mesh, rig.names("material_names"), a["face_materials"])
     return RigObjects(arm_obj, mesh_obj, camera, coll)
 
 
@@ -255,11 +255,7 @@ def _drivers(mesh_obj: bpy.types.Object, arm_obj: bpy.types.Object, rig: RigData
 
 
 def _texture_material(mesh: bpy.types.Mesh, texture: np.ndarray, name: str) -> None:
-    h, w = texture.shape[:2]
-    image = bpy.data.images.new(f"{name} photo", w, h, alpha=True)
-    rgba = np.concatenate([texture[::-1].astype(np.float32) / 255.0, np.ones((h, w, 1), np.float32)], axis=2)
-    image.pixels.foreach_set(rgba.ravel())
-    image.pack()
+    image = _packed_image(texture, f"{name} photo")
     mat = bpy.data.materials.new(f"{name} photo")
     mat.use_nodes = True
     nodes = mat.node_tree.nodes
@@ -281,18 +277,54 @@ PART_LOOKS = {
 }
 
 
-def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.ndarray) -> None:
-    """One material per part, so the head reads as skin, teeth, gums and eyes in Material Preview and Cycles."""
+SKIN_MATERIALS = ("M_Face", "M_BackHead")
+
+
+def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.ndarray,
+                    texture: np.ndarray | None, rig_name: str) -> None:
+    """One material per part, so the head reads as skin, teeth, gums and eyes in Material Preview and Cycles.
+    With a texture (the photo's skin over ICT's two UV tiles, face U 0..1 and back of head U 1..2) the skin
+    materials show it; a head without one keeps plain colours (shared between heads)."""
+    image = _packed_image(texture, f"{rig_name} skin") if texture is not None else None
     for name in names:
-        mat = bpy.data.materials.get(f"VividTalk {name}") or bpy.data.materials.new(f"VividTalk {name}")
-        colour, roughness = PART_LOOKS.get(name, ((0.6, 0.6, 0.6), 0.5))
-        mat.diffuse_color = (*colour, 1.0)  # the viewport's solid mode
-        mat.use_nodes = True
-        bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
-        bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
-        bsdf.inputs["Roughness"].default_value = roughness
+        textured = image is not None and name in SKIN_MATERIALS
+        title = f"VividTalk {rig_name} {name}" if textured else f"VividTalk {name}"
+        mat = bpy.data.materials.get(title) if not textured else None
+        if mat is None:
+            mat = bpy.data.materials.new(title)
+            colour, roughness = PART_LOOKS.get(name, ((0.6, 0.6, 0.6), 0.5))
+            mat.diffuse_color = (*colour, 1.0)  # the viewport's solid mode
+            mat.use_nodes = True
+            bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+            bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
+            bsdf.inputs["Roughness"].default_value = roughness
+            if textured:
+                _skin_texture_nodes(mat, bsdf, image)
         mesh.materials.append(mat)
     mesh.polygons.foreach_set("material_index", face_materials.astype(np.int32))
+
+
+def _packed_image(texture: np.ndarray, name: str) -> bpy.types.Image:
+    h, w = texture.shape[:2]
+    image = bpy.data.images.new(name, w, h, alpha=True)
+    rgba = np.concatenate([texture[::-1].astype(np.float32) / 255.0, np.ones((h, w, 1), np.float32)], axis=2)
+    image.pixels.foreach_set(rgba.ravel())
+    image.pack()
+    return image
+
+
+def _skin_texture_nodes(mat: bpy.types.Material, bsdf, image: bpy.types.Image) -> None:
+    """UV -> U halved (two tiles in one image) -> the image -> base colour."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    uv = nodes.new("ShaderNodeTexCoord")
+    mapping = nodes.new("ShaderNodeMapping")
+    mapping.inputs["Scale"].default_value = (0.5, 1.0, 1.0)
+    tex = nodes.new("ShaderNodeTexImage")
+    tex.image = image
+    tex.extension = "EXTEND"
+    links.new(uv.outputs["UV"], mapping.inputs["Vector"])
+    links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
+    links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
 
 
 def _photo_camera(rig: RigData, coll: bpy.types.Collection) -> bpy.types.Object:

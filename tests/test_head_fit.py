@@ -97,6 +97,26 @@ def test_the_rig_takes_the_photographed_face_shape(shared_data, tmp_path):
     moved = np.linalg.norm(fitted.vertices - generic.vertices, axis=1)
     assert moved.max() > 0.002  # millimetres of identity, not a copy of the generic head
     assert fitted.shape_names == generic.shape_names  # the same rig, animation-ready
+    # the skin is the photo's: the textured face looks like the photographed one, and nothing is left black
+    from inference.io.images import load_rgb
+    from inference.rigs.landmarks import detect_landmarks
+
+    texture = fitted.texture
+    assert texture.shape == (1024, 2048, 3) and generic.texture is None
+    rgb = load_rgb(photo)
+    lm = detect_landmarks(rgb, photo).points
+    import cv2
+
+    from inference.rigs.mediapipe_topology import FACE_OVAL
+
+    inside = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(lm[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+    face_tile = texture[300:700, 300:700].reshape(-1, 3).astype(float)  # cheeks, nose, mouth of ICT's layout
+    assert np.abs(np.median(face_tile, 0) - np.median(rgb[inside > 0], 0)).max() < 30
+    skin = np.isin(np.array(fitted.material_names)[fitted.face_materials], ["M_Face", "M_BackHead"])
+    uv = fitted.uvs[np.repeat(skin, fitted.face_sizes)]
+    at = np.clip((np.column_stack([uv[:, 0] / 2 * 2048, (1 - uv[:, 1]) * 1024])).astype(int), 0, [2047, 1023])
+    assert (texture[at[:, 1], at[:, 0]].max(1) > 30).mean() > 0.99  # every skin corner has colour
 
 
 def _generic_rig(folder):

@@ -67,37 +67,48 @@ def load_ict_rig(source: str | os.PathLike | None = None, photo: str | os.PathLi
             raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
         model = read_npz(path)
     notes: dict[str, str] = {}
+    texture = None
     if photo:
-        model, notes = shaped_like(model, photo)
-    rig = ict_rig(model, str(source) if source else "built-in")
+        model, texture, notes = shaped_like(model, photo)
+    rig = ict_rig(model, str(source) if source else "built-in", texture)
     rig.meta.update(notes)
     return rig
 
 
-def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, dict[str, str]]:
-    """The head with the identity of the face in ``photo``. The photo's expression (a smile, parted lips) and
-    pose are fitted too but not kept: the rig's rest is a neutral face, and expressions are the animation's."""
+def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np.ndarray, dict[str, str]]:
+    """The head with the identity of the face in ``photo``, and its skin texture from the photo. The photo's
+    expression (a smile, parted lips) and pose are fitted too but not kept: the rig's rest is a neutral face, and
+    expressions are the animation's."""
     from ..io.images import load_rgb
     from .head_fit import LandmarkBasis, builtin_correspondence, fit_head
+    from .head_texture import bake_skin_texture
     from .landmarks import detect_landmarks
 
     if len(model.vertices) != N_VERTICES:
         raise InputError("Only ICT-FaceKit's full head can be shaped like a photo.")
-    landmarks = detect_landmarks(load_rgb(photo), photo)
+    rgb = load_rgb(photo)
+    landmarks = detect_landmarks(rgb, photo)
     corr = builtin_correspondence()
     fit = fit_head(landmarks, LandmarkBasis.of(model, corr), corr)
     identity = model.identity_deltas[:len(fit.beta)].astype(np.float64)
-    shaped = dataclasses.replace(model, vertices=(model.vertices + np.tensordot(fit.beta, identity, 1)).astype(
-        np.float32))
+    neutral = model.vertices + np.tensordot(fit.beta, identity, 1)
+    shaped = dataclasses.replace(model, vertices=neutral.astype(np.float32))
+    as_photographed = neutral + np.tensordot(fit.psi, model.expression_deltas.astype(np.float64), 1)
+    eye_line = float(as_photographed[model.landmarks68[[36, 45]], 1].mean())
+    texture = bake_skin_texture(rgb, fit, as_photographed, model.face_sizes, model.face_indices,
+                                model.uvs[model.face_uv_indices], model.face_materials, model.material_names,
+                                eye_line)
     warnings = list(landmarks.warnings)
     if fit.mean_error_percent > FIT_WARN_PERCENT:
         warnings.append(f"The head follows the face in '{photo}' only roughly (landmarks {fit.mean_error_percent:.1f} "
                         "% of the eye distance apart on average); a sharper, more frontal photo fits better.")
-    return shaped, {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
-                    "warnings": "\n".join(warnings)}
+    return shaped, texture, {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
+                             "texture_layout": "ICT UV tiles: face U 0..1, back of head U 1..2 (sample at U / 2)",
+                             "warnings": "\n".join(warnings)}
 
 
-def ict_rig(model: IctModel, source: str) -> FaceRig:
+def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None) -> FaceRig:
+    """``texture``: the skin texture over ICT's two UV tiles (head_texture.py), or None for plain materials."""
     part_of = model.part_of_vertices()
     part_names = list(PART_VERTEX_RANGES)
     keep = ~np.isin(part_of, [i for i, n in enumerate(part_names) if n.startswith(_LEFT_OUT)])
@@ -150,7 +161,7 @@ def ict_rig(model: IctModel, source: str) -> FaceRig:
         joint_positions=np.array([pivots[j] for j in JOINT_NAMES], dtype=np.float64) / 100.0,
         weights=weights[keep].astype(np.float32), drivers=drivers,
         uvs=model.uvs[model.face_uv_indices[corner_mask]].astype(np.float32),
-        face_materials=model.face_materials[polygon_kept].astype(np.int16),
+        face_materials=model.face_materials[polygon_kept].astype(np.int16), texture=texture,
         material_names=list(model.material_names), landmarks=landmarks,
         meta={"source": source, "kind": "ict", "licence": "MIT (ICT-FaceKit, USC ICT)",
               "jaw_scale": f"{jaw.scale:.4f}" if jaw is not None else "1"},

@@ -257,6 +257,10 @@ def test_the_head_shaped_from_a_photo(scene, speech, shared_data):
     shaped_rest = np.array([v.co for v in shaped.data.shape_keys.key_blocks["Basis"].data])
     assert np.linalg.norm(shaped_rest - rest, axis=1).max() > 0.002
     assert str(photo) in next(a for a in arms if a != generic_arm)["vividtalk_rig"]
+    skin = next(m for m in shaped.data.materials if m.name.endswith("M_Face"))
+    image = next(n.image for n in skin.node_tree.nodes if n.type == "TEX_IMAGE")
+    assert image.packed_file is not None and tuple(image.size) == (2048, 1024)  # the photo's skin, packed
+    assert not any(n.type == "TEX_IMAGE" for m in generic.data.materials for n in m.node_tree.nodes)
 
 
 def _check_with_assimp(fbx, folder) -> None:
