@@ -93,7 +93,8 @@ def build_rig_objects(rig: RigData, source_tag: str) -> RigObjects:
     _drivers(mesh_obj, arm_obj, rig)
     camera = None
     if "face_materials" in a:  # a head with parts (ICT-FaceKit); its skin may carry the photo's texture
-        _part_materials(mesh, rig.names("material_names"), a["face_materials"], a.get("texture"), rig.name)
+        iris = tuple(float(c) for c in rig.meta.get("iris_rgb", "0.25,0.16,0.09").split(","))
+        _part_materials(mesh, rig.names("material_names"), a["face_materials"], a.get("texture"), rig.name, iris)
     elif "texture" in a:  # the portrait face: the photo itself, and a camera that sees it as photographed
         _texture_material(mesh, a["texture"], rig.name)
         camera = _photo_camera(rig, coll)
@@ -281,15 +282,16 @@ SKIN_MATERIALS = ("M_Face", "M_BackHead")
 
 
 def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.ndarray,
-                    texture: np.ndarray | None, rig_name: str) -> None:
+                    texture: np.ndarray | None, rig_name: str, iris: tuple[float, float, float]) -> None:
     """One material per part, so the head reads as skin, teeth, gums and eyes in Material Preview and Cycles.
     With a texture (the photo's skin over ICT's two UV tiles, face U 0..1 and back of head U 1..2) the skin
     materials show it; a head without one keeps plain colours (shared between heads)."""
     image = _packed_image(texture, f"{rig_name} skin") if texture is not None else None
     for name in names:
         textured = image is not None and name in SKIN_MATERIALS
-        title = f"VividTalk {rig_name} {name}" if textured else f"VividTalk {name}"
-        mat = bpy.data.materials.get(title) if not textured else None
+        eye = name in EYE_MATERIALS
+        title = f"VividTalk {rig_name} {name}" if textured or eye else f"VividTalk {name}"
+        mat = bpy.data.materials.get(title) if not (textured or eye) else None
         if mat is None:
             mat = bpy.data.materials.new(title)
             colour, roughness = PART_LOOKS.get(name, ((0.6, 0.6, 0.6), 0.5))
@@ -300,8 +302,39 @@ def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.n
             bsdf.inputs["Roughness"].default_value = roughness
             if textured:
                 _skin_texture_nodes(mat, bsdf, image)
+            if eye:
+                _eye_nodes(mat, bsdf, iris)
         mesh.materials.append(mat)
     mesh.polygons.foreach_set("material_index", face_materials.astype(np.int32))
+
+
+EYE_MATERIALS = ("M_ScleraLeft", "M_ScleraRight")
+# ICT's eyeball shell maps polar around UV (0.5, 0.5): these UV radii fall at 2 mm (pupil) and 6 mm (iris rim)
+# from the eye's axis
+PUPIL_UV, IRIS_UV = 0.027, 0.11
+
+
+def _eye_nodes(mat: bpy.types.Material, bsdf, iris: tuple[float, float, float]) -> None:
+    """Pupil, iris (its colour from the photo), a darker rim and the white, by distance from the cornea's UV
+    centre."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    uv = nodes.new("ShaderNodeTexCoord")
+    distance = nodes.new("ShaderNodeVectorMath")
+    distance.operation = "DISTANCE"
+    distance.inputs[1].default_value = (0.5, 0.5, 0.0)
+    ramp = nodes.new("ShaderNodeValToRGB")
+    stops = ramp.color_ramp.elements
+    stops[0].position, stops[0].color = PUPIL_UV, (0.01, 0.01, 0.01, 1.0)
+    stops[1].position, stops[1].color = IRIS_UV + 0.012, (0.9, 0.88, 0.85, 1.0)
+    rim = tuple(0.7 * c for c in iris)
+    for position, colour in ((PUPIL_UV + 0.006, (*iris, 1.0)), (IRIS_UV - 0.01, (*rim, 1.0)),
+                             (IRIS_UV, (0.05, 0.04, 0.03, 1.0))):
+        stop = stops.new(position)
+        stop.color = colour
+    links.new(uv.outputs["UV"], distance.inputs[0])
+    links.new(distance.outputs["Value"], ramp.inputs["Fac"])
+    links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = 0.05
 
 
 def _packed_image(texture: np.ndarray, name: str) -> bpy.types.Image:

@@ -103,6 +103,7 @@ def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np
         warnings.append(f"The head follows the face in '{photo}' only roughly (landmarks {fit.mean_error_percent:.1f} "
                         "% of the eye distance apart on average); a sharper, more frontal photo fits better.")
     return shaped, texture, {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
+                             "iris_rgb": ",".join(f"{c:.3f}" for c in _iris_colour(rgb, landmarks.points)),
                              "texture_layout": "ICT UV tiles: face U 0..1, back of head U 1..2 (sample at U / 2)",
                              "warnings": "\n".join(warnings)}
 
@@ -168,6 +169,20 @@ def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None) -> 
     )
     rig.validate()
     return rig
+
+
+def _iris_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The irises' colour in the photo (0..1 RGB): the ring between pupil and rim of both, lids excluded by taking
+    the median."""
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    samples = []
+    for centre, rim in ((468, (469, 471)), (473, (474, 476))):
+        radius = np.linalg.norm(points[rim[0], :2] - points[rim[1], :2]) / 2
+        r = np.hypot(xx - points[centre, 0], yy - points[centre, 1])
+        samples.append(rgb[(r > 0.45 * radius) & (r < 0.85 * radius)])
+    ring = np.concatenate(samples)
+    return np.median(ring, axis=0) / 255.0 if len(ring) else np.array([0.25, 0.16, 0.09])
 
 
 def _arkit_shapes(model: IctModel) -> dict[str, np.ndarray]:
