@@ -184,33 +184,29 @@ def _read_obj_topology(path: Path) -> dict:
 
 
 # -------------------------------------------------------------------------------------------------------- npz
+_OLDER_EXPORT_NAMES = {"vertices": "neutral_vertices", "face_indices": "face_vertex_indices",
+                       "face_materials": "face_material", "landmarks68": "landmarks_multipie68"}
+"""Array names in the older ``ict_arkit.npz`` export, where they differ from the shipped asset's."""
+
+
 def read_npz(path: str | os.PathLike) -> IctModel:
     """The shipped asset, or the older ``ict_arkit.npz`` export of the same model."""
     z = load_arrays(path, "ICT-FaceKit head")
+    asset = str(z.get("format", "")) == ASSET_FORMAT
+    get = (lambda name: z[name]) if asset else (lambda name: z[_OLDER_EXPORT_NAMES.get(name, name)])
     try:
-        if str(z.get("format", "")) == ASSET_FORMAT:
-            if int(z["version"]) > ASSET_VERSION:
-                raise InputError(f"'{path}' is head format version {int(z['version'])}; update vividtalk.")
-            model = IctModel(
-                vertices=z["vertices"].astype(np.float32), face_sizes=z["face_sizes"].astype(np.int64),
-                face_indices=z["face_indices"].astype(np.int64),
-                face_uv_indices=z["face_uv_indices"].astype(np.int64), uvs=z["uvs"].astype(np.float32),
-                face_materials=z["face_materials"].astype(np.int64),
-                material_names=[str(n) for n in z["material_names"]],
-                expression_names=[str(n) for n in z["expression_names"]],
-                expression_deltas=z["expression_deltas"].astype(np.float32),
-                landmarks68=z["landmarks68"].astype(np.int64),
-                identity_deltas=z.get("identity_deltas"), source=str(z["source"]))
-        else:  # the older export (ict_arkit.npz)
-            model = IctModel(
-                vertices=z["neutral_vertices"].astype(np.float32), face_sizes=z["face_sizes"].astype(np.int64),
-                face_indices=z["face_vertex_indices"].astype(np.int64),
-                face_uv_indices=z["face_uv_indices"].astype(np.int64), uvs=z["uvs"].astype(np.float32),
-                face_materials=z["face_material"].astype(np.int64),
-                material_names=[str(n) for n in z["material_names"]],
-                expression_names=[str(n) for n in z["expression_names"]],
-                expression_deltas=z["expression_deltas"].astype(np.float32),
-                landmarks68=z["landmarks_multipie68"].astype(np.int64), source=str(z.get("source", path)))
+        if asset and int(z["version"]) > ASSET_VERSION:
+            raise InputError(f"'{path}' is head format version {int(z['version'])}; update vividtalk.")
+        model = IctModel(
+            vertices=get("vertices").astype(np.float32), face_sizes=get("face_sizes").astype(np.int64),
+            face_indices=get("face_indices").astype(np.int64),
+            face_uv_indices=get("face_uv_indices").astype(np.int64), uvs=get("uvs").astype(np.float32),
+            face_materials=get("face_materials").astype(np.int64),
+            material_names=[str(n) for n in get("material_names")],
+            expression_names=[str(n) for n in get("expression_names")],
+            expression_deltas=get("expression_deltas").astype(np.float32),
+            landmarks68=get("landmarks68").astype(np.int64), identity_deltas=z.get("identity_deltas"),
+            source=str(z.get("source", path)))
     except (KeyError, ValueError, TypeError) as e:
         raise InputError(f"'{path}' is not a complete ICT-FaceKit head ({e}).") from e
     require_finite({k: v for k, v in z.items() if k.endswith(("vertices", "deltas", "uvs"))}, str(path))
