@@ -126,3 +126,24 @@ def _generic_rig(folder):
     subprocess.run([sys.executable, "-m", "inference", "rig", "--ict", "-o", str(folder / "generic.npz")],
                    check=True, capture_output=True)
     return folder / "generic.npz"
+
+
+@pytest.mark.shared_data
+def test_a_small_face_in_a_half_body_shot_is_found_and_fitted(shared_data, basis, corr):
+    """The face a fifth of the frame tall (as in a half-body shot): MediaPipe's detector misses it in the whole
+    picture; the search in smaller windows finds it, and the head still fits."""
+    import cv2
+
+    from inference.io.images import load_rgb
+    from inference.rigs.landmarks import detect_landmarks
+
+    face = load_rgb(shared_data / "portraits" / "flux_man_0324.png")
+    h, w = face.shape[:2]
+    small = cv2.resize(face, (w // 3, h // 3), interpolation=cv2.INTER_AREA)
+    shot = np.full((int(h * 1.5), w, 3), 180, np.uint8)
+    shot[h // 8:h // 8 + small.shape[0], w // 4:w // 4 + small.shape[1]] = small
+    lm = detect_landmarks(shot, "half-body shot")
+    assert lm.face_height_px < 100 and any("pixels tall" in m for m in lm.warnings)
+    nose = lm.points[1, :2]
+    assert w // 4 < nose[0] < w // 4 + small.shape[1] and h // 8 < nose[1] < h // 8 + small.shape[0]
+    assert fit_head(lm, basis, corr).mean_error_percent <= 1.5
