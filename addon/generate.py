@@ -29,7 +29,7 @@ class Request:
     audio_path: str
     transcript: str = ""
     language: str = "en"
-    rig: str = "PORTRAIT"
+    rig: str = "HEAD"
     portrait_path: str = ""
     ict_path: str = ""
     flame_path: str = ""
@@ -46,7 +46,8 @@ class Request:
     @property
     def source_tag(self) -> str:
         """Identifies a rig in the scene that can be reused for this request."""
-        path = {"PORTRAIT": self.portrait_path, "ICT": self.ict_path, "FLAME": self.flame_path}.get(self.rig, "")
+        path = {"HEAD": self.portrait_path, "PORTRAIT": self.portrait_path, "ICT": self.ict_path,
+                "FLAME": self.flame_path}.get(self.rig, "")
         extra = f"|ict={_abs(self.ict_path)}" if self.rig == "FLAME" and self.ict_path else ""
         if self.rig == "ICT" and self.portrait_path:
             extra = f"|photo={_abs(self.portrait_path)}"
@@ -110,7 +111,8 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
                            str(req.workdir / "shape_keys.json"), "-o", str(req.workdir / "retarget.json")],
                           "Mapping shape keys", 0.3))
     elif find_rig(scene, req.source_tag) is None:
-        rig_args = {"PORTRAIT": ["--image", _abs(req.portrait_path)] if req.portrait_path else [],
+        rig_args = {"HEAD": ["--ict", *(["--fit", _abs(req.portrait_path)] if req.portrait_path else [])],
+                    "PORTRAIT": ["--image", _abs(req.portrait_path)] if req.portrait_path else [],
                     "ICT": ["--ict", *([_abs(req.ict_path)] if req.ict_path else [])],
                     "FLAME": ["--flame", _abs(req.flame_path)]}[req.rig]
         if req.rig == "FLAME" and req.ict_path:

@@ -2,7 +2,7 @@
 gains, exports.
 
 Every panel action is an operator with its options as properties, so studios can batch voice lines:
-``blender -b -P script.py`` with ``bpy.ops.vividtalk.generate(audio_path=..., rig='PORTRAIT')``.
+``blender -b -P script.py`` with ``bpy.ops.vividtalk.generate(audio_path=..., rig='HEAD')``.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
     audio_path: StringProperty(name="Audio", subtype="FILE_PATH", options={"SKIP_SAVE"})
     transcript: StringProperty(name="Transcript", options={"SKIP_SAVE"})
     language: contract_property("animate_options", "lang", options={"SKIP_SAVE"})
-    rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="PORTRAIT", options={"SKIP_SAVE"})
+    rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="HEAD", options={"SKIP_SAVE"})
     portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH", options={"SKIP_SAVE"})
     ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH", options={"SKIP_SAVE"})
     flame_path: StringProperty(name="FLAME model", subtype="FILE_PATH", options={"SKIP_SAVE"})
@@ -526,13 +526,13 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
             return None
         arm, mesh = active_rig(context)
         job = _RenderJob(Path(tempfile.mkdtemp(prefix="vividtalk_")), out)
-        is_portrait, photo = video.portrait_photo(arm)
-        if is_portrait:  # the edited portrait rig itself, vertex for vertex
+        is_mask, photo = video.portrait_photo(arm)
+        if is_mask:  # the edited portrait rig itself, vertex for vertex
             video.write_meshes(context, mesh, job.workdir / "meshes.npz")
             motion = ["--meshes", str(job.workdir / "meshes.npz")]
-        else:  # another rig: its ARKit curves drive the portrait rig of the panel's photo
+        else:  # another rig: its ARKit curves drive the portrait rig of its photo, or of the panel's
             settings = context.scene.vividtalk
-            photo = bpy.path.abspath(settings.portrait_path) if settings.portrait_path else ""
+            photo = photo or (bpy.path.abspath(settings.portrait_path) if settings.portrait_path else "")
             (job.workdir / "take.json").write_text(json.dumps(sampled_clip(context, mesh, arm)), encoding="utf-8")
             motion = ["--motion", str(job.workdir / "take.json")]
         args = ["render", *(["--image", photo] if photo else []), *motion, "--size", str(self.size),

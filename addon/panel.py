@@ -24,7 +24,7 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         col.prop(s, "language")
         box = layout.box()
         box.prop(s, "rig")
-        if s.rig == "PORTRAIT":
+        if s.rig in ("HEAD", "PORTRAIT"):
             box.prop(s, "portrait_path")
         elif s.rig == "ICT":
             box.prop(s, "ict_path", text="Checkout (optional)")

@@ -13,7 +13,10 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, Po
 from .contract import option
 
 RIG_ITEMS = [
-    ("PORTRAIT", "Portrait face", "The face in the portrait photo (or the built-in face without one)"),
+    ("HEAD", "Head from photo", "The complete head (skull, eyes, teeth, tongue; ICT-FaceKit) shaped and textured "
+     "like the face in the portrait photo; the built-in head without one"),
+    ("PORTRAIT", "Face mask", "The face in the portrait photo as a mask (478 points, the photo as its texture, a "
+     "camera that sees it as photographed); the built-in face without one"),
     ("ICT", "ICT-FaceKit head", "The complete ICT-FaceKit head (skull, eyes, teeth, tongue) with its artist-made "
      "ARKit shapes: the one that ships with VividTalk, or your checkout"),
     ("FLAME", "FLAME", "A FLAME 2020/2023 model file; ARKit curves map exactly to FLAME expressions"),
@@ -46,7 +49,7 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
     transcript: StringProperty(name="Transcript", description="What is said: the text, or a path to a UTF-8 "
                                ".txt file. The biggest lever for lip-sync quality")
     language: contract_property("animate_options", "lang")
-    rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="PORTRAIT")
+    rig: EnumProperty(name="Target rig", items=RIG_ITEMS, default="HEAD")
     portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH",
                                   description="Photo of the face to animate (optional: a built-in face otherwise)")
     ict_path: StringProperty(name="ICT folder", subtype="DIR_PATH",

@@ -18,12 +18,14 @@ from .scene_setup import SOUND_STRIP, strips
 
 
 def portrait_photo(armature: bpy.types.Object | None) -> tuple[bool, str]:
-    """(is the rig a portrait rig, its photo path or '' for the built-in face) from the rig's source tag."""
+    """(is the rig the portrait face mask, the photo it was made from or '' for the built-in face or none) from
+    the rig's source tag. The mask hands the renderer its own meshes; a head from a photo hands over its curves,
+    which drive the mask of the same photo."""
     tag = str(armature.get(rig_builder.RIG_TAG, "")) if armature is not None else ""
-    if not tag.startswith("PORTRAIT:"):
+    kind, _, path = tag.partition(":")
+    if kind not in ("PORTRAIT", "HEAD"):
         return False, ""
-    path = tag.split(":", 1)[1]
-    return True, "" if path == "built-in" else path
+    return kind == "PORTRAIT", "" if path == "built-in" else path
 
 
 def write_meshes(context, mesh: bpy.types.Object, path: Path) -> int:

@@ -196,13 +196,16 @@ def _demo_blender_scene(voice: Path, out: Path, progress: Progress) -> str:
     script = Path(__file__).resolve().parents[1] / "tools" / "blender_batch.py"
     if importlib.util.find_spec("bpy") is None or not script.exists():
         return "no FBX: Blender's Python module is not installed here (bash install.sh installs it)"
-    proc = subprocess.run([sys.executable, str(script), str(voice), "-o", str(out), "--name", "demo_take"],
-                          capture_output=True, text=True)
+    from .rigs.portrait import builtin_portrait_path
+
+    proc = subprocess.run([sys.executable, str(script), str(voice), "-o", str(out), "--name", "demo_take",
+                           "--portrait", str(builtin_portrait_path())], capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         progress.warn(f"The Blender step failed ({tail}); the other results are complete.")
         return "no FBX: the Blender step failed"
-    return f"Blender scene {out / 'demo_take.blend'} and FBX {out / 'demo_take.fbx'} (rig with sparse keys)"
+    return (f"Blender scene {out / 'demo_take.blend'} and FBX {out / 'demo_take.fbx'} (the head shaped and "
+            "textured from the portrait, with sparse keys)")
 
 
 def _cmd_rig(args: argparse.Namespace, progress: Progress) -> int:

@@ -1,6 +1,6 @@
 """Voice lines to Blender scenes and FBX without opening Blender: the extension in the bpy module.
 
-    .venv/bin/python tools/blender_batch.py LINE.wav [MORE.wav ...] -o OUT_DIR [--rig PORTRAIT|ICT|FLAME]
+    .venv/bin/python tools/blender_batch.py LINE.wav [MORE.wav ...] -o OUT_DIR [--rig HEAD|PORTRAIT|ICT|FLAME]
         [--portrait PHOTO] [--ict DIR] [--flame MODEL] [--language en] [--preset UNREAL|UNITY] [--video]
 
 For each audio file: a fresh scene, Generate (the transcript is the .txt beside the audio when there is
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("audio", nargs="+", type=Path)
     ap.add_argument("-o", "--output-dir", type=Path, required=True)
     ap.add_argument("--name", help="file name stem for a single line (default: the audio's stem)")
-    ap.add_argument("--rig", default="PORTRAIT", choices=("PORTRAIT", "ICT", "FLAME"))
+    ap.add_argument("--rig", default="HEAD", choices=("HEAD", "PORTRAIT", "ICT", "FLAME"))
     ap.add_argument("--portrait", default="", help="portrait photo (default: the built-in face)")
     ap.add_argument("--ict", default="", help="ICT-FaceKit folder (for --rig ICT, or FLAME's ARKit targets)")
     ap.add_argument("--flame", default="", help="FLAME model file (for --rig FLAME)")

@@ -9,6 +9,7 @@ Shapes are authored in a head-aligned frame (``portrait_shapes``) and rotated ba
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -73,6 +74,13 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
     )
     rig.validate()
     return rig
+
+
+def builtin_portrait_path() -> Path:
+    """The built-in portrait's file (scikit-image ships it), for tools that take a photo path."""
+    import skimage.data
+
+    return Path(skimage.data.__file__).parent / "astronaut.png"
 
 
 def default_portrait_rig() -> FaceRig:

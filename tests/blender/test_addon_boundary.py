@@ -301,3 +301,24 @@ def test_exports_to_bad_places_say_why_and_write_nothing(scene, short_line, tmp_
             assert _scene_state(scene) == before, (name, path)
             assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"], (name, path)
             assert not (tmp_path / "missing").exists()
+
+
+def test_generate_by_default_builds_the_head_from_the_photo_and_renders_its_video(scene, short_line, shared_data,
+                                                                                   tmp_path):
+    """The default target: the complete head shaped and textured from the portrait; Render Video then drives the
+    same photo's talking-head video with the take's curves."""
+    from inference.motion.arkit import ARKIT_NAMES
+
+    photo = shared_data / "portraits" / "flux_woman_0033.png"
+    assert bpy.context.scene.vividtalk.rig == "HEAD"
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line), portrait_path=str(photo)) == {"FINISHED"}
+    arm = next(o for o in scene.objects if o.type == "ARMATURE")
+    mesh = next(o for o in scene.objects if o.type == "MESH" and o.parent == arm)
+    assert set(ARKIT_NAMES) <= set(mesh.data.shape_keys.key_blocks.keys())
+    assert {"M_Teeth", "M_GumsTongue", "M_ScleraLeft"} <= {m.name.rsplit(" ", 1)[-1] for m in mesh.data.materials}
+    assert any(n.type == "TEX_IMAGE" for m in mesh.data.materials for n in m.node_tree.nodes)
+    assert {"jaw", "eye_L", "eye_R", "head"} <= set(arm.data.bones.keys())
+    scene.frame_end = scene.frame_start + 9
+    out = tmp_path / "her.mp4"
+    assert bpy.ops.vividtalk.render_video(filepath=str(out), size=64) == {"FINISHED"}
+    assert out.stat().st_size > 1000
