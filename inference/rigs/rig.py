@@ -154,11 +154,13 @@ class FaceRig:
         """Vertices (T, V, 3) from blendshape weights (T, S) and joint rotations (T, J, 3, 3)."""
         n_frames = len(shape_weights)
         out = np.empty((n_frames, self.n_vertices, 3), np.float32)
-        flat = self.shape_deltas.reshape(len(self.shape_names), self.n_vertices * 3)
-        w = shape_weights.astype(np.float32)
+        # the neutral as one more shape with weight 1: vertices in a single matrix product
+        flat = np.vstack([self.vertices.reshape(1, -1).astype(np.float32),
+                          self.shape_deltas.reshape(len(self.shape_names), self.n_vertices * 3)])
+        w = np.hstack([np.ones((n_frames, 1), np.float32), shape_weights.astype(np.float32)])
         for a in range(0, n_frames, chunk):
             b = min(n_frames, a + chunk)
-            verts = self.vertices[None].astype(np.float32) + (w[a:b] @ flat).reshape(b - a, -1, 3)
+            verts = (w[a:b] @ flat).reshape(b - a, -1, 3)
             rot = local_rot[a:b]
             for joint, deltas in self.correctives.items():
                 k = self.joint_names.index(joint)
@@ -173,20 +175,29 @@ class FaceRig:
         moving = np.flatnonzero(np.abs(g - _IDENTITY34).max(axis=(0, 2, 3)) > 0)
         if not len(moving):
             return verts
-        # joint by joint: blending a 3x4 matrix for every vertex of every frame costs ten times more. A joint
-        # that carries most of the mesh (the head) is applied to all of it (gathering its vertices costs more
-        # than the few it does not carry); the others to their own vertices only
+        # joint by joint, not a blended 3x4 matrix per vertex and frame (ten times the memory traffic): the joint
+        # most vertices hang on alone (the head) moves the whole mesh in one pass; only the vertices it does not
+        # carry alone (neck, jaw, eyes) are blended, on their own
         weights = self.weights.astype(np.float32)
-        still = 1.0 - weights[:, moving].sum(1)
-        out = verts * still[None, :, None]
         g = g.astype(np.float32)
-        for j in moving:
-            carried = np.flatnonzero(weights[:, j])
-            rotation, shift = np.ascontiguousarray(g[:, j, :, :3].transpose(0, 2, 1)), g[:, j, None, :, 3]
-            if len(carried) > self.n_vertices // 2:
-                out += weights[None, :, j, None] * (np.matmul(verts, rotation) + shift)
-            elif len(carried):
-                out[:, carried] += weights[None, carried, j, None] * (np.matmul(verts[:, carried], rotation) + shift)
+        rotation = np.ascontiguousarray(g[..., :3].transpose(0, 1, 3, 2))  # (t, J, 3, 3), for row vectors
+        shift = g[..., 3]  # (t, J, 3)
+        dominant = int(np.argmax((weights == 1.0).sum(0)))
+        if dominant in moving:
+            out = np.matmul(verts, rotation[:, dominant])
+            out += shift[:, dominant, None, :]
+        else:
+            out = verts.copy()
+        rest = np.flatnonzero(weights[:, dominant] != 1.0)
+        if len(rest):
+            v = verts[:, rest]
+            blend = v * (1.0 - weights[rest][:, moving].sum(1))[None, :, None]
+            for j in moving:
+                carried = np.flatnonzero(weights[rest, j])
+                if len(carried):
+                    moved = np.matmul(v[:, carried], rotation[:, j]) + shift[:, j, None, :]
+                    blend[:, carried] += weights[rest[carried], j][None, :, None] * moved
+            out[:, rest] = blend
         return out
 
     # ---- storage ---------------------------------------------------------------------------------------
