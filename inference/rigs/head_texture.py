@@ -46,24 +46,23 @@ def bake_skin_texture(rgb: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, face_
     heights = np.einsum("nk,nk->n", bary, posed_cm[tris[t], 1]) - eye_line_cm
     depth_back = np.einsum("nk,nk->n", bary, posed_cm[tris[t], 2])
 
-    photo = rgb.astype(np.float32)
-    colour = _sample(photo, where)
-    weight = np.einsum("nk,nk->n", bary, seen[tris[t]])
+    colour = _sample(rgb, where).astype(np.float32)
+    weight = np.einsum("nk,nk->n", bary, seen[tris[t]]).astype(np.float32)
 
     clear = weight > 0.5
     skin_tone = np.median(colour[clear], axis=0) if clear.any() else np.array([200.0, 150, 130])
-    hair = _hair_colour(photo, fit, posed_cm, eye_line_cm, skin_tone)
+    hair = _hair_colour(rgb, fit, posed_cm, eye_line_cm, skin_tone)
     fill = np.where(((heights > HAIR_ABOVE_CM) & (depth_back < posed_cm[:, 2].max() - 9.0))[:, None], hair,
-                    skin_tone)
+                    skin_tone).astype(np.float32)
 
-    image = np.zeros((size, 2 * size, 3), np.float32)
+    # the photo's colour by how far it can be trusted, the trust blurred across soft seams (only the skin's
+    # texels are blended; the blur needs the whole tile)
     alpha = np.zeros((size, 2 * size), np.float32)
-    base = np.zeros((size, 2 * size, 3), np.float32)
-    image[ys, xs] = np.where(weight[:, None] > 0, colour, fill)  # what the photo shows there, if it does
     alpha[ys, xs] = weight
-    base[ys, xs] = fill
-    alpha = cv2.GaussianBlur(alpha, (0, 0), SEAM_BLUR / 3) * (owner >= 0)  # soft seams, nothing outside the skin
-    out = image * alpha[..., None] + base * (1 - alpha[..., None])
+    trust = cv2.GaussianBlur(alpha, (0, 0), SEAM_BLUR / 3)[ys, xs, None]
+    shown = np.where(weight[:, None] > 0, colour, fill)  # what the photo shows there, if it does
+    out = np.zeros((size, 2 * size, 3), np.float32)
+    out[ys, xs] = shown * trust + fill * (1 - trust)
     return np.clip(_spread(out, owner >= 0), 0, 255).astype(np.uint8)
 
 
