@@ -28,6 +28,7 @@ from inference.io.images import load_rgb  # noqa: E402
 from inference.rigs import mediapipe_topology as mt  # noqa: E402
 from inference.rigs.flame import similarity_transform  # noqa: E402
 from inference.rigs.head_fit import CORRESPONDENCE_NAME, IRIS_CENTRES, Correspondence  # noqa: E402
+from inference.rigs.head_texture import fan_triangles  # noqa: E402
 from inference.rigs.ict import builtin_head_path  # noqa: E402
 from inference.rigs.ict_model import PART_VERTEX_RANGES, IctModel, read_npz  # noqa: E402
 from inference.rigs.landmarks import detect_landmarks  # noqa: E402
@@ -40,14 +41,11 @@ FACE_POINTS = np.arange(468)
 def triangles(model: IctModel) -> np.ndarray:
     """The face part's polygons as triangles (quads split along one diagonal)."""
     a, b = PART_VERTEX_RANGES["face"]
+    tris, _, polygon = fan_triangles(model.face_sizes, model.face_indices)
     starts = np.concatenate([[0], np.cumsum(model.face_sizes)[:-1]])
-    tris = []
-    for start, size in zip(starts, model.face_sizes, strict=True):
-        poly = model.face_indices[start:start + size]
-        if poly.max() > b or poly.min() < a:
-            continue
-        tris += [(poly[0], poly[i], poly[i + 1]) for i in range(1, size - 1)]
-    return np.array(tris, np.int64)
+    on_face = (np.minimum.reduceat(model.face_indices, starts) >= a) & (
+        np.maximum.reduceat(model.face_indices, starts) <= b)
+    return tris[on_face[polygon]]
 
 
 def closest_on_triangles(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,10 +129,7 @@ def fit_3d(model: IctModel, points: np.ndarray, rows: np.ndarray, barys: np.ndar
 
 def photo_points_on_neutral(model: IctModel, photo: Path, tris: np.ndarray, rules) -> np.ndarray:
     lm = detect_landmarks(load_rgb(photo), photo)
-    w, h = lm.image_size
-    s = lm.px_per_mm
-    metric = np.column_stack([(lm.points[:, 0] - w / 2) / s, -(lm.points[:, 1] - h / 2) / s,
-                              -lm.points[:, 2] / s]) / 10.0  # cm, ICT's axes
+    metric = lm.metric_mm() / 10.0  # cm, ICT's axes
     ibug = np.array(list(mt.IBUG_TO_MEDIAPIPE))
     mp = np.array(list(mt.IBUG_TO_MEDIAPIPE.values()))
     scale, rot, trans = similarity_transform(metric[mp], model.vertices[model.landmarks68[ibug]].astype(float))

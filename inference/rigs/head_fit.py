@@ -179,11 +179,9 @@ def _initial_pose(landmarks: FaceLandmarks, basis: LandmarkBasis, corr: Correspo
     from .flame import similarity_transform
 
     w, h = landmarks.image_size
-    s = landmarks.px_per_mm
     p = landmarks.points[corr.mp_index]
-    metric_cm = np.column_stack([(p[:, 0] - w / 2) / s, -(p[:, 1] - h / 2) / s, -p[:, 2] / s]) / 10.0
-    scale, rot, _ = similarity_transform(basis.neutral, metric_cm)
-    depth_cm = focal / (s * 10.0) / max(scale, 1e-6)  # pixels per cm at the face = focal / depth
+    scale, rot, _ = similarity_transform(basis.neutral, landmarks.metric_mm()[corr.mp_index] / 10.0)
+    depth_cm = focal / (landmarks.px_per_mm * 10.0) / max(scale, 1e-6)  # pixels per cm at the face = focal / depth
     centre_px = p[:, :2].mean(0)
     centre = np.array([(centre_px[0] - w / 2) * depth_cm / focal, -(centre_px[1] - h / 2) * depth_cm / focal,
                        -depth_cm])

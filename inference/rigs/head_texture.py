@@ -27,7 +27,7 @@ def bake_skin_texture(rgb: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, face_
                       face_indices: np.ndarray, corner_uvs: np.ndarray, face_materials: np.ndarray,
                       material_names: list[str], eye_line_cm: float, size: int = TEXTURE_SIZE) -> np.ndarray:
     """(size, 2 * size, 3) uint8 RGB for the skin materials of the head posed as in the photo (``posed_cm``)."""
-    tris, tri_corners, polygon = _triangles(face_sizes, face_indices)
+    tris, tri_corners, polygon = fan_triangles(face_sizes, face_indices)
     skin = np.isin(face_materials[polygon], [material_names.index(m) for m in SKIN_MATERIALS if m in material_names])
     camera = posed_cm @ fit.rotation.T + fit.translation
     pixels = project(camera, fit.focal_px, fit.image_size)
@@ -77,7 +77,7 @@ def _sample(photo: np.ndarray, xy: np.ndarray, width: int = 1024) -> np.ndarray:
     return out.reshape(-1, 3)[:n]
 
 
-def _triangles(face_sizes: np.ndarray, face_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fan_triangles(face_sizes: np.ndarray, face_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Polygons fanned into triangles: (T, 3) vertex indices, (T, 3) corner indices, (T,) polygon of each."""
     starts = np.concatenate([[0], np.cumsum(face_sizes)[:-1]])
     parts = []

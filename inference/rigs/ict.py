@@ -26,7 +26,7 @@ from scipy.optimize import least_squares
 
 from ..errors import InputError
 from .ict_model import N_VERTICES, PART_VERTEX_RANGES, IctModel, read_model, read_npz
-from .rig import JOINT_NAMES, FaceRig, JointDriver, standard_drivers
+from .rig import JOINT_NAMES, FaceRig, JointDriver, euler_matrices, standard_drivers
 
 ASSET_NAME = "ict_head.npz"
 _MERGED = {"browInnerUp": ("browInnerUp_L", "browInnerUp_R"), "cheekPuff": ("cheekPuff_L", "cheekPuff_R")}
@@ -205,13 +205,8 @@ class _Jaw:
 
 
 def _rotate_x(points: np.ndarray, pivot: np.ndarray, degrees: float) -> np.ndarray:
-    a = np.radians(degrees)
-    c, s = np.cos(a), np.sin(a)
-    rel = points - pivot
-    out = rel.copy()
-    out[:, 1] = c * rel[:, 1] - s * rel[:, 2]
-    out[:, 2] = s * rel[:, 1] + c * rel[:, 2]
-    return out + pivot
+    """``points`` turned about rig X through ``pivot``, as the jaw joint turns them."""
+    return (points - pivot) @ euler_matrices(np.radians([degrees, 0.0, 0.0])).T + pivot
 
 
 def _jaw(verts: np.ndarray, jaw_open: np.ndarray | None, parts: dict[str, np.ndarray]) -> _Jaw | None:

@@ -34,6 +34,14 @@ class FaceLandmarks:
         p = self.points[:, :2]
         return float(np.mean([np.linalg.norm(p[469] - p[471]), np.linalg.norm(p[474] - p[476])])) / IRIS_DIAMETER_MM
 
+    def metric_mm(self) -> np.ndarray:
+        """(478, 3) camera-space millimetres, scaled by the iris: x to the image's right (the subject's left), y up,
+        z toward the camera (the axes of the rigs and of ICT-FaceKit), the image centre at the origin."""
+        w, h = self.image_size
+        s = self.px_per_mm
+        p = self.points
+        return np.column_stack([(p[:, 0] - w / 2) / s, -(p[:, 1] - h / 2) / s, -p[:, 2] / s])
+
     @property
     def face_height_px(self) -> float:
         return float(np.linalg.norm(self.points[10, :2] - self.points[152, :2]))

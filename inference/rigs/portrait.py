@@ -28,8 +28,7 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
     """Fit MediaPipe to ``rgb`` (H, W, 3 uint8) unless landmarks are given, and build the rig."""
     lm = landmarks or detect_landmarks(rgb, source)
     w, h = lm.image_size
-    s = lm.px_per_mm
-    cam = np.column_stack([(lm.points[:, 0] - w / 2) / s, -(lm.points[:, 1] - h / 2) / s, -lm.points[:, 2] / s])
+    cam = lm.metric_mm()
 
     axes = _head_axes(cam)  # columns: head x, y, z in camera space
     mouth = (cam[13] + cam[14]) / 2
@@ -70,7 +69,7 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
         weights=weights, drivers=standard_drivers(float(np.degrees(theta))), uvs=uvs,
         texture=_texture(rgb), photo_vertices=cam / 1000.0, landmarks=dict(mt.LANDMARKS),
         meta={"source": str(source), "kind": "portrait", "image_width": str(w), "image_height": str(h),
-              "pixels_per_metre": f"{s * 1000.0:.6f}", "warnings": "\n".join(lm.warnings)},
+              "pixels_per_metre": f"{lm.px_per_mm * 1000.0:.6f}", "warnings": "\n".join(lm.warnings)},
     )
     rig.validate()
     return rig
