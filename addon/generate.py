@@ -111,13 +111,12 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
                            str(req.workdir / "shape_keys.json"), "-o", str(req.workdir / "retarget.json")],
                           "Mapping shape keys", 0.3))
     elif find_rig(scene, req.source_tag) is None:
-        rig_args = {"HEAD": ["--ict", *(["--fit", _abs(req.portrait_path)] if req.portrait_path else [])],
-                    "PORTRAIT": ["--image", _abs(req.portrait_path)] if req.portrait_path else [],
+        rig_args = {"HEAD": ["--ict"], "PORTRAIT": ["--image", _abs(req.portrait_path)] if req.portrait_path else [],
                     "ICT": ["--ict", *([_abs(req.ict_path)] if req.ict_path else [])],
                     "FLAME": ["--flame", _abs(req.flame_path)]}[req.rig]
         if req.rig == "FLAME" and req.ict_path:
             rig_args += ["--arkit-from-ict", _abs(req.ict_path)]
-        if req.rig == "ICT" and req.portrait_path:
+        if req.rig in ("HEAD", "ICT") and req.portrait_path:  # the ICT-FaceKit head shaped like the photo
             rig_args += ["--fit", _abs(req.portrait_path)]
         steps.append(Step(["rig", *rig_args, "-o", str(req.workdir / "rig.npz")], "Building the face rig", 1.0))
     return steps

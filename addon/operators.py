@@ -22,7 +22,7 @@ from .contract import format_header
 from .engine import EngineJob, Step, find_engine_python
 from .generate import Request, apply_results, engine_steps, rig_mesh
 from .preferences import engine_preference
-from .properties import RIG_ITEMS, contract_property, job_state
+from .properties import RIG_ITEMS, CancelsJob, contract_property, job_state
 
 _REQUEST_FIELDS = ("audio_path", "transcript", "language", "rig", "portrait_path", "ict_path", "flame_path",
                    "mouth_gain", "jaw_gain", "lip_gain", "head_gain", "emotion", "emotion_strength", "seed")
@@ -250,22 +250,12 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class VIVIDTALK_OT_cancel(bpy.types.Operator):
+class VIVIDTALK_OT_cancel(CancelsJob, bpy.types.Operator):
     """Stop the running generation; the scene stays as it was"""
 
     bl_idname = "vividtalk.cancel"
     bl_label = "Cancel"
-
-    @classmethod
-    def poll(cls, context):
-        if not job_state(context).running:
-            cls.poll_message_set("Nothing is running")
-            return False
-        return True
-
-    def execute(self, context):
-        job_state(context).cancel_requested = True
-        return {"FINISHED"}
+    state = staticmethod(job_state)
 
 
 # ---- finding the take to work on ----------------------------------------------------------------------------

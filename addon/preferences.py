@@ -7,7 +7,7 @@ from bpy.props import BoolProperty, StringProperty
 
 from . import engine, engine_install
 from .engine import ENV_VAR, find_engine_python
-from .properties import install_state
+from .properties import CancelsJob, install_state
 
 
 class VIVIDTALK_AP_preferences(bpy.types.AddonPreferences):
@@ -112,22 +112,13 @@ class VIVIDTALK_OT_install_engine(bpy.types.Operator):
         return {"CANCELLED"}
 
 
-class VIVIDTALK_OT_install_engine_cancel(bpy.types.Operator):
+class VIVIDTALK_OT_install_engine_cancel(CancelsJob, bpy.types.Operator):
     """Stop installing the engine; an earlier working engine stays as it was"""
 
     bl_idname = "vividtalk.install_engine_cancel"
     bl_label = "Cancel the install"
-
-    @classmethod
-    def poll(cls, context):
-        if not install_state(context).running:
-            cls.poll_message_set("Nothing is being installed")
-            return False
-        return True
-
-    def execute(self, context):
-        install_state(context).cancel_requested = True
-        return {"FINISHED"}
+    idle_message = "Nothing is being installed"
+    state = staticmethod(install_state)
 
 
 CLASSES = (VIVIDTALK_AP_preferences, VIVIDTALK_OT_install_engine, VIVIDTALK_OT_install_engine_cancel)

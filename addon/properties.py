@@ -88,6 +88,28 @@ def job_state(context) -> VIVIDTALK_PG_job:
     return context.window_manager.vividtalk_job
 
 
+class CancelsJob:
+    """What a Cancel button does, for a job whose state ``state(context)`` has ``running`` and
+    ``cancel_requested``: ask; the job's own loop stops it and cleans up."""
+
+    idle_message = "Nothing is running"
+
+    @staticmethod
+    def state(context):
+        raise NotImplementedError
+
+    @classmethod
+    def poll(cls, context):
+        if not cls.state(context).running:
+            cls.poll_message_set(cls.idle_message)
+            return False
+        return True
+
+    def execute(self, context):
+        self.state(context).cancel_requested = True
+        return {"FINISHED"}
+
+
 def install_state(context) -> VIVIDTALK_PG_install:
     return context.window_manager.vividtalk_install
 
