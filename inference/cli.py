@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the ICT-FaceKit head: the one that ships with vividtalk, or the checkout in DIR")
     src.add_argument("--flame", help="FLAME 2020/2023 model (.pkl or .npz), loaded without running its code")
     p.add_argument("--fit", metavar="PHOTO", help="with --ict: shape the head like the face in PHOTO (its identity "
-                   "from the photo's landmarks; the texture from the photo is not done yet)")
+                   "from the photo's landmarks, its skin texture projected from the photo)")
     p.add_argument("--arkit-from-ict", metavar="DIR", help="with --flame: fit the ARKit mapping to ICT-FaceKit's "
                    "shapes in DIR instead of the built-in face")
     p.add_argument("-o", "--output", required=True, help="rig file to write (.npz)")

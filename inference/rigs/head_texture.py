@@ -11,9 +11,13 @@ blended across soft seams so no edge shows.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
+from ..geometry import raster
 from .head_fit import HeadFit, project
 
 TEXTURE_SIZE = 1024  # pixels per UV tile (the texture is twice as wide)
@@ -33,37 +37,70 @@ def bake_skin_texture(rgb: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, face_
     pixels = project(camera, fit.focal_px, fit.image_size)
     seen = _vertex_weights(camera, pixels, tris, rgb.shape[:2])
 
-    # which skin triangle covers each texel, and where in it
-    uv = corner_uvs[tri_corners]  # (T, 3, 2)
-    texel_xy = np.stack([uv[..., 0] / 2 * (2 * size), (1 - uv[..., 1]) * size], axis=-1)
-    owner = np.full((size, 2 * size), -1, np.int32)
-    for t in np.flatnonzero(skin):
-        cv2.fillConvexPoly(owner, np.round(texel_xy[t] * 4).astype(np.int32), int(t), cv2.LINE_8, 2)
-    ys, xs = np.nonzero(owner >= 0)
-    t = owner[ys, xs]
-    bary = _barycentric(np.column_stack([xs + 0.5, ys + 0.5]), texel_xy[t])
-    where = np.einsum("nk,nkc->nc", bary, pixels[tris[t]])
-    heights = np.einsum("nk,nk->n", bary, posed_cm[tris[t], 1]) - eye_line_cm
-    depth_back = np.einsum("nk,nk->n", bary, posed_cm[tris[t], 2])
+    texels = _skin_texels(tris, tri_corners, skin, corner_uvs, size)
+    weight = texels.at(seen)
 
-    colour = _sample(rgb, where).astype(np.float32)
-    weight = np.einsum("nk,nk->n", bary, seen[tris[t]]).astype(np.float32)
+    # what fills where the photo does not show the head: hair above the forehead and behind the face, skin tone
+    # elsewhere
+    looked_at = np.flatnonzero(weight > 0)
+    colour = _sample(rgb, texels.at(pixels, looked_at)).astype(np.float32)
+    clear = weight[looked_at] > 0.5
+    skin_tone = np.median(colour[clear], axis=0) if clear.any() else np.array([200.0, 150, 130], np.float32)
+    hair = _hair_colour(rgb, fit, posed_cm, eye_line_cm, skin_tone).astype(np.float32)
+    under_hair = (texels.at(posed_cm[:, 1]) - eye_line_cm > HAIR_ABOVE_CM) & (
+        texels.at(posed_cm[:, 2]) < posed_cm[:, 2].max() - 9.0)
+    fill = np.where(under_hair[:, None], hair, skin_tone)
 
-    clear = weight > 0.5
-    skin_tone = np.median(colour[clear], axis=0) if clear.any() else np.array([200.0, 150, 130])
-    hair = _hair_colour(rgb, fit, posed_cm, eye_line_cm, skin_tone)
-    fill = np.where(((heights > HAIR_ABOVE_CM) & (depth_back < posed_cm[:, 2].max() - 9.0))[:, None], hair,
-                    skin_tone).astype(np.float32)
-
-    # the photo's colour by how far it can be trusted, the trust blurred across soft seams (only the skin's
-    # texels are blended; the blur needs the whole tile)
+    # the photo's colour by how far it can be trusted, the trust blurred across soft seams (the blur needs the
+    # whole tile; where the photo shows nothing the trusted colour is the fill itself)
     alpha = np.zeros((size, 2 * size), np.float32)
-    alpha[ys, xs] = weight
-    trust = cv2.GaussianBlur(alpha, (0, 0), SEAM_BLUR / 3)[ys, xs, None]
-    shown = np.where(weight[:, None] > 0, colour, fill)  # what the photo shows there, if it does
-    out = np.zeros((size, 2 * size, 3), np.float32)
-    out[ys, xs] = shown * trust + fill * (1 - trust)
-    return np.clip(_spread(out, owner >= 0), 0, 255).astype(np.uint8)
+    alpha[texels.ys, texels.xs] = weight
+    trust = cv2.GaussianBlur(alpha, (0, 0), SEAM_BLUR / 3)[texels.ys[looked_at], texels.xs[looked_at], None]
+    fill[looked_at] += trust * (colour - fill[looked_at])
+    out = np.zeros((size, 2 * size, 3), np.uint8)
+    out[texels.ys, texels.xs] = np.clip(fill + 0.5, 0, 255)
+    return _spread(out, texels.covered)
+
+
+@dataclass(frozen=True)
+class _Texels:
+    """The skin's texels: position (``ys``, ``xs``), the mesh vertices (n, 3) of the triangle each lies in and its
+    barycentric coordinates (n, 3) there, and the image of which texels are skin."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    corners: np.ndarray
+    bary: np.ndarray
+    covered: np.ndarray
+
+    def at(self, values: np.ndarray, which: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Per-vertex ``values`` (V,) or (V, k) interpolated at the texels (``which`` of them)."""
+        corners, bary = self.corners[which], self.bary[which]
+        values = values.astype(np.float32, copy=False)  # texels are many: half the memory traffic of float64
+        if values.ndim > 1:
+            bary = bary[..., None]
+        return sum(bary[:, k] * values[corners[:, k]] for k in range(3))
+
+
+def _skin_texels(tris: np.ndarray, tri_corners: np.ndarray, skin: np.ndarray, corner_uvs: np.ndarray,
+                 size: int) -> _Texels:
+    """Which skin triangle covers each texel, and where in it (the half-texel pad closes cracks along UV edges).
+    It depends on the mesh's UV layout alone, so a process fitting photo after photo lays it out once."""
+    key = hashlib.blake2b(b"".join(np.ascontiguousarray(a).tobytes() for a in (tris, tri_corners, skin, corner_uvs))
+                          + str(size).encode(), digest_size=16).digest()
+    if key not in _TEXEL_CACHE:
+        uv = corner_uvs[tri_corners[skin]]  # (T, 3, 2)
+        texel_xy = np.stack([uv[..., 0] / 2 * (2 * size), (1 - uv[..., 1]) * size], axis=-1)
+        texels = raster.one_per_pixel(raster.cover(texel_xy, (size, 2 * size), pad=0.5), (size, 2 * size))
+        covered = np.zeros((size, 2 * size), bool)
+        covered[texels.ys, texels.xs] = True
+        _TEXEL_CACHE.clear()  # one layout is all a process uses
+        _TEXEL_CACHE[key] = _Texels(texels.ys, texels.xs, tris[skin][texels.triangle].astype(np.int32),
+                                    texels.bary, covered)
+    return _TEXEL_CACHE[key]
+
+
+_TEXEL_CACHE: dict[bytes, _Texels] = {}
 
 
 def _sample(photo: np.ndarray, xy: np.ndarray, width: int = 1024) -> np.ndarray:
@@ -100,35 +137,21 @@ def _vertex_weights(camera: np.ndarray, pixels: np.ndarray, tris: np.ndarray, sh
         np.add.at(vertex_normal, tris[:, k], normal)
     sight = -camera / np.maximum(np.linalg.norm(camera, axis=1, keepdims=True), 1e-12)
     facing = (vertex_normal * sight).sum(1) / np.maximum(np.linalg.norm(vertex_normal, axis=1), 1e-12)
-    # the nearest surface's depth around each pixel (painter's algorithm over the triangles facing the camera)
+    # the nearest surface's depth around each pixel, from the triangles facing the camera
     h, w = shape
     scale = min(1.0, 1024 / max(h, w))
-    ids = np.full((int(h * scale) + 1, int(w * scale) + 1), -1, np.int32)
-    centre = (a + b + c) / 3
-    tri_facing = -(normal * centre).sum(1) > 0
-    order = np.argsort(centre[:, 2])  # far (most negative z) to near
-    for t in order[tri_facing[order]]:
-        cv2.fillConvexPoly(ids, np.round(pixels[tris[t]] * scale * 4).astype(np.int32), int(t), cv2.LINE_8, 2)
-    depth = np.full(ids.shape, -1e9, np.float32)
-    depth[ids >= 0] = centre[ids[ids >= 0], 2]
+    grid = (int(h * scale) + 1, int(w * scale) + 1)
+    front = np.flatnonzero(-(normal * (a + b + c)).sum(1) > 0)
+    covered = raster.cover(pixels[tris[front]] * scale, grid, pad=0.5)
+    depth = np.full(grid, -1e9, np.float32)
+    np.maximum.at(depth, (covered.ys, covered.xs), covered.interpolate(camera[tris[front], 2]))
     nearest = cv2.dilate(depth, np.ones((3, 3), np.uint8))
-    px = np.round(pixels * scale).astype(int)
-    inside = (px[:, 0] >= 0) & (px[:, 1] >= 0) & (px[:, 0] < ids.shape[1]) & (px[:, 1] < ids.shape[0])
+    px = np.floor(pixels * scale).astype(int)
+    inside = (px[:, 0] >= 0) & (px[:, 1] >= 0) & (px[:, 0] < grid[1]) & (px[:, 1] < grid[0])
     visible = np.zeros(len(camera), bool)
     at = np.flatnonzero(inside)
     visible[at] = camera[at, 2] >= nearest[px[at, 1], px[at, 0]] - 0.4  # within 4 mm of the nearest surface
     return visible * np.clip((facing - 0.2) / 0.4, 0, 1)
-
-
-def _barycentric(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    v0, v1, v2 = b - a, c - a, points - a
-    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
-    v = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-    w = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    bary = np.clip(np.column_stack([1 - v - w, v, w]), 0, None)  # texels on an edge: onto the triangle
-    return bary / np.maximum(bary.sum(1, keepdims=True), 1e-12)
 
 
 def _hair_colour(photo: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, eye_line_cm: float,
@@ -146,14 +169,17 @@ def _hair_colour(photo: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, eye_line
     return np.median(patch, axis=0)
 
 
-def _spread(image: np.ndarray, mask: np.ndarray, rounds: int = 4) -> np.ndarray:
-    """Grow the colours of ``mask`` a few texels outward, so texture filtering at UV seams finds no black."""
+def _spread(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Every texel outside ``mask`` takes the colour of the nearest texel inside it, so texture filtering and
+    mipmaps at UV seams find skin, not black."""
+    if mask.all() or not mask.any():
+        return image
+    # OpenCV labels the zero (known) texels 1, 2, ... in scan order and gives every other texel its nearest's label
+    _, labels = cv2.distanceTransformWithLabels(np.where(mask, 0, 255).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    known_y, known_x = np.nonzero(mask)
+    gap_y, gap_x = np.nonzero(~mask)
+    nearest = labels[gap_y, gap_x] - 1
     out = image.copy()
-    known = mask.astype(np.float32)
-    for _ in range(rounds):
-        total = cv2.blur(out * known[..., None], (3, 3))
-        count = cv2.blur(known, (3, 3))
-        grow = (known == 0) & (count > 0)
-        out[grow] = total[grow] / count[grow, None]
-        known[grow] = 1
+    out[gap_y, gap_x] = image[known_y[nearest], known_x[nearest]]
     return out

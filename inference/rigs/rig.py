@@ -11,16 +11,19 @@ editable curve (say jawOpen) can both rotate the jaw joint and drive its correct
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ..contract import file_format
+from ..cores import usable_cores
 from ..errors import InputError
-from ..io.atomic import atomic_write_bytes
-from ..io.npz import read_npz
+from ..io.npz import read_npz, write_npz
 
 JOINT_NAMES = ("root", "neck", "head", "jaw", "eye_L", "eye_R")
 HEAD_CHANNELS = ("head.pitch", "head.yaw", "head.roll")
@@ -135,11 +138,13 @@ class FaceRig:
         return eul
 
     def evaluate(self, channels: Mapping[str, np.ndarray | float], n_frames: int | None = None,
-                 chunk: int = 32) -> np.ndarray:
+                 chunk: int = 32, out: np.ndarray | None = None) -> np.ndarray:
         """Vertices (T, V, 3) for per-frame channel values (missing channels are 0, scalars are held).
 
         ``channels`` holds blendshape weights by shape name and driver inputs by channel name (for a
-        motion clip use ``clip_channels(clip)``).
+        motion clip use ``clip_channels(clip)``). ``out``, a float32 (T, V, 3) array, is filled instead of a new
+        one: callers that evaluate a long clip piece by piece reuse one buffer rather than have the system map
+        fresh memory for every piece (on a full head that costs more than the evaluation itself).
         """
         if n_frames is None:
             lengths = [np.size(a) for a in channels.values() if np.ndim(a)]
@@ -148,57 +153,49 @@ class FaceRig:
         for i, name in enumerate(self.shape_names):
             if name in channels:
                 w[:, i] = _frames(channels[name], n_frames)
-        return self.pose(w, euler_matrices(self.joint_eulers(channels, n_frames)), chunk)
+        return self.pose(w, euler_matrices(self.joint_eulers(channels, n_frames)), chunk, out)
 
-    def pose(self, shape_weights: np.ndarray, local_rot: np.ndarray, chunk: int = 32) -> np.ndarray:
+    def pose(self, shape_weights: np.ndarray, local_rot: np.ndarray, chunk: int = 32,
+             out: np.ndarray | None = None) -> np.ndarray:
         """Vertices (T, V, 3) from blendshape weights (T, S) and joint rotations (T, J, 3, 3)."""
         n_frames = len(shape_weights)
-        out = np.empty((n_frames, self.n_vertices, 3), np.float32)
-        # the neutral as one more shape with weight 1: vertices in a single matrix product
-        flat = np.vstack([self.vertices.reshape(1, -1).astype(np.float32),
-                          self.shape_deltas.reshape(len(self.shape_names), self.n_vertices * 3)])
+        if out is None:
+            out = np.empty((n_frames, self.n_vertices, 3), np.float32)
+        elif out.shape != (n_frames, self.n_vertices, 3) or out.dtype != np.float32:
+            raise ValueError(f"out must be float32 {(n_frames, self.n_vertices, 3)}, not {out.dtype} {out.shape}")
+        plan = self._evaluation_plan()
         w = np.hstack([np.ones((n_frames, 1), np.float32), shape_weights.astype(np.float32)])
-        for a in range(0, n_frames, chunk):
+
+        def piece(a: int) -> None:
             b = min(n_frames, a + chunk)
-            verts = (w[a:b] @ flat).reshape(b - a, -1, 3)
             rot = local_rot[a:b]
+            correctives = None
             for joint, deltas in self.correctives.items():
                 k = self.joint_names.index(joint)
                 feat = (rot[:, k] - np.eye(3)).reshape(b - a, 9).astype(np.float32)
-                verts += (feat @ deltas.reshape(9, -1)).reshape(b - a, -1, 3)
-            out[a:b] = self.skin(verts, rot)
+                part = (feat @ deltas.reshape(9, -1)).reshape(b - a, -1, 3)
+                correctives = part if correctives is None else correctives + part
+            plan.evaluate(w[a:b], correctives, world_transforms(rot, self.joint_parents, self.joint_positions),
+                          out[a:b])
+
+        starts = range(0, n_frames, chunk)
+        if len(starts) > 1 and usable_cores() > 1:
+            # pieces side by side, BLAS on one thread in each: much of the work is small matrix products
+            # NumPy runs on one core, and BLAS threads on top of ours would fight over the same cores
+            with _blas_threads().limit(limits=1, user_api="blas"):
+                list(_evaluation_workers().map(piece, starts))
+        else:
+            for a in starts:
+                piece(a)
         return out
 
-    def skin(self, verts: np.ndarray, local_rot: np.ndarray) -> np.ndarray:
-        """Linear blend skinning of (t, V, 3) rest-pose vertices by per-joint local rotations (t, J, 3, 3)."""
-        g = world_transforms(local_rot, self.joint_parents, self.joint_positions)  # (t, J, 3, 4)
-        moving = np.flatnonzero(np.abs(g - _IDENTITY34).max(axis=(0, 2, 3)) > 0)
-        if not len(moving):
-            return verts
-        # joint by joint, not a blended 3x4 matrix per vertex and frame (ten times the memory traffic): the joint
-        # most vertices hang on alone (the head) moves the whole mesh in one pass; only the vertices it does not
-        # carry alone (neck, jaw, eyes) are blended, on their own
-        weights = self.weights.astype(np.float32)
-        g = g.astype(np.float32)
-        rotation = np.ascontiguousarray(g[..., :3].transpose(0, 1, 3, 2))  # (t, J, 3, 3), for row vectors
-        shift = g[..., 3]  # (t, J, 3)
-        dominant = int(np.argmax((weights == 1.0).sum(0)))
-        if dominant in moving:
-            out = np.matmul(verts, rotation[:, dominant])
-            out += shift[:, dominant, None, :]
-        else:
-            out = verts.copy()
-        rest = np.flatnonzero(weights[:, dominant] != 1.0)
-        if len(rest):
-            v = verts[:, rest]
-            blend = v * (1.0 - weights[rest][:, moving].sum(1))[None, :, None]
-            for j in moving:
-                carried = np.flatnonzero(weights[rest, j])
-                if len(carried):
-                    moved = np.matmul(v[:, carried], rotation[:, j]) + shift[:, j, None, :]
-                    blend[:, carried] += weights[rest[carried], j][None, :, None] * moved
-            out[:, rest] = blend
-        return out
+    def _evaluation_plan(self) -> _EvaluationPlan:
+        """The rig rearranged for fast evaluation, made once (and again if the arrays it comes from are replaced)."""
+        key = (id(self.vertices), id(self.shape_deltas), id(self.weights))
+        plan = self.__dict__.get("_plan")
+        if plan is None or plan.key != key:
+            plan = self.__dict__["_plan"] = _EvaluationPlan.of(self, key)
+        return plan
 
     # ---- storage ---------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
@@ -225,7 +222,7 @@ class FaceRig:
             arrays["material_names"] = np.array(self.material_names, dtype=str)
         for joint, deltas in self.correctives.items():
             arrays[f"corrective:{joint}"] = deltas
-        atomic_write_bytes(path, lambda f: np.savez_compressed(f, **arrays))
+        write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceRig:
@@ -254,7 +251,72 @@ class FaceRig:
         return rig
 
 
-_IDENTITY34 = np.hstack([np.eye(3), np.zeros((3, 1))])
+@dataclass
+class _EvaluationPlan:
+    """A rig's shapes and skin weights laid out for evaluating many frames with few, large array operations.
+
+    Vertices are homogeneous (x, y, z, 1), so a joint's rotation and translation are one (4, 3) matrix product
+    for row vectors. Skinning goes joint group by joint group, not through a blended matrix per vertex and
+    frame (ten times the memory traffic): the joint most vertices hang on alone (the head) moves the whole mesh
+    in one pass, the vertices that hang on another joint alone (jaw, eyes, neck) are moved again by theirs, and
+    only the few with split weights are blended.
+    """
+
+    key: tuple[int, int, int]
+    shapes: np.ndarray  # (1 + S, V * 4) float32: the neutral (with w = 1), then the deltas (w = 0)
+    dominant: int
+    rigid: list[tuple[int, np.ndarray]]  # (joint, vertices it carries alone) for the other joints
+    blended: np.ndarray  # (n,) vertices with split weights
+    blended_shapes: list[tuple[int, np.ndarray]]  # (joint, (1 + S, n * 4) their shapes times its weights)
+
+    @classmethod
+    def of(cls, rig: FaceRig, key: tuple[int, int, int]) -> _EvaluationPlan:
+        v, s = rig.n_vertices, len(rig.shape_names)
+        shapes = np.zeros((1 + s, v, 4), np.float32)
+        shapes[0, :, :3], shapes[0, :, 3] = rig.vertices, 1.0
+        shapes[1:, :, :3] = rig.shape_deltas
+        weights = rig.weights.astype(np.float32)
+        alone = weights == 1.0
+        dominant = int(np.argmax(alone.sum(0)))
+        rigid = [(j, np.flatnonzero(alone[:, j])) for j in range(weights.shape[1])
+                 if j != dominant and alone[:, j].any()]
+        blended = np.flatnonzero(~alone.any(1))
+        # a joint's share folded into the shapes: its part of the blend is then a shape product and one matrix
+        # product, with no per-vertex weighting pass
+        blended_shapes = [(j, (shapes[:, blended] * weights[blended, j, None]).reshape(1 + s, -1))
+                          for j in range(weights.shape[1]) if weights[blended, j].any()]
+        return cls(key, shapes.reshape(1 + s, v * 4), dominant, rigid, blended, blended_shapes)
+
+    def evaluate(self, shape_weights: np.ndarray, correctives: np.ndarray | None, world: np.ndarray,
+                 out: np.ndarray) -> None:
+        """Blendshapes, correctives and linear blend skinning into ``out`` (t, V, 3): ``shape_weights`` (t, 1 + S)
+        with the neutral's 1 first, ``correctives`` (t, V, 3) or None, ``world`` transforms (t, J, 3, 4)."""
+        t = len(shape_weights)
+        verts = (shape_weights @ self.shapes).reshape(t, -1, 4)
+        if correctives is not None:
+            verts[..., :3] += correctives
+        m = np.ascontiguousarray(world.transpose(0, 1, 3, 2), np.float32)  # (t, J, 4, 3), for row vectors
+        np.matmul(verts, m[:, self.dominant], out=out)
+        for j, carried in self.rigid:
+            out[:, carried] = np.matmul(verts[:, carried], m[:, j])
+        if len(self.blended):
+            blend = None
+            for j, shapes in self.blended_shapes:
+                part = np.matmul((shape_weights @ shapes).reshape(t, -1, 4), m[:, j])
+                if correctives is not None:  # the correctives are not in the folded shapes
+                    part += np.matmul(correctives[:, self.blended], m[:, j, :3]) * shapes[0, 3::4, None]
+                blend = part if blend is None else np.add(blend, part, out=blend)
+            out[:, self.blended] = blend
+
+
+@functools.cache
+def _blas_threads() -> ThreadpoolController:
+    return ThreadpoolController()  # finding the loaded BLAS libraries once, not on every evaluation
+
+
+@functools.cache
+def _evaluation_workers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(usable_cores(), thread_name_prefix="vividtalk-rig")
 
 
 def _frames(values: np.ndarray | float, n_frames: int) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Geometry shared by the rigs and the renderer: rasterising triangles with array operations."""
