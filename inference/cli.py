@@ -1,6 +1,7 @@
 """The ``vividtalk`` command line (also ``python -m inference``).
 
-Exit codes: 0 success, 2 bad input, 3 output not writable, 130 cancelled, 1 internal error.
+Exit codes: 0 success, 2 bad input, 3 output not writable, 4 some lines of a batch failed, 130 cancelled,
+1 internal error.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="motion clip to write (.json)")
     p.add_argument("--csv", help="also write the ARKit curves as Live Link Face CSV here")
     _add_animate_options(p)
+
+    p = sub.add_parser("batch", help="many voice lines from a manifest (CSV or JSON lines) on warm workers, "
+                       "resumable, with a failure report")
+    p.add_argument("manifest", help="CSV with a header (audio, transcript, lang, clip, csv, mp4, any animate "
+                   "option, rig) or JSON lines with those keys; paths relative to the manifest")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--report", help="failure report to write (CSV: line, input, exit_class, message; default: "
+                   "MANIFEST.failures.csv beside the manifest)")
+    p.add_argument("--redo", action="store_true", help="do every line again, even those whose outputs are newer "
+                   "than their inputs")
+    add_options(p, "animate_options")
+    add_options(p, "render_options", ("size", "background"))
+    add_progress(p)
 
     p = sub.add_parser("export-csv", help="motion clip -> ARKit curves CSV (Unreal Live Link Face layout)")
     p.add_argument("clip", help="motion clip (.json) written by 'vividtalk animate'")
@@ -118,6 +132,27 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
               f"{n_keys} keys, timing by {', '.join(sorted(set(clip.meta['timing_methods']))) or 'none'} "
               f"in {elapsed:.2f} s")
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace, progress: Progress) -> int:
+    from .batch.line_job import default_options
+    from .batch.runner import run_batch
+    from .cores import usable_cores
+
+    if args.workers is not None and not 1 <= args.workers <= 256:
+        raise InputError(f"--workers must be between 1 and 256 (got {args.workers}).")
+    defaults = default_options(**{k: v for k, v in vars(args).items() if k not in ("manifest", "workers")})
+    summary = run_batch(args.manifest, defaults, args.workers or usable_cores(), progress,
+                        Path(args.report) if args.report else None, args.redo)
+    done, skipped, failed = summary.count("done"), summary.count("skipped"), summary.count("failed")
+    progress.result(output=str(summary.report), lines=len(summary.results), done=done, skipped=skipped,
+                    failed=failed, seconds=round(summary.seconds, 3), audio_seconds=round(summary.audio_seconds, 3),
+                    warnings=progress.warnings)
+    if progress.mode != "json":
+        speed = f", {summary.audio_seconds / summary.seconds:.0f}x real time" if done and summary.seconds else ""
+        print(f"{len(summary.results)} lines: {done} done, {skipped} already done, {failed} failed in "
+              f"{summary.seconds:.1f} s{speed}" + (f"; failures listed in {summary.report}" if failed else ""))
+    return summary.exit_code
 
 
 def _load_take(path: str):
@@ -303,8 +338,8 @@ def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
     return 0
 
 
-COMMANDS = {"animate": _cmd_animate, "export-csv": _cmd_export_csv, "demo": _cmd_demo, "rig": _cmd_rig,
-            "export-flame": _cmd_export_flame, "retarget": _cmd_retarget, "render": _cmd_render,
+COMMANDS = {"animate": _cmd_animate, "batch": _cmd_batch, "export-csv": _cmd_export_csv, "demo": _cmd_demo,
+            "rig": _cmd_rig, "export-flame": _cmd_export_flame, "retarget": _cmd_retarget, "render": _cmd_render,
             "languages": _cmd_languages}
 
 

@@ -44,6 +44,20 @@ def add_options(parser: argparse.ArgumentParser, group: str, names: tuple[str, .
                                 help=spec["help"], **_parse_kwargs(name, spec))
 
 
+def parse_option(group: str, name: str, text: str) -> Any:
+    """One option of a contract group from text (a manifest cell, say): its type, range and choices checked.
+    Raises ValueError with a message that gives the range or the choices."""
+    spec = contract()[group][name]
+    kwargs = _parse_kwargs(name, spec)
+    try:
+        value = kwargs["type"](text)
+    except argparse.ArgumentTypeError as e:
+        raise ValueError(f"{name} {e}") from None
+    if "choices" in kwargs and value not in kwargs["choices"]:
+        raise ValueError(f"{name} '{text}' is not one of {', '.join(kwargs['choices'])}")
+    return value
+
+
 def add_progress(parser: argparse.ArgumentParser) -> None:
     spec = contract()["progress"]
     parser.add_argument(spec["option"], choices=spec["choices"], default=spec["default"],

@@ -21,6 +21,8 @@ class Progress:
     mode: str = "quiet"
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     warnings: list[str] = field(default_factory=list)
+    echo_warnings: bool = True
+    """False only where someone else reports the collected warnings (a batch worker's, with the line's number)."""
     _last_draw: float = 0.0
 
     @classmethod
@@ -48,6 +50,8 @@ class Progress:
     def warn(self, message: str) -> None:
         """Warnings always reach stderr (pipes, CI and batch logs included), and the JSON stream as well."""
         self.warnings.append(message)
+        if not self.echo_warnings:
+            return
         if self.mode == "json":
             self._emit({"event": "warning", "message": message})
         prefix = "\n" if self.mode == "bar" else ""
