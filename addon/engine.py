@@ -2,16 +2,21 @@
 
 Blender never imports the engine: it starts ``python -m inference ...`` in the engine's own environment,
 reads its JSON-lines progress on a worker thread and hands events to the main thread through a queue.
-A crash in the engine cannot take Blender down, Esc terminates the process (the engine exits with 130),
-and GPU memory goes back when the process ends. Arguments are lists, never shell strings.
+A crash in the engine cannot take Blender down, Esc cancels the command (the engine exits with 130),
+and GPU memory goes back when the process ends. Arguments are lists, never shell strings. One engine process
+is kept warm between jobs (``WarmEngine``), so a second Generate on a short line returns in well under a
+second.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -89,8 +94,10 @@ _checked: dict[str, bool] = {}
 
 
 def forget_checks() -> None:
-    """Look at every interpreter afresh (after the preferences' button installed or replaced one)."""
+    """Look at every interpreter afresh (after the preferences' button installed or replaced one), and start
+    its engine afresh."""
     _checked.clear()
+    stop_warm_engines()
 
 
 def _has_engine(python: str) -> bool:
@@ -147,14 +154,17 @@ class BackgroundJob:
 
 
 class EngineJob(BackgroundJob):
-    """Runs engine steps (``python -m inference ...``) one after another."""
+    """Runs engine steps (``python -m inference ...``) one after another: on the warm engine when it is free
+    (``warm=True``, the default), else each in a fresh process."""
 
     thread_name = "vividtalk-engine"
 
-    def __init__(self, python: str, steps: list[Step]):
+    def __init__(self, python: str, steps: list[Step], warm: bool = True):
         super().__init__()
         self.python = python
         self.steps = steps
+        self.warm = warm
+        self._engine: WarmEngine | None = None
 
     def run(self) -> None:
         total = sum(s.weight for s in self.steps) or 1.0
@@ -170,44 +180,203 @@ class EngineJob(BackgroundJob):
             done += step.weight
         self.events.put(Event("done", 1.0, "Done.", results))
 
+    def cancel(self) -> None:
+        super().cancel()
+        engine = self._engine
+        if engine is not None:
+            engine.interrupt()
+
     def _run_step(self, step: Step, base: float, share: float) -> dict | None:
-        argv = [self.python, "-m", "inference", *step.args, "--progress", "json"]
-        env = dict(os.environ, PYTHONIOENCODING="utf-8", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        engine = warm_engine(self.python) if self.warm else None
+        if engine is not None and engine.lock.acquire(blocking=False):  # busy with another job: a fresh process
+            try:
+                self._engine = engine
+                return self._run_warm(engine, step, base, share)
+            finally:
+                self._engine = None
+                engine.lock.release()
+        return self._run_cold(step, base, share)
+
+    def _run_warm(self, engine: WarmEngine, step: Step, base: float, share: float) -> dict | None:
+        reader = _StepReader(self.events, step, base, share)
         try:
-            self._process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                             encoding="utf-8", errors="replace", env=env)
+            code = engine.run(step.args, reader.take)
         except OSError as e:
             self.events.put(Event("error", message=f"Could not start the engine ({self.python}): {e}."))
             return None
-        result, error = {}, ""
+        except EngineStopped as e:
+            if self._cancel.is_set():
+                self.events.put(Event("cancelled", message="Cancelled."))
+            else:
+                self.events.put(Event("error", message=f"{step.label} failed: the engine stopped ({e})."))
+            return None
+        return reader.finish(code, self._cancel.is_set(), engine.stderr_tail())
+
+    def _run_cold(self, step: Step, base: float, share: float) -> dict | None:
+        argv = [self.python, "-m", "inference", *step.args, "--progress", "json"]
+        try:
+            self._process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                             encoding="utf-8", errors="replace", env=_engine_env())
+        except OSError as e:
+            self.events.put(Event("error", message=f"Could not start the engine ({self.python}): {e}."))
+            return None
         stderr_tail: list[str] = []
         drain = threading.Thread(target=_tail, args=(self._process.stderr, stderr_tail), daemon=True)
         drain.start()
+        reader = _StepReader(self.events, step, base, share)
         for line in self._process.stdout:
+            reader.take(line)
+        code = self._process.wait()
+        drain.join(timeout=5)
+        return reader.finish(code, self._cancel.is_set(), stderr_tail)
+
+
+class _StepReader:
+    """One step's JSON-lines events turned into Events (progress scaled into the job's bar), and its outcome."""
+
+    def __init__(self, events: queue.SimpleQueue, step: Step, base: float, share: float) -> None:
+        self.events, self.step, self.base, self.share = events, step, base, share
+        self.result: dict = {}
+        self.error = ""
+
+    def take(self, line: str) -> None:
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        kind = msg.get("event") if isinstance(msg, dict) else None
+        if kind == "progress":
+            self.events.put(Event("progress", self.base + self.share * float(msg.get("fraction", 0)),
+                                  f"{self.step.label}: {msg.get('stage', '')}"))
+        elif kind == "warning":
+            self.events.put(Event("warning", message=str(msg.get("message", ""))))
+        elif kind == "result":
+            self.result = msg
+        elif kind == "error":
+            self.error = str(msg.get("message", ""))
+
+    def finish(self, code: int, cancelled: bool, stderr_tail: list[str]) -> dict | None:
+        if cancelled or code == 130:
+            self.events.put(Event("cancelled", message="Cancelled."))
+            return None
+        if code != 0:
+            detail = self.error or "".join(stderr_tail[-5:]).strip() or f"exit code {code}"
+            self.events.put(Event("error", message=f"{self.step.label} failed: {detail}"))
+            return None
+        return self.result
+
+
+def _engine_env() -> dict[str, str]:
+    return dict(os.environ, PYTHONIOENCODING="utf-8", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+
+
+class EngineStopped(Exception):
+    """The warm engine's process ended in the middle of a command."""
+
+
+class WarmEngine:
+    """One ``python -m inference serve`` kept running between jobs (inference/serve.py), so a second Generate
+    pays neither Python's start, nor the engine's imports, nor its decoders' loading. Started by the first job
+    that needs it (on that job's thread, never the UI's), stopped with Blender, when the add-on is disabled,
+    or when it misbehaves (the next job starts a fresh one). One job at a time uses it (``lock``)."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        self.lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._stderr: list[str] = []
+        self._next_id = 0
+
+    def run(self, args: list[str], on_line) -> int:
+        """Run one command; every line it writes goes to ``on_line``; returns its exit code."""
+        process = self._started()
+        self._next_id += 1
+        request = json.dumps({"id": self._next_id, "args": list(args)}) + "\n"
+        try:
+            process.stdin.write(request)
+            process.stdin.flush()
+        except (OSError, ValueError) as e:
+            self.stop()
+            raise EngineStopped(str(e) or "its input closed") from None
+        for line in process.stdout:
             try:
                 msg = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            kind = msg.get("event")
-            if kind == "progress":
-                self.events.put(Event("progress", base + share * float(msg.get("fraction", 0)),
-                                      f"{step.label}: {msg.get('stage', '')}"))
-            elif kind == "warning":
-                self.events.put(Event("warning", message=str(msg.get("message", ""))))
-            elif kind == "result":
-                result = msg
-            elif kind == "error":
-                error = str(msg.get("message", ""))
-        code = self._process.wait()
-        drain.join(timeout=5)
-        if self._cancel.is_set() or code == 130:
-            self.events.put(Event("cancelled", message="Cancelled."))
-            return None
-        if code != 0:
-            detail = error or "".join(stderr_tail[-5:]).strip() or f"exit code {code}"
-            self.events.put(Event("error", message=f"{step.label} failed: {detail}"))
-            return None
-        return result
+            if isinstance(msg, dict) and msg.get("event") == "exit" and msg.get("id") == self._next_id:
+                return int(msg.get("code", 1))
+            on_line(line)
+        tail = "".join(self._stderr[-5:]).strip()
+        self.stop()
+        raise EngineStopped(tail or "no message")
+
+    def interrupt(self) -> None:
+        """Cancel the running command (the engine answers with exit code 130 and stays up)."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        if os.name == "posix":
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGINT)
+        else:  # no SIGINT for a child on Windows: stop it; the next job starts a fresh one
+            self.stop()
+
+    def stderr_tail(self) -> list[str]:
+        return list(self._stderr)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.close()
+        if process.poll() is None:
+            process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        if process.poll() is None:
+            process.kill()
+
+    def _started(self) -> subprocess.Popen:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._stderr = []
+        process = subprocess.Popen([self.python, "-m", "inference", "serve"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                   errors="replace", env=_engine_env())
+        threading.Thread(target=_tail, args=(process.stderr, self._stderr), daemon=True).start()
+        ready = process.stdout.readline()
+        if '"ready"' not in ready:
+            process.kill()
+            raise EngineStopped("".join(self._stderr[-5:]).strip() or "it did not start")
+        self._process = process
+        return process
+
+
+_warm: dict[str, WarmEngine] = {}
+_warm_lock = threading.Lock()
+
+
+def warm_engine(python: str) -> WarmEngine:
+    """The warm engine of this interpreter (only one is kept: another interpreter's is stopped)."""
+    with _warm_lock:
+        for other in [p for p in _warm if p != python]:
+            _warm.pop(other).stop()
+        if python not in _warm:
+            _warm[python] = WarmEngine(python)
+        return _warm[python]
+
+
+def stop_warm_engines() -> None:
+    """Blender quits, the add-on is disabled, or the engine was reinstalled."""
+    with _warm_lock:
+        engines = list(_warm.values())
+        _warm.clear()
+    for engine in engines:
+        engine.stop()
+
+
+atexit.register(stop_warm_engines)
 
 
 def _tail(stream, sink: list[str], keep: int = 50) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv), or a folder for PNGs")
     add_progress(p)
 
+    p = sub.add_parser("serve", help="stay running and run commands sent as JSON lines on stdin (a warm engine "
+                       "for the Blender add-on; see inference/serve.py)")
+    add_progress(p)
+
     add_progress(sub.add_parser("languages", help="list the language codes and voices the transcript can use"))
     return parser
 
@@ -117,7 +122,7 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
                              head_gain=args.head_gain, emotion=args.emotion,
                              emotion_strength=args.emotion_strength, seed=args.seed)
     started = time.perf_counter()
-    clip = animate(args.audio, options, progress)
+    clip = animate(args.audio, options, progress, _analyzer())
     progress.update("write", 0.0)
     clip.save(args.output)
     if args.csv:
@@ -153,6 +158,14 @@ def _cmd_batch(args: argparse.Namespace, progress: Progress) -> int:
         print(f"{len(summary.results)} lines: {done} done, {skipped} already done, {failed} failed in "
               f"{summary.seconds:.1f} s{speed}" + (f"; failures listed in {summary.report}" if failed else ""))
     return summary.exit_code
+
+
+@functools.cache
+def _analyzer():
+    """One phone-timing analyzer per process: a server (``vividtalk serve``) keeps its decoders loaded."""
+    from .audio.analysis import Analyzer
+
+    return Analyzer()
 
 
 def _load_take(path: str):
@@ -328,6 +341,12 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _cmd_serve(_args: argparse.Namespace, _progress: Progress) -> int:
+    from .serve import serve
+
+    return serve(main)
+
+
 def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
     from .audio import espeak
 
@@ -340,7 +359,7 @@ def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
 
 COMMANDS = {"animate": _cmd_animate, "batch": _cmd_batch, "export-csv": _cmd_export_csv, "demo": _cmd_demo,
             "rig": _cmd_rig, "export-flame": _cmd_export_flame, "retarget": _cmd_retarget, "render": _cmd_render,
-            "languages": _cmd_languages}
+            "serve": _cmd_serve, "languages": _cmd_languages}
 
 
 def _raise_cancel(_signum, _frame):

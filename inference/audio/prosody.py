@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.machinery
+import importlib.util
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -25,12 +29,30 @@ def energy_db(audio: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(ms + 1e-10)).astype(np.float32)
 
 
-def pitch_hz(audio: np.ndarray) -> np.ndarray:
-    """F0 in Hz every 10 ms (0 where unvoiced), WORLD DIO refined by StoneMask."""
-    with warnings.catch_warnings():  # pyworld 0.3 reads its version through the deprecated pkg_resources
+@functools.cache
+def _world():
+    """WORLD's compiled module. pyworld's package only re-exports it, after reading its own version through
+    pkg_resources (deprecated, and 0.3 s of every cold start: it scans every installed distribution), so the
+    extension is loaded from the package's folder directly; importing the package is the fallback."""
+    spec = importlib.util.find_spec("pyworld")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"pyworld{suffix}"
+            if path.is_file():
+                extension = importlib.util.spec_from_file_location("pyworld.pyworld", path)
+                if extension and extension.loader:
+                    module = importlib.util.module_from_spec(extension)
+                    extension.loader.exec_module(module)
+                    return module
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         import pyworld
+    return pyworld
 
+
+def pitch_hz(audio: np.ndarray) -> np.ndarray:
+    """F0 in Hz every 10 ms (0 where unvoiced), WORLD DIO refined by StoneMask."""
+    pyworld = _world()
     n = len(audio) // HOP
     if n == 0:
         return np.zeros(0, np.float32)

@@ -322,3 +322,35 @@ def test_generate_by_default_builds_the_head_from_the_photo_and_renders_its_vide
     out = tmp_path / "her.mp4"
     assert bpy.ops.vividtalk.render_video(filepath=str(out), size=64) == {"FINISHED"}
     assert out.stat().st_size > 1000
+
+
+def test_the_warm_engine_serves_generate_after_generate_and_survives_a_cancel(addon, scene, short_line):
+    engine_module = _module(addon, "engine")
+    python = os.environ["VIVIDTALK_ENGINE_PYTHON"]
+    warm = engine_module.warm_engine(python)
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line)) == {"FINISHED"}
+    first = warm._process
+    assert first is not None and first.poll() is None  # kept running after the job
+    started = time.perf_counter()
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line)) == {"FINISHED"}
+    again = time.perf_counter() - started
+    assert warm._process is first  # the same process served the second Generate
+
+    # a cancelled command: the engine answers 130 and stays up for the next one
+    job = engine_module.EngineJob(python, [engine_module.Step(["animate", str(short_line), "-o",
+                                                               str(Path(short_line).with_suffix(".json"))], "x")])
+    job.start()
+    while warm._process is first and not warm.lock.locked() and job.running:
+        time.sleep(0.005)
+    job.cancel()
+    job._thread.join(60)
+    final, _ = job.outcome()
+    assert final is not None and final.kind in ("cancelled", "done")  # done: it finished before the cancel landed
+    assert warm._process is first and first.poll() is None
+
+    # a dead engine is replaced by the next job, which still succeeds
+    first.kill()
+    first.wait()
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line)) == {"FINISHED"}
+    assert warm._process is not None and warm._process is not first
+    print(f"second Generate on the warm engine: {again:.2f} s")
