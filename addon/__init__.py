@@ -5,7 +5,7 @@ The add-on is thin: it gathers options, runs the vividtalk engine out of process
 (motion clip, rig file) into Blender data. See docs/blender.md.
 """
 
-from . import operators, panel, preferences, properties
+from . import engine, operators, panel, preferences, properties
 
 _MODULES = (properties, preferences, operators, panel)
 
@@ -18,3 +18,4 @@ def register() -> None:
 def unregister() -> None:
     for module in reversed(_MODULES):
         module.unregister()
+    engine.stop_warm_engines()  # the warm engine process goes with the add-on

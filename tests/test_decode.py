@@ -1,5 +1,7 @@
 """Decoding: every container we promise, resampling, and clear errors for bad files."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,24 @@ def test_missing_empty_corrupt(tmp_path):
         probe(junk)
     with pytest.raises(InputError, match="folder"):
         probe(tmp_path)
+
+
+def test_the_dc_filter_is_scipys_butterworth_streamed_in_pieces():
+    from scipy.signal import butter, lfilter, lfilter_zi
+
+    from inference.audio.decode import DC_CUTOFF_HZ
+    from inference.audio.highpass import Highpass
+
+    rng = np.random.default_rng(4)
+    x = (rng.normal(0, 0.1, 50_000) + 0.4 + 0.2 * np.sin(np.arange(50_000) * 2 * np.pi * 8 / SAMPLE_RATE))
+    cuts = [0, 1, 300, 256 * 7, 256 * 7 + 5, 31_000, 50_000]  # pieces shorter and longer than a block
+    b, a = butter(2, DC_CUTOFF_HZ, btype="highpass", fs=SAMPLE_RATE)
+    state, expected = lfilter_zi(b, a) * x[0], []
+    mine = Highpass(DC_CUTOFF_HZ, SAMPLE_RATE)
+    got = []
+    for lo, hi in itertools.pairwise(cuts):
+        y, state = lfilter(b, a, x[lo:hi], zi=state)
+        expected.append(y)
+        got.append(mine(x[lo:hi].astype(np.float32)))
+    np.testing.assert_allclose(np.concatenate(got), np.concatenate(expected), atol=2e-6)
+    assert abs(np.concatenate(got)[-10_000:].mean()) < 1e-3  # the offset is gone

@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
-from scipy.signal import butter, lfilter, lfilter_zi
 
 from ..errors import InputError
 from . import SAMPLE_RATE
+from .highpass import Highpass
 
 BLOCK_SECONDS = 10.0
+DC_CUTOFF_HZ = 20.0
+"""The decoder removes DC offset and rumble below this (2nd-order Butterworth, highpass.py)."""
 SUPPORTED = ("WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF (libsndfile) and M4A/AAC, WMA, "
              "MP4/MOV/MKV/WebM soundtracks (ffmpeg)")
 
@@ -63,7 +65,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 def stream_mono16k(info: AudioInfo, block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """Yield consecutive float32 blocks of 16 kHz mono audio (DC removed) covering the whole file."""
     raw = _soundfile_blocks(info, block_seconds) if info.backend == "soundfile" else _ffmpeg_blocks(info, block_seconds)
-    dc = _DcBlocker()
+    dc = Highpass(DC_CUTOFF_HZ, SAMPLE_RATE)
     for block in raw:
         if block.size:
             yield dc(_checked_samples(block, info.path))
@@ -170,17 +172,3 @@ def _ffmpeg_blocks(info: AudioInfo, block_seconds: float) -> Iterator[np.ndarray
             proc.kill()
             proc.wait()
 
-
-# ------------------------------------------------------------------------------------------ filtering
-class _DcBlocker:
-    """20 Hz high-pass (2nd-order Butterworth) with state carried across blocks."""
-
-    def __init__(self) -> None:
-        self.b, self.a = butter(2, 20.0, btype="highpass", fs=SAMPLE_RATE)
-        self.zi: np.ndarray | None = None
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.zi is None:
-            self.zi = lfilter_zi(self.b, self.a) * (x[0] if len(x) else 0.0)
-        y, self.zi = lfilter(self.b, self.a, x, zi=self.zi)
-        return y.astype(np.float32)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import find_peaks
+
+from .peaks import find_peaks
 
 FPS = 100
 NOD_DEG = 2.5  # a full-strength accent nods the head down this much
@@ -48,8 +49,8 @@ def find_accents(st: np.ndarray, loud: np.ndarray, speech: np.ndarray) -> Accent
     scale = np.std(st[speech[:n]]) if speech[:n].sum() > 10 else 1.0
     prominence = gaussian_filter1d(0.6 * loud[:n] + 0.4 * np.clip(st[:n] / max(scale, 0.5), -2, 2) / 2, 4.0)
     prominence = prominence * speech[:n]
-    peaks, props = find_peaks(prominence, distance=35, prominence=0.12)
-    strength = np.clip(props["prominences"] / 0.5, 0.0, 1.0) if len(peaks) else np.zeros(0)
+    peaks, prominences = find_peaks(prominence, distance=35, min_prominence=0.12)
+    strength = np.clip(prominences / 0.5, 0.0, 1.0) if len(peaks) else np.zeros(0)
     return Accents(peaks, strength)
 
 

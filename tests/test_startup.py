@@ -1,0 +1,25 @@
+"""What a cold ``vividtalk animate`` imports: not scipy.signal (half a second) nor pkg_resources (0.3 s, through
+pyworld's package), which made most of the start-up of a short line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from inference.audio.prosody import pitch_hz
+
+
+def test_the_pipeline_and_the_command_line_start_without_the_slow_imports():
+    probe = ("import sys, inference.cli, inference.pipeline, inference.audio.prosody as p; p._world(); "
+             "print(sorted(m for m in ('scipy.signal', 'pkg_resources', 'scipy.stats') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_pitch_comes_from_worlds_compiled_module():
+    t = np.arange(16000) / 16000
+    f0 = pitch_hz((0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32))
+    assert abs(np.median(f0[f0 > 0]) - 180) < 3
