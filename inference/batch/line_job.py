@@ -84,6 +84,8 @@ class LineWorker:
                                  head_gain=o["head_gain"], emotion=o["emotion"],
                                  emotion_strength=o["emotion_strength"], seed=o["seed"])
         clip = animate(line.audio, options, progress, self.analyzer)
+        if line.recorded_audio:
+            clip.audio["path"] = line.recorded_audio
         if "clip" in line.outputs:
             clip.save(line.outputs["clip"])
         if "csv" in line.outputs:

@@ -49,6 +49,8 @@ class BatchLine:
     rig: Path | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
     problem: str | None = None
+    recorded_audio: str | None = None
+    """The audio path the clip records, where the line runs on a copy of its file (a cluster worker)."""
 
     @property
     def input_files(self) -> list[Path]:

@@ -25,6 +25,7 @@ from ..io.atomic import atomic_open, check_writable_target
 from ..progress import Progress
 from .line_job import DONE, FAILED, SKIPPED, LineResult, is_up_to_date, run_line, start_worker
 from .manifest import BatchLine, read_manifest
+from .ray_cluster import cluster_address, run_on_ray
 
 REPORT_COLUMNS = ("line", "input", "exit_class", "message")
 IN_FLIGHT_PER_WORKER = 2
@@ -54,8 +55,10 @@ def default_report_path(manifest: Path) -> Path:
 
 
 def run_batch(manifest: str | Path, defaults: dict[str, Any], workers: int, progress: Progress,
-              report: Path | None = None, redo: bool = False) -> BatchSummary:
+              report: Path | None = None, redo: bool = False, cluster: str | None = None) -> BatchSummary:
+    """``cluster``: None for worker processes on this machine, else ``ray`` or ``ray://HOST:PORT``."""
     manifest = Path(manifest)
+    address = cluster_address(cluster) if cluster else None
     lines = read_manifest(manifest)
     report = report or default_report_path(manifest)
     check_writable_target(report)
@@ -70,8 +73,15 @@ def run_batch(manifest: str | Path, defaults: dict[str, Any], workers: int, prog
         else:
             todo.append(line)
     tracker = _Tracker(len(lines), summary, progress)
+    def record(line: BatchLine, result: LineResult) -> None:
+        summary.results.append(result)
+        tracker.line_done(result, 0.0)
+
     try:
-        _run(todo, defaults, max(1, min(workers, len(todo))), summary, tracker)
+        if address and todo:
+            run_on_ray(todo, defaults, address, record)
+        elif todo:
+            _run(todo, defaults, max(1, min(workers, len(todo))), summary, tracker)
     finally:
         summary.seconds = time.perf_counter() - started
         summary.results.sort(key=lambda r: r.number)
