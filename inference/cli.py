@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "MANIFEST.failures.csv beside the manifest)")
     p.add_argument("--redo", action="store_true", help="do every line again, even those whose outputs are newer "
                    "than their inputs")
+    p.add_argument("--fbx-preset", choices=("UNREAL", "UNITY"), default="UNREAL", type=str.upper,
+                   help="axes and scale of the FBX outputs (as the add-on's Export FBX)")
     p.add_argument("--cluster", metavar="ray[://ADDRESS]", help="run the lines as tasks on a Ray cluster: 'ray' "
                    "(the cluster this machine belongs to, or $RAY_ADDRESS) or 'ray://HOST:PORT' (Ray Client)")
     add_options(p, "animate_options")
@@ -150,13 +152,13 @@ def _cmd_batch(args: argparse.Namespace, progress: Progress) -> int:
         raise InputError(f"--workers must be between 1 and 256 (got {args.workers}).")
     defaults = default_options(**{k: v for k, v in vars(args).items() if k not in ("manifest", "workers")})
     summary = run_batch(args.manifest, defaults, args.workers or usable_cores(), progress,
-                        Path(args.report) if args.report else None, args.redo, args.cluster)
+                        Path(args.report) if args.report else None, args.redo, args.cluster, args.fbx_preset)
     done, skipped, failed = summary.count("done"), summary.count("skipped"), summary.count("failed")
     progress.result(output=str(summary.report), lines=len(summary.results), done=done, skipped=skipped,
                     failed=failed, seconds=round(summary.seconds, 3), audio_seconds=round(summary.audio_seconds, 3),
                     warnings=progress.warnings)
     if progress.mode != "json":
-        speed = f", {summary.audio_seconds / summary.seconds:.0f}x real time" if done and summary.seconds else ""
+        speed = f", {summary.audio_seconds / summary.seconds:.1f}x real time" if summary.audio_seconds else ""
         print(f"{len(summary.results)} lines: {done} done, {skipped} already done, {failed} failed in "
               f"{summary.seconds:.1f} s{speed}" + (f"; failures listed in {summary.report}" if failed else ""))
     return summary.exit_code

@@ -4,6 +4,7 @@ stopping the others; each line's clip the same as ``vividtalk animate`` writes f
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -122,7 +123,6 @@ def test_the_manifest_is_read_with_its_paths_options_and_per_line_problems(tmp_p
 @pytest.mark.parametrize(("text", "message"), [
     ("audio,clip,mouth_gian\na.wav,a.json,1\n", "unknown column(s) 'mouth_gian'"),
     ("transcript,clip\nhello,a.json\n", "no 'audio' column"),
-    ("audio,clip,fbx\na.wav,a.json,a.fbx\n", "come from Blender"),
     ("audio,clip\na.wav,same.json\nb.wav,same.json\n", "both write"),
     ("audio,clip\n", "no lines"),
 ])
@@ -144,3 +144,34 @@ def test_a_damaged_json_line_is_that_lines_failure(tmp_path):
 def test_a_missing_manifest_is_exit_2(tmp_path):
     result = _vividtalk("batch", str(tmp_path / "none.csv"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="FBX and .blend come from Blender's bpy module")
+def test_fbx_and_blend_outputs_come_from_blender(voices, tmp_path, shared_data):
+    photo = shared_data / "portraits" / "flux_man_0324.png"
+    manifest = _manifest(tmp_path, [
+        {"audio": str(voices / "line0.wav"), "transcript": LINES[0], "clip": "out/a.json", "fbx": "out/a.fbx",
+         "blend": "out/a.blend"},
+        {"audio": str(voices / "line1.wav"), "transcript": LINES[1], "fbx": "out/b.fbx", "rig": str(photo)},
+        {"audio": str(voices / "broken.wav"), "fbx": "out/c.fbx"}])
+    (tmp_path / "out").mkdir()
+    done = _vividtalk("batch", str(manifest), "--progress", "json")
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert done.returncode == 4 and (result["done"], result["failed"]) == (2, 1), done.stderr
+    for name in ("a.fbx", "b.fbx"):
+        assert (tmp_path / "out" / name).read_bytes()[:18] == b"Kaydara FBX Binary"
+    assert (tmp_path / "out" / "a.blend").read_bytes()[:4] in (b"BLEN", b"\x28\xb5\x2f\xfd")  # plain or zstd
+    assert not (tmp_path / "out" / "c.fbx").exists()
+    assert "broken.wav" in (tmp_path / "lines.failures.csv").read_text(encoding="utf-8")
+
+
+def test_without_blender_fbx_lines_fail_with_the_remedy(monkeypatch, tmp_path):
+    from inference.batch import blender_pass
+    from inference.batch.manifest import BatchLine
+
+    monkeypatch.setattr(blender_pass.importlib.util, "find_spec", lambda name: None)
+    results = []
+    line = BatchLine(2, tmp_path / "a.wav", outputs={"fbx": tmp_path / "a.fbx"})
+    blender_pass.run_blender_pass([line], {}, "UNREAL", lambda _line, result: results.append(result))
+    assert [(r.status, r.exit_class) for r in results] == [("failed", "bad_input")]
+    assert "install.sh" in results[0].message

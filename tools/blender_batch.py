@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/blender_batch.py LINE.wav [MORE.wav ...] -o OUT_DIR [--rig HEAD|PORTRAIT|ICT|FLAME]
         [--portrait PHOTO] [--ict DIR] [--flame MODEL] [--language en] [--preset UNREAL|UNITY] [--video]
+    .venv/bin/python tools/blender_batch.py --jobs     (what `vividtalk batch` runs for FBX and .blend outputs)
 
 For each audio file: a fresh scene, Generate (the transcript is the .txt beside the audio when there is
 one), Export FBX, optionally Render Video, and the .blend saved next to them. The extension is built and
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import tempfile
@@ -39,7 +41,55 @@ def _install_extension():
     return bpy, addon_utils, "bl_ext.user_default.vividtalk"
 
 
+JOB_KEY = "vividtalk_job"
+"""Marks the job answers on stdout (Blender writes its own messages there too)."""
+
+
+def run_jobs(stdin=sys.stdin, stdout=sys.stdout) -> int:
+    """``--jobs``: one JSON object per line on stdin, one voice line each: ``id``, ``audio``, ``transcript``,
+    ``options`` (the contract's animate options by name), ``portrait`` (a photo or ""), ``fbx`` and ``blend``
+    (paths or ""), ``preset``. For each: a fresh scene, Generate onto the head from the photo, Export FBX, save
+    the .blend; then ``{"vividtalk_job": id, "ok": ..., "message": ...}`` on a line of its own."""
+    bpy, addon_utils, module = _install_extension()
+    try:
+        for raw in stdin:
+            if not raw.strip():
+                continue
+            job = json.loads(raw)
+            ok, message = _job(bpy, addon_utils, module, job)
+            stdout.write("\n" + json.dumps({JOB_KEY: job["id"], "ok": ok, "message": message}) + "\n")
+            stdout.flush()
+    finally:
+        addon_utils.disable(module, default_set=True)
+    return 0
+
+
+def _job(bpy, addon_utils, module, job: dict) -> tuple[bool, str]:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable(module, default_set=True)
+    options = dict(job.get("options", {}))
+    fps = float(options.pop("fps", 30.0))
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
+    if "lang" in options:
+        options["language"] = options.pop("lang")
+    if "emotion" in options:
+        options["emotion"] = str(options["emotion"]).upper()
+    try:
+        bpy.ops.vividtalk.generate(audio_path=job["audio"], transcript=job.get("transcript") or "", rig="HEAD",
+                                   portrait_path=job.get("portrait") or "", **options)
+        if job.get("fbx"):
+            bpy.ops.vividtalk.export_fbx(filepath=job["fbx"], preset=job.get("preset", "UNREAL"))
+        if job.get("blend"):
+            bpy.ops.wm.save_as_mainfile(filepath=job["blend"])  # Blender writes beside it, then renames
+    except RuntimeError as e:  # the operators' own messages
+        return False, str(e).removeprefix("Error: ").strip()
+    return True, ""
+
+
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--jobs"]:
+        return run_jobs()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("audio", nargs="+", type=Path)
     ap.add_argument("-o", "--output-dir", type=Path, required=True)

@@ -8,7 +8,8 @@ Columns (CSV) or keys (JSON lines):
 - ``rig``: for videos, a portrait photo or a rig file from ``vividtalk rig`` (default: the built-in face),
   and ``size`` and ``background`` as ``vividtalk render`` takes them;
 - one path per wanted output: ``clip`` (motion clip .json), ``csv`` (Live Link Face curves), ``mp4`` (the
-  talking-head video); empty when not wanted.
+  talking-head video), ``fbx`` and ``blend`` (the head from the ``rig`` photo, or the built-in one, keyed in
+  Blender); empty when not wanted.
 Relative paths are relative to the manifest's folder. A problem with one line (a missing file, a value out of
 range) is that line's failure; a problem with the manifest itself (unreadable, no ``audio`` column, an unknown
 column, two lines writing one file) stops the batch before any work.
@@ -27,9 +28,8 @@ from typing import Any
 from ..contract import contract, parse_option
 from ..errors import InputError
 
-OUTPUTS = ("clip", "csv", "mp4")
-"""What a line can ask for (FBX and .blend files come from the Blender side: tools/blender_batch.py)."""
-NOT_YET = {"fbx": "FBX", "blend": ".blend"}
+OUTPUTS = ("clip", "csv", "mp4", "fbx", "blend")
+"""What a line can ask for (FBX and .blend files are made in Blender's Python module: blender_pass.py)."""
 INPUTS = ("audio", "transcript", "rig")
 VIDEO_OPTIONS = ("size", "background")
 """The render options a line may set for its video."""
@@ -137,7 +137,7 @@ def _column(name: str) -> str:
 
 
 def _known_columns() -> set[str]:
-    return set(INPUTS) | set(OUTPUTS) | set(NOT_YET) | set(contract()["animate_options"]) | set(VIDEO_OPTIONS)
+    return set(INPUTS) | set(OUTPUTS) | set(contract()["animate_options"]) | set(VIDEO_OPTIONS)
 
 
 def _check_columns(columns: list[str], path: Path) -> None:
@@ -148,10 +148,6 @@ def _check_columns(columns: list[str], path: Path) -> None:
     if "audio" not in columns:
         raise InputError(f"The manifest '{path}' has no 'audio' column; its first row must name the columns "
                          "(audio, transcript, lang, clip, csv, mp4, ...).")
-    asked = [NOT_YET[c] for c in columns if c in NOT_YET]
-    if asked:
-        raise InputError(f"The manifest '{path}' asks for {' and '.join(asked)} files, which come from Blender: run "
-                         "tools/blender_batch.py on the clips, or Generate and Export FBX in the add-on.")
 
 
 def _line(number: int, row: dict[str, str], base: Path) -> BatchLine:

@@ -23,6 +23,7 @@ from typing import Any
 from ..contract import exit_code
 from ..io.atomic import atomic_open, check_writable_target
 from ..progress import Progress
+from .blender_pass import BLENDER_OUTPUTS, run_blender_pass
 from .line_job import DONE, FAILED, SKIPPED, LineResult, is_up_to_date, run_line, start_worker
 from .manifest import BatchLine, read_manifest
 from .ray_cluster import cluster_address, run_on_ray
@@ -55,7 +56,8 @@ def default_report_path(manifest: Path) -> Path:
 
 
 def run_batch(manifest: str | Path, defaults: dict[str, Any], workers: int, progress: Progress,
-              report: Path | None = None, redo: bool = False, cluster: str | None = None) -> BatchSummary:
+              report: Path | None = None, redo: bool = False, cluster: str | None = None,
+              fbx_preset: str = "UNREAL") -> BatchSummary:
     """``cluster``: None for worker processes on this machine, else ``ray`` or ``ray://HOST:PORT``."""
     manifest = Path(manifest)
     address = cluster_address(cluster) if cluster else None
@@ -73,15 +75,40 @@ def run_batch(manifest: str | Path, defaults: dict[str, Any], workers: int, prog
         else:
             todo.append(line)
     tracker = _Tracker(len(lines), summary, progress)
-    def record(line: BatchLine, result: LineResult) -> None:
+
+    def finish(line: BatchLine, result: LineResult) -> None:
         summary.results.append(result)
-        tracker.line_done(result, 0.0)
+        tracker.line_done(result)
+
+    # two passes: the engine's outputs (clip, csv, mp4) on workers or the cluster, then FBX and .blend in Blender;
+    # a line that wants both is done when both are
+    in_blender = {line.number for line in todo if set(line.outputs) & set(BLENDER_OUTPUTS)}
+    for_engine = [line for line in todo if set(line.outputs) - set(BLENDER_OUTPUTS)]
+    held: dict[int, LineResult] = {}
+
+    def engine_done(line: BatchLine, result: LineResult) -> None:
+        if result.status == DONE and line.number in in_blender:
+            held[line.number] = result
+        else:
+            finish(line, result)
+
+    def blender_done(line: BatchLine, result: LineResult) -> None:
+        first = held.pop(line.number, None)
+        if first is not None:
+            result.warnings = first.warnings + result.warnings
+            result.audio_seconds = first.audio_seconds
+        finish(line, result)
 
     try:
-        if address and todo:
-            run_on_ray(todo, defaults, address, record)
-        elif todo:
-            _run(todo, defaults, max(1, min(workers, len(todo))), summary, tracker)
+        if address and for_engine:
+            run_on_ray(for_engine, defaults, address, engine_done)
+        elif for_engine:
+            _run(for_engine, defaults, max(1, min(workers, len(for_engine))), engine_done)
+        engine_numbers = {line.number for line in for_engine}
+        blender_todo = [line for line in todo if line.number in in_blender
+                        and (line.number in held or line.number not in engine_numbers)]
+        if blender_todo:
+            run_blender_pass(blender_todo, defaults, fbx_preset, blender_done)
     finally:
         summary.seconds = time.perf_counter() - started
         summary.results.sort(key=lambda r: r.number)
@@ -89,8 +116,8 @@ def run_batch(manifest: str | Path, defaults: dict[str, Any], workers: int, prog
     return summary
 
 
-def _run(todo: list[BatchLine], defaults: dict[str, Any], workers: int, summary: BatchSummary,
-         tracker: _Tracker) -> None:
+def _run(todo: list[BatchLine], defaults: dict[str, Any], workers: int, record) -> None:
+    """The lines on worker processes of this machine; ``record(line, result)`` as each finishes."""
     queue = list(reversed(todo))
     tries: dict[int, int] = {}
     while queue:
@@ -104,20 +131,16 @@ def _run(todo: list[BatchLine], defaults: dict[str, Any], workers: int, summary:
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         line = running.pop(future)
-                        result, seconds = future.result()
-                        summary.results.append(result)
-                        tracker.line_done(result, seconds)
+                        record(line, future.result()[0])
             except BrokenProcessPool:
                 # a worker died (killed, out of memory, a crash in native code): its lines get one more try in a
                 # fresh pool; a line that kills a worker twice is reported
                 for line in running.values():
                     tries[line.number] = tries.get(line.number, 0) + 1
                     if tries[line.number] > 1:
-                        result = LineResult(line.number, line.label, FAILED, "internal_error",
-                                            "the worker process died on this line twice (out of memory, or a "
-                                            "crash in a native library)")
-                        summary.results.append(result)
-                        tracker.line_done(result, 0.0)
+                        record(line, LineResult(line.number, line.label, FAILED, "internal_error",
+                                                "the worker process died on this line twice (out of memory, or a "
+                                                "crash in a native library)"))
                     else:
                         queue.append(line)
             except BaseException:  # cancelled (Ctrl+C, SIGTERM) or a bug here: the workers stop their lines now
@@ -161,7 +184,7 @@ class _Tracker:
                 self._warn(r)
         self._show()
 
-    def line_done(self, result: LineResult, seconds: float) -> None:
+    def line_done(self, result: LineResult) -> None:
         self.done += 1
         self.worked += 1
         if result.status == FAILED:
