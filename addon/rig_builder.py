@@ -278,6 +278,10 @@ PART_LOOKS = {
 }
 
 
+# ICT's lashes are cards meant to carry a strand texture with alpha (not part of the head that ships): opaque they
+# read as dark slabs over the eyes, so they are drawn faint, a soft lash line rather than a solid lid
+PART_ALPHA = {"M_EyeLashes": 0.2}
+
 SKIN_MATERIALS = ("M_Face", "M_BackHead")
 
 
@@ -300,12 +304,22 @@ def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.n
             bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
             bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
             bsdf.inputs["Roughness"].default_value = roughness
+            if name in PART_ALPHA:
+                _see_through(mat, bsdf, PART_ALPHA[name])
             if textured:
                 _skin_texture_nodes(mat, bsdf, image)
             if eye:
                 _eye_nodes(mat, bsdf, iris)
         mesh.materials.append(mat)
     mesh.polygons.foreach_set("material_index", face_materials.astype(np.int32))
+
+
+def _see_through(mat: bpy.types.Material, bsdf, alpha: float) -> None:
+    """Partly transparent in Cycles and in the viewport (EEVEE dithers it; FBX carries the opacity)."""
+    bsdf.inputs["Alpha"].default_value = alpha
+    mat.diffuse_color = (*mat.diffuse_color[:3], alpha)
+    if hasattr(mat, "surface_render_method"):  # EEVEE Next (4.2+)
+        mat.surface_render_method = "DITHERED"
 
 
 EYE_MATERIALS = ("M_ScleraLeft", "M_ScleraRight")

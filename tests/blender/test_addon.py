@@ -208,6 +208,8 @@ def test_the_built_in_head_is_complete_keyed_and_survives_fbx(scene, speech, tmp
     assert set(ARKIT_NAMES) <= set(keys.keys())
     assert {m.name for m in mesh.data.materials} >= {"VividTalk M_Face", "VividTalk M_Teeth",
                                                     "VividTalk M_GumsTongue", "VividTalk M_IrisLeft"}
+    lashes = bpy.data.materials["VividTalk M_EyeLashes"]  # faint cards, not dark slabs over the eyes
+    assert next(n for n in lashes.node_tree.nodes if n.type == "BSDF_PRINCIPLED").inputs["Alpha"].default_value < 0.5
     assert set(arm.data.bones.keys()) == {"root", "neck", "head", "jaw", "eye_L", "eye_R"}
     assert "jaw" in mesh.vertex_groups and "eye_L" in mesh.vertex_groups
     size = np.array(mesh.dimensions)
