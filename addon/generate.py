@@ -37,6 +37,7 @@ class Request:
     jaw_gain: float = 1.0
     lip_gain: float = 1.0
     head_gain: float = 1.0
+    head_style: str = "CONVERSATIONAL"
     emotion: str = "NEUTRAL"
     emotion_strength: float = 1.0
     seed: int = 0
@@ -94,6 +95,7 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
     fps = scene.render.fps / scene.render.fps_base
     options = {"lang": req.language, "fps": f"{fps:.6f}", "mouth_gain": f"{req.mouth_gain:g}",
                "jaw_gain": f"{req.jaw_gain:g}", "lip_gain": f"{req.lip_gain:g}", "head_gain": f"{req.head_gain:g}",
+               "head_style": req.head_style.lower(),
                "emotion": req.emotion.lower(), "emotion_strength": f"{req.emotion_strength:g}", "seed": str(req.seed)}
     assert set(options) == set(animate_option_names()), "every engine option is passed"
     animate = ["animate", _abs(req.audio_path), "-o", str(req.workdir / "clip.json")]

@@ -42,6 +42,7 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "jaw_gain")
         row.prop(s, "lip_gain")
+        col.prop(s, "head_style")
         row = col.row(align=True)
         row.prop(s, "emotion", text="")
         row.prop(s, "emotion_strength")

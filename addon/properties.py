@@ -60,6 +60,7 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
     jaw_gain: contract_property("animate_options", "jaw_gain")
     lip_gain: contract_property("animate_options", "lip_gain")
     head_gain: contract_property("animate_options", "head_gain")
+    head_style: contract_property("animate_options", "head_style")
     emotion: contract_property("animate_options", "emotion")
     emotion_strength: contract_property("animate_options", "emotion_strength")
     seed: contract_property("animate_options", "seed")

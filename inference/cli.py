@@ -121,10 +121,7 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
     check_writable_target(args.output)  # fail before minutes of work, not after
     if args.csv:
         check_writable_target(args.csv)
-    options = AnimateOptions(transcript=read_transcript(args.transcript), language=args.lang, fps=args.fps,
-                             mouth_gain=args.mouth_gain, jaw_gain=args.jaw_gain, lip_gain=args.lip_gain,
-                             head_gain=args.head_gain, emotion=args.emotion,
-                             emotion_strength=args.emotion_strength, seed=args.seed)
+    options = AnimateOptions.from_contract(vars(args), read_transcript(args.transcript))
     started = time.perf_counter()
     clip = animate(args.audio, options, progress, _analyzer())
     progress.update("write", 0.0)

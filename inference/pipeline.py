@@ -35,9 +35,17 @@ class AnimateOptions:
     jaw_gain: float = 1.0
     lip_gain: float = 1.0
     head_gain: float = 1.0
+    head_style: str = "conversational"
     emotion: str = "neutral"
     emotion_strength: float = 1.0
     seed: int = 0
+
+    @classmethod
+    def from_contract(cls, values: dict, transcript: str | None = None) -> AnimateOptions:
+        """From the contract's animate options by their names (``lang`` is ``language``); missing ones default."""
+        fields = {("language" if name == "lang" else name): values[name]
+                  for name in contract()["animate_options"] if values.get(name) is not None}
+        return cls(transcript=transcript, **fields)
 
     def validate(self) -> None:
         """The contract's ranges and choices (the CLI checks them too; this guards callers of the library)."""
@@ -114,7 +122,7 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
     accents = head.find_accents(st, loud, analysis.speech)
     head_gain = options.head_gain * (1.0 + (emotion.head_scale - 1.0) * strength)
     rot = head.head_motion(st, loud, analysis.speech, accents, np.random.default_rng(rng.integers(1 << 31)),
-                           head_gain)
+                           head_gain, head.STYLES[options.head_style.strip().lower()])
     rot["pitch"] = rot["pitch"] + emotion.head_pitch_deg * strength * options.head_gain
     eye_rng = np.random.default_rng(rng.integers(1 << 31))
     blink = eyes.blink_curve(n, eyes.blink_times(analysis.speech, eye_rng))

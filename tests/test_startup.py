@@ -23,3 +23,13 @@ def test_pitch_comes_from_worlds_compiled_module():
     t = np.arange(16000) / 16000
     f0 = pitch_hz((0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32))
     assert abs(np.median(f0[f0 > 0]) - 180) < 3
+
+
+def test_mediapipe_runs_without_protobuf_noise(shared_data):
+    """protobuf 6 (Ray's) lacks a method MediaPipe's graph code calls: no AttributeError may reach the user."""
+    probe = ("from inference.rigs import mediapipe_topology as mt; mt.tessellation_triangles(); "
+             "from inference.io.images import load_rgb; from inference.rigs.landmarks import detect_landmarks; "
+             f"detect_landmarks(load_rgb({str(shared_data / 'portraits' / 'astronaut.png')!r}))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "AttributeError" not in run.stderr

@@ -73,8 +73,9 @@ def _job(bpy, addon_utils, module, job: dict) -> tuple[bool, str]:
     scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
     if "lang" in options:
         options["language"] = options.pop("lang")
-    if "emotion" in options:
-        options["emotion"] = str(options["emotion"]).upper()
+    for name in ("emotion", "head_style"):  # Blender's enum identifiers are upper case
+        if name in options:
+            options[name] = str(options[name]).upper()
     try:
         bpy.ops.vividtalk.generate(audio_path=job["audio"], transcript=job.get("transcript") or "", rig="HEAD",
                                    portrait_path=job.get("portrait") or "", **options)

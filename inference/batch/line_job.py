@@ -79,10 +79,7 @@ class LineWorker:
             check_writable_target(out)
         o = self.defaults | line.options
         transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
-        options = AnimateOptions(transcript=transcript, language=o["lang"], fps=o["fps"],
-                                 mouth_gain=o["mouth_gain"], jaw_gain=o["jaw_gain"], lip_gain=o["lip_gain"],
-                                 head_gain=o["head_gain"], emotion=o["emotion"],
-                                 emotion_strength=o["emotion_strength"], seed=o["seed"])
+        options = AnimateOptions.from_contract(o, transcript)
         clip = animate(line.audio, options, progress, self.analyzer)
         if line.recorded_audio:
             clip.audio["path"] = line.recorded_audio

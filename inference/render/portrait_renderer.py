@@ -155,6 +155,9 @@ def _euler_xyz(r: np.ndarray) -> np.ndarray:
 def _person_mask(rgb: np.ndarray) -> np.ndarray | None:
     """Float mask, 1 on the person (MediaPipe selfie segmentation); None when mediapipe cannot run it."""
     try:
+        from ..rigs.mediapipe_compat import restore_get_prototype
+
+        restore_get_prototype()  # before mediapipe is imported
         from mediapipe.python.solutions.selfie_segmentation import SelfieSegmentation
     except ImportError:  # pragma: no cover - depends on the install
         return None

@@ -23,7 +23,12 @@ def _lip_gap_mm(mesh, frame: int, upper: int = 13, lower: int = 14) -> float:
     scene = bpy.context.scene
     scene.frame_set(frame)
     ev = mesh.evaluated_get(bpy.context.evaluated_depsgraph_get())
-    return (ev.data.vertices[upper].co.z - ev.data.vertices[lower].co.z) * 1000
+    gap = ev.data.vertices[upper].co - ev.data.vertices[lower].co
+    if mesh.parent is not None and "head" in mesh.parent.pose.bones:  # measured in the head's frame, turned or not
+        bone = mesh.parent.pose.bones["head"]
+        turn = bone.matrix.to_3x3() @ bone.bone.matrix_local.to_3x3().inverted()
+        gap = turn.inverted() @ gap
+    return gap.z * 1000
 
 
 def _rig_objects():
