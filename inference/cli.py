@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import os
 import shutil
@@ -38,7 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", help="WAV, FLAC, OGG, Opus, MP3, M4A, AIFF or a video file")
     p.add_argument("-o", "--output", required=True, help="motion clip to write (.json)")
     p.add_argument("--csv", help="also write the ARKit curves as Live Link Face CSV here")
+    style = p.add_mutually_exclusive_group()
+    style.add_argument("--head-from", metavar="VIDEO", help="head motion in the style of the speaker in VIDEO (20 s "
+                       "or more of footage; learned at use time), instead of --head-style")
+    style.add_argument("--head-style-file", metavar="FILE", help="a head style saved by 'vividtalk head-style'")
     _add_animate_options(p)
+
+    p = sub.add_parser("head-style", help="learn a head-motion style from a video of a speaker (.npz for "
+                       "'animate --head-style-file')")
+    p.add_argument("video", help="a video of the speaker talking, 20 s or more, face visible")
+    p.add_argument("-o", "--output", required=True, help="head style to write (.npz)")
+    add_progress(p)
 
     p = sub.add_parser("batch", help="many voice lines from a manifest (CSV or JSON lines) on warm workers, "
                        "resumable, with a failure report")
@@ -122,6 +133,13 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
     if args.csv:
         check_writable_target(args.csv)
     options = AnimateOptions.from_contract(vars(args), read_transcript(args.transcript))
+    if args.head_from or args.head_style_file:
+        from .motion.head_codebook import HeadStyleModel
+        from .pipeline import head_style_from_video
+
+        model = (head_style_from_video(args.head_from, progress) if args.head_from
+                 else HeadStyleModel.load(args.head_style_file))
+        options = dataclasses.replace(options, head_style_model=model)
     started = time.perf_counter()
     clip = animate(args.audio, options, progress, _analyzer())
     progress.update("write", 0.0)
@@ -178,6 +196,22 @@ def _load_take(path: str):
     if isinstance(data, dict) and data.get("format") == "vividtalk.motion" and isinstance(data.get("channels"), dict):
         data = {**data, "channels": arkit_channels(curves_from_json(data["channels"], f"{path}: channels"))}
     return MotionClip.from_dict(data, str(path))
+
+
+def _cmd_head_style(args: argparse.Namespace, progress: Progress) -> int:
+    from .io.atomic import check_writable_target
+    from .pipeline import head_style_from_video
+
+    check_writable_target(args.output)
+    model = head_style_from_video(args.video, progress)
+    model.save(args.output)
+    if progress.mode != "json":
+        spread = ", ".join(f"{axis} {value:.1f}°" for axis, value in zip(("pitch", "yaw", "roll"), model.spread,
+                                                                         strict=True))
+        print(f"wrote {args.output}: {len(model.snippets)} snippets of head motion, spread {spread}")
+    progress.result(output=str(Path(args.output).resolve()), snippets=len(model.snippets),
+                    spread=[round(float(v), 3) for v in model.spread], warnings=progress.warnings)
+    return 0
 
 
 def _cmd_export_csv(args: argparse.Namespace, progress: Progress) -> int:
@@ -358,9 +392,9 @@ def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
     return 0
 
 
-COMMANDS = {"animate": _cmd_animate, "batch": _cmd_batch, "export-csv": _cmd_export_csv, "demo": _cmd_demo,
-            "rig": _cmd_rig, "export-flame": _cmd_export_flame, "retarget": _cmd_retarget, "render": _cmd_render,
-            "serve": _cmd_serve, "languages": _cmd_languages}
+COMMANDS = {"animate": _cmd_animate, "batch": _cmd_batch, "head-style": _cmd_head_style,
+            "export-csv": _cmd_export_csv, "demo": _cmd_demo, "rig": _cmd_rig, "export-flame": _cmd_export_flame,
+            "retarget": _cmd_retarget, "render": _cmd_render, "serve": _cmd_serve, "languages": _cmd_languages}
 
 
 def _raise_cancel(_signum, _frame):

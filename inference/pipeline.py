@@ -16,10 +16,11 @@ from .audio.decode import probe
 from .audio.languages import resolve
 from .contract import contract
 from .errors import InputError
-from .motion import eyes, head
+from .motion import eyes, head, head_codebook
 from .motion.arkit import ARKIT_NAMES, HEAD_AXES
 from .motion.clip import MotionClip
 from .motion.emotion import get_emotion
+from .motion.head_codebook import HeadStyleModel
 from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, sparse_keys
 from .motion.lipsync import MouthParams, loudness01, mouth_curves
 from .motion.visemes import viseme_of
@@ -39,6 +40,8 @@ class AnimateOptions:
     emotion: str = "neutral"
     emotion_strength: float = 1.0
     seed: int = 0
+    head_style_model: HeadStyleModel | None = None
+    """Head motion in the style of a reference video (head_codebook.py), instead of ``head_style``."""
 
     @classmethod
     def from_contract(cls, values: dict, transcript: str | None = None) -> AnimateOptions:
@@ -121,8 +124,13 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
     st = head.semitone_contour(analysis.f0_hz, analysis.speech)
     accents = head.find_accents(st, loud, analysis.speech)
     head_gain = options.head_gain * (1.0 + (emotion.head_scale - 1.0) * strength)
-    rot = head.head_motion(st, loud, analysis.speech, accents, np.random.default_rng(rng.integers(1 << 31)),
-                           head_gain, head.STYLES[options.head_style.strip().lower()])
+    head_rng = np.random.default_rng(rng.integers(1 << 31))
+    if options.head_style_model is not None:
+        rot = {axis: values * head_gain for axis, values in
+               head_codebook.generate(options.head_style_model, loud, analysis.speech, st, head_rng).items()}
+    else:
+        rot = head.head_motion(st, loud, analysis.speech, accents, head_rng, head_gain,
+                               head.STYLES[options.head_style.strip().lower()])
     rot["pitch"] = rot["pitch"] + emotion.head_pitch_deg * strength * options.head_gain
     eye_rng = np.random.default_rng(rng.integers(1 << 31))
     blink = eyes.blink_curve(n, eyes.blink_times(analysis.speech, eye_rng))
@@ -152,7 +160,9 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
     clip.phones = [(p.start, p.end, p.label) for p in analysis.phones]
     clip.visemes = merge_visemes(clip.phones)
     clip.words = list(analysis.words)
-    clip.meta["options"] = {k: v for k, v in options.__dict__.items() if k != "transcript"}
+    clip.meta["options"] = {k: v for k, v in options.__dict__.items() if k not in ("transcript", "head_style_model")}
+    if options.head_style_model is not None:  # the clip says whose head style it has
+        clip.meta["options"]["head_style"] = f"from {options.head_style_model.source or 'a saved style'}"
     clip.meta["seed"] = options.seed
     clip.meta["key_tolerance"] = {"blendshape": BLENDSHAPE_TOLERANCE, "head_deg": HEAD_TOLERANCE_DEG}
     return clip
@@ -186,3 +196,31 @@ def merge_visemes(phones: list[tuple[float, float, str]]) -> list[tuple[float, f
         else:
             out.append((s, e, v))
     return out
+
+
+def head_style_from_video(video: str | os.PathLike, progress: Progress | None = None) -> HeadStyleModel:
+    """A head style learned from a video of a speaker: the head rotation tracked in its frames, keyed by the
+    prosody of its soundtrack."""
+    from .audio.analysis import speech_mask
+    from .audio.decode import load_mono16k
+    from .audio.prosody import energy_db, pitch_hz
+    from .motion.head_tracking import track_head
+
+    progress = progress or Progress()
+    progress.update("track", 0.0, Path(video).name)
+    track = track_head(video)
+    progress.update("track", 1.0)
+    audio, _ = load_mono16k(video)
+    level = energy_db(audio)
+    speech = speech_mask(level)
+    if speech.sum() < 100:
+        raise InputError(f"No speech found in the soundtrack of '{video}'; the reference video must have the "
+                         "speaker's voice.")
+    st = head.semitone_contour(pitch_hz(audio), speech)
+    t = np.arange(len(level)) / ANALYSIS_FPS
+    angles = np.stack([np.interp(t, np.arange(len(track.angles)) / track.fps, track.angles[:, k])
+                       for k in range(3)], axis=1)
+    if len(level) < head_codebook.RICH_SECONDS * ANALYSIS_FPS:
+        progress.warn(f"'{video}' is {len(level) / ANALYSIS_FPS:.0f} s long; a head style learned from "
+                      f"{head_codebook.RICH_SECONDS:.0f} s or more of footage has more ways to move.")
+    return head_codebook.learn(angles, loudness01(level, speech), speech, st, source=str(video))
