@@ -41,6 +41,7 @@ class Request:
     emotion: str = "NEUTRAL"
     emotion_strength: float = 1.0
     seed: int = 0
+    head_from: str = ""  # a video of a speaker whose head motion the take copies in style (instead of head_style)
     target_mesh: str = ""  # SELECTED: the mesh to drive
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vividtalk_")))
 
@@ -70,6 +71,8 @@ class Request:
             return f"Choose {needs[self.rig][1]} for this target rig."
         if self.rig == "SELECTED" and not self.target_mesh:
             return "Select the mesh to animate (it needs ARKit or viseme shape keys)."
+        if self.head_from and not Path(_abs(self.head_from)).is_file():
+            return f"Head motion video '{_abs(self.head_from)}' does not exist; check the path or clear it."
         return None
 
     def cleanup(self) -> None:
@@ -104,6 +107,8 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
     if req.transcript.strip():
         text = req.transcript.strip()
         animate += ["-t", _abs(text) if Path(_abs(text)).is_file() else text]
+    if req.head_from:
+        animate += ["--head-from", _abs(req.head_from)]
     steps = [Step(animate, "Lip sync", 3.0)]
     if req.rig == "SELECTED":
         mesh = bpy.data.objects[req.target_mesh]

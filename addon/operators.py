@@ -26,7 +26,7 @@ from .properties import RIG_ITEMS, CancelsJob, contract_property, job_state
 
 _REQUEST_FIELDS = ("audio_path", "transcript", "language", "rig", "portrait_path", "ict_path", "flame_path",
                    "mouth_gain", "jaw_gain", "lip_gain", "head_gain", "head_style", "emotion", "emotion_strength",
-                   "seed")
+                   "seed", "head_from")
 
 
 def _engine_or_message(context) -> tuple[str | None, str]:
@@ -196,6 +196,7 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
     lip_gain: contract_property("animate_options", "lip_gain", options={"SKIP_SAVE"})
     head_gain: contract_property("animate_options", "head_gain", options={"SKIP_SAVE"})
     head_style: contract_property("animate_options", "head_style", options={"SKIP_SAVE"})
+    head_from: StringProperty(name="Head motion from video", subtype="FILE_PATH", options={"SKIP_SAVE"})
     emotion: contract_property("animate_options", "emotion", options={"SKIP_SAVE"})
     emotion_strength: contract_property("animate_options", "emotion_strength", options={"SKIP_SAVE"})
     seed: contract_property("animate_options", "seed", options={"SKIP_SAVE"})

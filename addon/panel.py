@@ -42,7 +42,10 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "jaw_gain")
         row.prop(s, "lip_gain")
-        col.prop(s, "head_style")
+        row = col.row(align=True)
+        row.active = not s.head_from  # a reference video sets the head's style
+        row.prop(s, "head_style")
+        col.prop(s, "head_from", text="Head like video")
         row = col.row(align=True)
         row.prop(s, "emotion", text="")
         row.prop(s, "emotion_strength")

@@ -61,6 +61,9 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
     lip_gain: contract_property("animate_options", "lip_gain")
     head_gain: contract_property("animate_options", "head_gain")
     head_style: contract_property("animate_options", "head_style")
+    head_from: StringProperty(name="Head motion from video", subtype="FILE_PATH",
+                              description="Optional: a video of a speaker (20 s or more); the head moves in their "
+                              "style instead of the head style's")
     emotion: contract_property("animate_options", "emotion")
     emotion_strength: contract_property("animate_options", "emotion_strength")
     seed: contract_property("animate_options", "seed")

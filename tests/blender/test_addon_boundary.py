@@ -226,6 +226,7 @@ def test_bad_audio_is_refused_and_the_scene_stays(scene, tmp_path, kind):
     ({"rig": "ICT", "ict_path": "/nowhere/ict"}, "No ICT-FaceKit head"),
     ({"rig": "FLAME", "flame_path": "/nowhere/flame.pkl"}, "does not exist"),
     ({"rig": "PORTRAIT", "portrait_path": "/nowhere/me.jpg"}, "does not exist"),
+    ({"head_from": "/nowhere/speaker.mp4"}, "Head motion video"),
 ])
 def test_bad_options_are_refused_and_the_scene_stays(scene, short_line, options, message):
     before = _scene_state(scene)
@@ -354,3 +355,13 @@ def test_the_warm_engine_serves_generate_after_generate_and_survives_a_cancel(ad
     assert bpy.ops.vividtalk.generate(audio_path=str(short_line)) == {"FINISHED"}
     assert warm._process is not None and warm._process is not first
     print(f"second Generate on the warm engine: {again:.2f} s")
+
+
+def test_the_head_moves_like_the_speaker_in_a_reference_video(addon, scene, short_line, shared_data):
+    video = shared_data / "video" / "brbk7n.mpg"
+    steps = _module(addon, "generate").engine_steps(
+        _module(addon, "generate").Request(audio_path=str(short_line), head_from=str(video)), scene)
+    assert steps[0].args[-2:] == ["--head-from", str(video)]
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line), head_from=str(video)) == {"FINISHED"}
+    arm = next(o for o in scene.objects if o.type == "ARMATURE")
+    assert arm.animation_data is not None and arm.animation_data.action is not None
