@@ -41,7 +41,7 @@ class Request:
     emotion: str = "NEUTRAL"
     emotion_strength: float = 1.0
     seed: int = 0
-    head_from: str = ""  # a video of a speaker whose head motion the take copies in style (instead of head_style)
+    head_from: str = ""  # a video of a speaker (or a saved head style) the take's head moves like
     target_mesh: str = ""  # SELECTED: the mesh to drive
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vividtalk_")))
 

@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the ARKit curves as Live Link Face CSV here")
     style = p.add_mutually_exclusive_group()
     style.add_argument("--head-from", metavar="VIDEO", help="head motion in the style of the speaker in VIDEO (20 s "
-                       "or more of footage; learned at use time), instead of --head-style")
+                       "or more of footage; learned at use time), or of a style saved by 'vividtalk head-style' "
+                       "(.npz), instead of --head-style")
     style.add_argument("--head-style-file", metavar="FILE", help="a head style saved by 'vividtalk head-style'")
     _add_animate_options(p)
 
@@ -137,8 +138,9 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
         from .motion.head_codebook import HeadStyleModel
         from .pipeline import head_style_from_video
 
-        model = (head_style_from_video(args.head_from, progress) if args.head_from
-                 else HeadStyleModel.load(args.head_style_file))
+        source = args.head_from or args.head_style_file
+        model = HeadStyleModel.load(source) if source.lower().endswith(".npz") else \
+            head_style_from_video(source, progress)
         options = dataclasses.replace(options, head_style_model=model)
     started = time.perf_counter()
     clip = animate(args.audio, options, progress, _analyzer())

@@ -175,3 +175,20 @@ def test_without_blender_fbx_lines_fail_with_the_remedy(monkeypatch, tmp_path):
     blender_pass.run_blender_pass([line], {}, "UNREAL", lambda _line, result: results.append(result))
     assert [(r.status, r.exit_class) for r in results] == [("failed", "bad_input")]
     assert "install.sh" in results[0].message
+
+
+def test_a_line_can_move_its_head_like_a_reference_video(voices, tmp_path, shared_data):
+    video = shared_data / "video" / "lbax4n.mpg"
+    style = tmp_path / "style.npz"
+    assert _vividtalk("head-style", str(video), "-o", str(style)).returncode == 0
+    manifest = _manifest(tmp_path, [
+        {"audio": str(voices / "line0.wav"), "transcript": LINES[0], "clip": "a.json", "head_from": str(video)},
+        {"audio": str(voices / "line1.wav"), "transcript": LINES[1], "clip": "b.json", "head_from": "style.npz"},
+        {"audio": str(voices / "line2.wav"), "transcript": LINES[2], "clip": "c.json", "head_from": "none.mp4"}])
+    done = _vividtalk("batch", str(manifest), "--progress", "json")
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert done.returncode == 4 and (result["done"], result["failed"]) == (2, 1), done.stderr
+    for name in ("a.json", "b.json"):
+        clip = json.loads((tmp_path / name).read_text(encoding="utf-8"))
+        assert clip["meta"]["options"]["head_style"].startswith("from ")
+    assert "none.mp4" in (tmp_path / "lines.failures.csv").read_text(encoding="utf-8")

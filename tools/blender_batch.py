@@ -47,9 +47,10 @@ JOB_KEY = "vividtalk_job"
 
 def run_jobs(stdin=sys.stdin, stdout=sys.stdout) -> int:
     """``--jobs``: one JSON object per line on stdin, one voice line each: ``id``, ``audio``, ``transcript``,
-    ``options`` (the contract's animate options by name), ``portrait`` (a photo or ""), ``fbx`` and ``blend``
-    (paths or ""), ``preset``. For each: a fresh scene, Generate onto the head from the photo, Export FBX, save
-    the .blend; then ``{"vividtalk_job": id, "ok": ..., "message": ...}`` on a line of its own."""
+    ``options`` (the contract's animate options by name), ``portrait`` (a photo or ""), ``head_from`` (a video
+    or a saved head style, or ""), ``fbx`` and ``blend`` (paths or ""), ``preset``. For each: a fresh scene,
+    Generate onto the head from the photo, Export FBX, save the .blend; then
+    ``{"vividtalk_job": id, "ok": ..., "message": ...}`` on a line of its own."""
     bpy, addon_utils, module = _install_extension()
     try:
         for raw in stdin:
@@ -78,7 +79,8 @@ def _job(bpy, addon_utils, module, job: dict) -> tuple[bool, str]:
             options[name] = str(options[name]).upper()
     try:
         bpy.ops.vividtalk.generate(audio_path=job["audio"], transcript=job.get("transcript") or "", rig="HEAD",
-                                   portrait_path=job.get("portrait") or "", **options)
+                                   portrait_path=job.get("portrait") or "", head_from=job.get("head_from") or "",
+                                   **options)
         if job.get("fbx"):
             bpy.ops.vividtalk.export_fbx(filepath=job["fbx"], preset=job.get("preset", "UNREAL"))
         if job.get("blend"):

@@ -81,6 +81,7 @@ def _job(line: BatchLine, defaults: dict[str, Any], preset: str) -> dict[str, An
     transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
     return {"id": line.number, "audio": str(line.audio.resolve()), "transcript": transcript or "",
             "options": options, "portrait": photo, "preset": preset,
+            "head_from": str(line.head_from.resolve()) if line.head_from else "",
             **{kind: str(line.outputs[kind].resolve()) if kind in line.outputs else "" for kind in BLENDER_OUTPUTS}}
 
 

@@ -4,10 +4,12 @@ result, never the batch's end."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ..contract import contract
@@ -52,6 +54,7 @@ class LineWorker:
 
         self.defaults = defaults
         self.analyzer = Analyzer()
+        self._styles: dict[str, Any] = {}
 
     def run(self, line: BatchLine) -> LineResult:
         from ..progress import Progress
@@ -80,6 +83,9 @@ class LineWorker:
         o = self.defaults | line.options
         transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
         options = AnimateOptions.from_contract(o, transcript)
+        style = line.head_style or (self.head_style(line.head_from) if line.head_from else None)
+        if style is not None:
+            options = dataclasses.replace(options, head_style_model=style)
         clip = animate(line.audio, options, progress, self.analyzer)
         if line.recorded_audio:
             clip.audio["path"] = line.recorded_audio
@@ -90,6 +96,17 @@ class LineWorker:
         if "mp4" in line.outputs:
             self._render(line, clip, o, progress)
         return clip.duration
+
+    def head_style(self, source: Path):
+        """The head style of a reference video (learned once per worker) or of a saved style file."""
+        from ..motion.head_codebook import HeadStyleModel
+        from ..pipeline import head_style_from_video
+
+        key = str(source.resolve())
+        if key not in self._styles:
+            self._styles[key] = HeadStyleModel.load(source) if source.suffix.lower() == ".npz" else \
+                head_style_from_video(source)
+        return self._styles[key]
 
     def _render(self, line: BatchLine, clip, o: dict[str, Any], progress) -> None:
         from ..render.job import render_video

@@ -7,6 +7,8 @@ Columns (CSV) or keys (JSON lines):
   ...; a hyphen works as well as the underscore); empty takes the batch's default;
 - ``rig``: for videos, a portrait photo or a rig file from ``vividtalk rig`` (default: the built-in face),
   and ``size`` and ``background`` as ``vividtalk render`` takes them;
+- ``head_from``: a video of a speaker whose head motion the line takes in style (as ``--head-from``; learned
+  once per video and worker), or a head style saved by ``vividtalk head-style`` (.npz);
 - one path per wanted output: ``clip`` (motion clip .json), ``csv`` (Live Link Face curves), ``mp4`` (the
   talking-head video), ``fbx`` and ``blend`` (the head from the ``rig`` photo, or the built-in one, keyed in
   Blender); empty when not wanted.
@@ -30,7 +32,7 @@ from ..errors import InputError
 
 OUTPUTS = ("clip", "csv", "mp4", "fbx", "blend")
 """What a line can ask for (FBX and .blend files are made in Blender's Python module: blender_pass.py)."""
-INPUTS = ("audio", "transcript", "rig")
+INPUTS = ("audio", "transcript", "rig", "head_from")
 VIDEO_OPTIONS = ("size", "background")
 """The render options a line may set for its video."""
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -51,10 +53,13 @@ class BatchLine:
     problem: str | None = None
     recorded_audio: str | None = None
     """The audio path the clip records, where the line runs on a copy of its file (a cluster worker)."""
+    head_from: Path | None = None
+    head_style: object | None = None
+    """A head style already learned from ``head_from`` (a cluster task gets it from the driver)."""
 
     @property
     def input_files(self) -> list[Path]:
-        return [p for p in (self.audio, self.transcript_file, self.rig) if p is not None]
+        return [p for p in (self.audio, self.transcript_file, self.rig, self.head_from) if p is not None]
 
     @property
     def label(self) -> str:
@@ -176,6 +181,7 @@ def _line(number: int, row: dict[str, str], base: Path) -> BatchLine:
     problems += [f"its {kind} output '{p}' is one of its inputs" for kind, p in outputs.items()
                  if p.resolve() in inputs]
     return BatchLine(number, audio, transcript, transcript_file, options, _path(cell.get("rig"), base), outputs,
+                     head_from=_path(cell.get("head_from"), base),
                      problem="; ".join(problems) + "." if problems else None)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InputError, VividtalkError
 from ..io.atomic import atomic_write_bytes
-from .line_job import DONE, FAILED, LineResult, exit_class
+from .line_job import DONE, FAILED, LineResult, LineWorker, exit_class
 from .manifest import BatchLine
 
 RETRIES = 3
@@ -49,13 +49,14 @@ def run_on_ray(todo: list[BatchLine], defaults: dict[str, Any], address: str, re
                          "`ray start --head`, set $RAY_ADDRESS, or pass --cluster ray://HOST:PORT.") from None
     try:
         task = ray.remote(num_cpus=1, max_retries=RETRIES)(_line_task)
+        styles = LineWorker(defaults)  # learns the head styles of reference videos, once each
         window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         queue, pending = list(reversed(todo)), {}
         try:
             while queue or pending:
                 while queue and len(pending) < window:
                     line = queue.pop()
-                    payload, problem = _payload(line)
+                    payload, problem = _payload(line, styles)
                     if problem is not None:
                         record(line, problem)
                         continue
@@ -97,19 +98,24 @@ def _import_ray():
     return ray
 
 
-def _payload(line: BatchLine) -> tuple[dict[str, Any], LineResult | None]:
-    """What the task needs, read here so the workers need no shared storage; or the line's failure."""
+def _payload(line: BatchLine, styles: LineWorker) -> tuple[dict[str, Any], LineResult | None]:
+    """What the task needs, read here so the workers need no shared storage (a reference video's head style
+    learned here, once per video); or the line's failure."""
     from ..pipeline import read_transcript
 
     try:
         transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
         audio = _read(line.audio, "audio file")
         rig = _read(line.rig, "rig or photo") if line.rig else None
+        if line.head_from is not None and not line.head_from.is_file():
+            raise InputError(f"The head motion reference '{line.head_from}' does not exist; check the path.")
+        style = styles.head_style(line.head_from) if line.head_from else None
     except VividtalkError as e:
         return {}, LineResult(line.number, line.label, FAILED, exit_class(e.exit_code), str(e))
     return {"number": line.number, "label": line.label, "audio": (line.audio.suffix, audio),
             "recorded_audio": str(line.audio.resolve()), "transcript": transcript, "options": line.options,
-            "rig": (line.rig.suffix, rig) if rig is not None else None, "outputs": sorted(line.outputs)}, None
+            "rig": (line.rig.suffix, rig) if rig is not None else None, "outputs": sorted(line.outputs),
+            "head_style": style}, None
 
 
 def _read(path: Path | None, what: str) -> bytes:
@@ -141,7 +147,6 @@ def _line_task(payload: dict[str, Any], defaults: dict[str, Any]) -> tuple[LineR
     """Runs in a Ray worker: the line on copies of its inputs in a temporary folder; its outputs come back as
     bytes (only when the line is done)."""
     from ..cores import take_share
-    from .line_job import LineWorker
 
     take_share(1)  # the task holds one CPU: no parallel pieces inside it
     worker = _workers.get("engine")
@@ -158,7 +163,7 @@ def _line_task(payload: dict[str, Any], defaults: dict[str, Any]) -> tuple[LineR
             rig.write_bytes(payload["rig"][1])
         outputs = {kind: folder / f"out{OUTPUT_SUFFIX[kind]}" for kind in payload["outputs"]}
         line = BatchLine(payload["number"], audio, payload["transcript"], None, payload["options"], rig, outputs,
-                         recorded_audio=payload["recorded_audio"])
+                         recorded_audio=payload["recorded_audio"], head_style=payload["head_style"])
         result = worker.run(line)
         # messages name the files as the manifest does, not this worker's copies
         result.label = payload["label"]
