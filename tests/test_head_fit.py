@@ -147,3 +147,27 @@ def test_a_small_face_in_a_half_body_shot_is_found_and_fitted(shared_data, basis
     nose = lm.points[1, :2]
     assert w // 4 < nose[0] < w // 4 + small.shape[1] and h // 8 < nose[1] < h // 8 + small.shape[0]
     assert fit_head(lm, basis, corr).mean_error_percent <= 1.5
+
+
+@pytest.mark.shared_data
+def test_the_fitted_head_keeps_the_photos_view_of_it(shared_data, tmp_path):
+    """The rig remembers the head as photographed and the camera: projected, its eye and mouth corners land on
+    MediaPipe's (what the renderer's dense warp builds on), and the view survives the rig file."""
+    from inference.io.images import load_rgb
+    from inference.rigs.ict import load_ict_rig
+    from inference.rigs.landmarks import detect_landmarks
+    from inference.rigs.rig import FaceRig
+
+    photo = shared_data / "portraits" / "flux_man_0324.png"
+    rig = load_ict_rig(None, photo)
+    points = detect_landmarks(load_rgb(photo), photo).points[:, :2]
+    iod = np.linalg.norm(points[33] - points[263])
+    for name, mp_index in (("eye_outer_R", 33), ("eye_outer_L", 263), ("mouth_corner_R", 61),
+                           ("mouth_corner_L", 291)):
+        pixel = rig.photo_pixels(rig.photo_vertices[rig.landmarks[name]])
+        assert np.linalg.norm(pixel - points[mp_index]) < 0.05 * iod, name
+    rig.save(tmp_path / "head.npz")
+    again = FaceRig.load(tmp_path / "head.npz")
+    np.testing.assert_allclose(again.photo_pixels(again.photo_vertices), rig.photo_pixels(rig.photo_vertices))
+    with pytest.raises(ValueError, match="not fitted"):
+        load_ict_rig().photo_pixels(np.zeros(3))

@@ -67,18 +67,28 @@ def load_ict_rig(source: str | os.PathLike | None = None, photo: str | os.PathLi
             raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
         model = read_npz(path)
     notes: dict[str, str] = {}
-    texture = None
+    texture, view = None, None
     if photo:
-        model, texture, notes = shaped_like(model, photo)
-    rig = ict_rig(model, str(source) if source else "built-in", texture)
+        model, texture, notes, view = shaped_like(model, photo)
+    rig = ict_rig(model, str(source) if source else "built-in", texture, view)
     rig.meta.update(notes)
     return rig
 
 
-def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np.ndarray, dict[str, str]]:
-    """The head with the identity of the face in ``photo``, and its skin texture from the photo. The photo's
-    expression (a smile, parted lips) and pose are fitted too but not kept: the rig's rest is a neutral face, and
-    expressions are the animation's."""
+@dataclasses.dataclass(frozen=True)
+class PhotoView:
+    """The fitted head as the photo shows it: its vertices with the photo's own expression (model space, cm) and
+    the camera that sees them where the photo has them (the renderer warps the photo by this correspondence)."""
+
+    vertices_cm: np.ndarray  # (N_VERTICES, 3)
+    pose: np.ndarray  # (3, 4) [R | t]: rig metres -> camera metres
+    intrinsics: np.ndarray  # (3,) focal length in pixels, image width, image height
+
+
+def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np.ndarray, dict[str, str], PhotoView]:
+    """The head with the identity of the face in ``photo``, its skin texture from the photo, notes for the rig,
+    and the head as photographed. The photo's expression (a smile, parted lips) and pose are kept there, not in
+    the rest: the rig's rest is a neutral face, and expressions are the animation's."""
     from ..io.images import load_rgb
     from .head_fit import LandmarkBasis, builtin_correspondence, fit_head
     from .head_texture import bake_skin_texture
@@ -102,14 +112,19 @@ def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np
     if fit.mean_error_percent > FIT_WARN_PERCENT:
         warnings.append(f"The head follows the face in '{photo}' only roughly (landmarks {fit.mean_error_percent:.1f} "
                         "% of the eye distance apart on average); a sharper, more frontal photo fits better.")
-    return shaped, texture, {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
-                             "iris_rgb": ",".join(f"{c:.3f}" for c in _iris_colour(rgb, landmarks.points)),
-                             "texture_layout": "ICT UV tiles: face U 0..1, back of head U 1..2 (sample at U / 2)",
-                             "warnings": "\n".join(warnings)}
+    notes = {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
+             "iris_rgb": ",".join(f"{c:.3f}" for c in _iris_colour(rgb, landmarks.points)),
+             "texture_layout": "ICT UV tiles: face U 0..1, back of head U 1..2 (sample at U / 2)",
+             "warnings": "\n".join(warnings)}
+    view = PhotoView(as_photographed, np.column_stack([fit.rotation, fit.translation / 100.0]),
+                     np.array([fit.focal_px, *fit.image_size], np.float64))
+    return shaped, texture, notes, view
 
 
-def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None) -> FaceRig:
-    """``texture``: the skin texture over ICT's two UV tiles (head_texture.py), or None for plain materials."""
+def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None,
+            view: PhotoView | None = None) -> FaceRig:
+    """``texture``: the skin texture over ICT's two UV tiles (head_texture.py), or None for plain materials;
+    ``view``: the head as its photo shows it (kept as ``photo_vertices`` and the photo's camera)."""
     part_of = model.part_of_vertices()
     part_names = list(PART_VERTEX_RANGES)
     keep = ~np.isin(part_of, [i for i, n in enumerate(part_names) if n.startswith(_LEFT_OUT)])
@@ -164,6 +179,9 @@ def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None) -> 
         uvs=model.uvs[model.face_uv_indices[corner_mask]].astype(np.float32),
         face_materials=model.face_materials[polygon_kept].astype(np.int16), texture=texture,
         material_names=list(model.material_names), landmarks=landmarks,
+        photo_vertices=view.vertices_cm[keep] / 100.0 if view is not None else None,
+        photo_pose=view.pose if view is not None else None,
+        photo_intrinsics=view.intrinsics if view is not None else None,
         meta={"source": source, "kind": "ict", "licence": "MIT (ICT-FaceKit, USC ICT)",
               "jaw_scale": f"{jaw.scale:.4f}" if jaw is not None else "1"},
     )

@@ -65,6 +65,8 @@ class FaceRig:
     meta: dict[str, str] = field(default_factory=dict)
     face_materials: np.ndarray | None = None  # (F,) index into material_names: skin, teeth, eyes, ...
     material_names: list[str] = field(default_factory=list)
+    photo_pose: np.ndarray | None = None  # (3, 4) [R | t]: rig metres -> the photo's camera (it looks down -Z)
+    photo_intrinsics: np.ndarray | None = None  # (3,) focal length in pixels, image width, image height
 
     # ---- structure -------------------------------------------------------------------------------------
     @property
@@ -77,6 +79,17 @@ class FaceRig:
 
     def shape(self, name: str) -> np.ndarray:
         return self.shape_deltas[self.shape_names.index(name)]
+
+    def photo_pixels(self, points: np.ndarray) -> np.ndarray:
+        """Where rig-space points (..., 3) in metres are in the photo the rig was fitted to (pixels (..., 2)),
+        for a head fitted to a photo (``photo_pose``); usually its ``photo_vertices``, posed as photographed."""
+        if self.photo_pose is None or self.photo_intrinsics is None:
+            raise ValueError(f"Rig '{self.name}' was not fitted to a photo.")
+        camera = np.asarray(points, np.float64) @ self.photo_pose[:, :3].T + self.photo_pose[:, 3]
+        focal, width, height = self.photo_intrinsics
+        depth = -camera[..., 2]
+        return np.stack([width / 2 + focal * camera[..., 0] / depth, height / 2 - focal * camera[..., 1] / depth],
+                        axis=-1)
 
     def channels_used(self) -> set[str]:
         """Every clip channel this rig reacts to (blendshape names plus driver channels)."""
@@ -117,12 +130,16 @@ class FaceRig:
             problems.append("face_materials must name one of material_names for every polygon")
         if self.photo_vertices is not None and self.photo_vertices.shape != (v, 3):
             problems.append(f"photo_vertices must be ({v}, 3)")
+        if (self.photo_pose is None) != (self.photo_intrinsics is None) or (self.photo_pose is not None and (
+                self.photo_pose.shape != (3, 4) or self.photo_intrinsics.shape != (3,))):
+            problems.append("photo_pose (3, 4) and photo_intrinsics (3,) come together")
         if any(not 0 <= i < v for i in self.landmarks.values()):
             problems.append("a landmark names a vertex that does not exist")
         numbers = {"vertices": self.vertices, "shape_deltas": self.shape_deltas, "weights": self.weights,
                    "joint_positions": self.joint_positions,
                    **{f"corrective:{j}": c for j, c in self.correctives.items()}}
-        numbers |= {k: getattr(self, k) for k in ("uvs", "photo_vertices") if getattr(self, k) is not None}
+        numbers |= {k: getattr(self, k) for k in ("uvs", "photo_vertices", "photo_pose", "photo_intrinsics")
+                    if getattr(self, k) is not None}
         problems += [f"{k} holds NaN or infinity" for k, a in numbers.items() if not np.isfinite(a).all()]
         if problems:
             raise InputError(f"Rig '{self.name}' is inconsistent: " + "; ".join(problems) + ".")
@@ -215,7 +232,7 @@ class FaceRig:
             "meta_keys": np.array(list(self.meta), dtype=str),
             "meta_values": np.array(list(self.meta.values()), dtype=str),
         }
-        for key in ("uvs", "texture", "photo_vertices", "face_materials"):
+        for key in ("uvs", "texture", "photo_vertices", "face_materials", "photo_pose", "photo_intrinsics"):
             if getattr(self, key) is not None:
                 arrays[key] = getattr(self, key)
         if self.face_materials is not None:
@@ -239,6 +256,7 @@ class FaceRig:
                     strict=True)],
                 uvs=data.get("uvs"), texture=data.get("texture"), photo_vertices=data.get("photo_vertices"),
                 face_materials=data.get("face_materials"),
+                photo_pose=data.get("photo_pose"), photo_intrinsics=data.get("photo_intrinsics"),
                 material_names=[str(s) for s in data.get("material_names", [])],
                 correctives={k.split(":", 1)[1]: v for k, v in data.items() if k.startswith("corrective:")},
                 landmarks={str(k): int(v) for k, v in zip(data["landmark_names"], data["landmark_vertices"],
