@@ -135,12 +135,9 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
         check_writable_target(args.csv)
     options = AnimateOptions.from_contract(vars(args), read_transcript(args.transcript))
     if args.head_from or args.head_style_file:
-        from .motion.head_codebook import HeadStyleModel
-        from .pipeline import head_style_from_video
+        from .pipeline import load_head_style
 
-        source = args.head_from or args.head_style_file
-        model = HeadStyleModel.load(source) if source.lower().endswith(".npz") else \
-            head_style_from_video(source, progress)
+        model = load_head_style(args.head_from or args.head_style_file, progress)
         options = dataclasses.replace(options, head_style_model=model)
     started = time.perf_counter()
     clip = animate(args.audio, options, progress, _analyzer())

@@ -198,6 +198,13 @@ def merge_visemes(phones: list[tuple[float, float, str]]) -> list[tuple[float, f
     return out
 
 
+def load_head_style(source: str | os.PathLike, progress: Progress | None = None) -> HeadStyleModel:
+    """A head style saved by ``vividtalk head-style`` (.npz), or learned now from a video of a speaker."""
+    if str(source).lower().endswith(".npz"):
+        return HeadStyleModel.load(source)
+    return head_style_from_video(source, progress)
+
+
 def head_style_from_video(video: str | os.PathLike, progress: Progress | None = None) -> HeadStyleModel:
     """A head style learned from a video of a speaker: the head rotation tracked in its frames, keyed by the
     prosody of its soundtrack."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VividtalkError
-from .line_job import DONE, FAILED, LineResult, exit_class
+from .line_job import DONE, FAILED, LineResult, exit_class, transcript_of
 from .manifest import BatchLine
 
 BLENDER_OUTPUTS = ("fbx", "blend")
@@ -74,12 +74,10 @@ def run_blender_pass(lines: list[BatchLine], defaults: dict[str, Any], preset: s
 
 def _job(line: BatchLine, defaults: dict[str, Any], preset: str) -> dict[str, Any]:
     from ..contract import contract
-    from ..pipeline import read_transcript
 
     options = {name: (defaults | line.options)[name] for name in contract()["animate_options"]}
     photo = str(line.rig) if line.rig and line.rig.suffix.lower() in IMAGE_SUFFIXES else ""
-    transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
-    return {"id": line.number, "audio": str(line.audio.resolve()), "transcript": transcript or "",
+    return {"id": line.number, "audio": str(line.audio.resolve()), "transcript": transcript_of(line) or "",
             "options": options, "portrait": photo, "preset": preset,
             "head_from": str(line.head_from.resolve()) if line.head_from else "",
             **{kind: str(line.outputs[kind].resolve()) if kind in line.outputs else "" for kind in BLENDER_OUTPUTS}}

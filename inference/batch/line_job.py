@@ -36,6 +36,13 @@ def exit_class(code: int) -> str:
     return names.get(code, "internal_error")
 
 
+def transcript_of(line: BatchLine) -> str | None:
+    """The line's words: its transcript text, or the .txt file it names, read now."""
+    from ..pipeline import read_transcript
+
+    return read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
+
+
 def is_up_to_date(line: BatchLine) -> bool:
     """Every output the line asks for exists and is newer than every input it has (a resumed batch skips it)."""
     try:
@@ -76,13 +83,12 @@ class LineWorker:
     def _animate(self, line: BatchLine, progress) -> float:
         from ..io.atomic import check_writable_target
         from ..io.livelink_csv import write_csv
-        from ..pipeline import AnimateOptions, animate, read_transcript
+        from ..pipeline import AnimateOptions, animate
 
         for out in line.outputs.values():
             check_writable_target(out)
         o = self.defaults | line.options
-        transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
-        options = AnimateOptions.from_contract(o, transcript)
+        options = AnimateOptions.from_contract(o, transcript_of(line))
         style = line.head_style or (self.head_style(line.head_from) if line.head_from else None)
         if style is not None:
             options = dataclasses.replace(options, head_style_model=style)
@@ -99,13 +105,11 @@ class LineWorker:
 
     def head_style(self, source: Path):
         """The head style of a reference video (learned once per worker) or of a saved style file."""
-        from ..motion.head_codebook import HeadStyleModel
-        from ..pipeline import head_style_from_video
+        from ..pipeline import load_head_style
 
         key = str(source.resolve())
         if key not in self._styles:
-            self._styles[key] = HeadStyleModel.load(source) if source.suffix.lower() == ".npz" else \
-                head_style_from_video(source)
+            self._styles[key] = load_head_style(source)
         return self._styles[key]
 
     def _render(self, line: BatchLine, clip, o: dict[str, Any], progress) -> None:

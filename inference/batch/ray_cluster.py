@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InputError, VividtalkError
 from ..io.atomic import atomic_write_bytes
-from .line_job import DONE, FAILED, LineResult, LineWorker, exit_class
+from .line_job import DONE, FAILED, LineResult, LineWorker, exit_class, transcript_of
 from .manifest import BatchLine
 
 RETRIES = 3
@@ -101,14 +101,10 @@ def _import_ray():
 def _payload(line: BatchLine, styles: LineWorker) -> tuple[dict[str, Any], LineResult | None]:
     """What the task needs, read here so the workers need no shared storage (a reference video's head style
     learned here, once per video); or the line's failure."""
-    from ..pipeline import read_transcript
-
     try:
-        transcript = read_transcript(str(line.transcript_file)) if line.transcript_file else line.transcript
+        transcript = transcript_of(line)
         audio = _read(line.audio, "audio file")
         rig = _read(line.rig, "rig or photo") if line.rig else None
-        if line.head_from is not None and not line.head_from.is_file():
-            raise InputError(f"The head motion reference '{line.head_from}' does not exist; check the path.")
         style = styles.head_style(line.head_from) if line.head_from else None
     except VividtalkError as e:
         return {}, LineResult(line.number, line.label, FAILED, exit_class(e.exit_code), str(e))

@@ -131,9 +131,8 @@ def phrase_turns(n: int, spans: list[tuple[int, int]], rng: np.random.Generator,
                  style: HeadStyle) -> tuple[np.ndarray, np.ndarray]:
     """(yaw, pitch): the head takes a new direction as each phrase starts (moving a little before the voice),
     holds it through the phrase, and comes back to the front in a long pause."""
-    yaw, pitch = np.zeros(n), np.zeros(n)
     if not spans or style.turn_deg == (0.0, 0.0):
-        return yaw, pitch
+        return np.zeros(n), np.zeros(n)
     ramp = max(2, int(style.turn_s * FPS))
     current = np.zeros(2)
     targets = []  # (frame the move starts, target)
@@ -153,10 +152,7 @@ def phrase_turns(n: int, spans: list[tuple[int, int]], rng: np.random.Generator,
         s = s * s * (3 - 2 * s)  # smoothstep: no jolt at either end
         curve[k] = current + s[:, None] * (target - current)
         current = curve[k[-1]] if len(k) else current
-    first = targets[0][0]
-    curve[:first] = 0.0
-    yaw, pitch = curve[:, 0], curve[:, 1]
-    return yaw, pitch
+    return curve[:, 0], curve[:, 1]
 
 
 def question_tilts(n: int, st: np.ndarray, spans: list[tuple[int, int]], side: float,

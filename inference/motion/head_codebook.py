@@ -120,13 +120,11 @@ def generate(model: HeadStyleModel, loud: np.ndarray, speech: np.ndarray, st: np
         out[a:a + WINDOW] += fade[:, None] * velocity[pick]
         weight[a:a + WINDOW] += fade
         previous = pick
+    from scipy.signal import lfilter  # only here: scipy.signal is slow to import, and most runs never need it
+
     step = out[:n] / np.maximum(weight[:n], 1e-6)[:, None]
     keep = np.exp(-1.0 / (RETURN_S * FPS))
-    motion = np.zeros((n, 3))
-    pose = np.zeros(3)
-    for t in range(n):
-        pose = keep * pose + step[t]
-        motion[t] = pose
+    motion = lfilter([1.0], [1.0, -keep], step, axis=0)  # pose[t] = keep * pose[t - 1] + step[t]
     motion -= motion.mean(0)
     made = motion.std(0)
     motion *= np.where(made > 1e-6, model.spread / np.maximum(made, 1e-6), 0.0)
