@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from inference.geometry.pinhole import project
 from inference.rigs.head_fit import (
     IRIS_CENTRES,
     LandmarkBasis,
     builtin_correspondence,
     fit_head,
-    project,
 )
 from inference.rigs.ict import builtin_head_path
 from inference.rigs.ict_model import PART_VERTEX_RANGES, read_npz

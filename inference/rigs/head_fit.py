@@ -23,6 +23,7 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
+from ..geometry.pinhole import project
 from ..io.npz import load_arrays
 from .ict_model import IctModel
 from .landmarks import FaceLandmarks
@@ -109,13 +110,6 @@ class HeadFit:
     def project(self, points_cm: np.ndarray) -> np.ndarray:
         """Pixels (..., 2) of model points (..., 3) in centimetres."""
         return project(points_cm @ self.rotation.T + self.translation, self.focal_px, self.image_size)
-
-
-def project(camera_points: np.ndarray, focal_px: float, image_size: tuple[int, int]) -> np.ndarray:
-    w, h = image_size
-    depth = -camera_points[..., 2]
-    return np.stack([w / 2 + focal_px * camera_points[..., 0] / depth,
-                     h / 2 - focal_px * camera_points[..., 1] / depth], axis=-1)
 
 
 def fit_head(landmarks: FaceLandmarks, basis: LandmarkBasis, corr: Correspondence,

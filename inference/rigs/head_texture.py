@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from ..geometry import raster
-from .head_fit import HeadFit, project
+from ..geometry.pinhole import project
+from .head_fit import HeadFit
 
 TEXTURE_SIZE = 1024  # pixels per UV tile (the texture is twice as wide)
 SKIN_MATERIALS = ("M_Face", "M_BackHead")

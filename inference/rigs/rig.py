@@ -23,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 from ..contract import file_format
 from ..cores import usable_cores
 from ..errors import InputError
+from ..geometry.pinhole import project
 from ..io.npz import read_npz, write_npz
 
 JOINT_NAMES = ("root", "neck", "head", "jaw", "eye_L", "eye_R")
@@ -87,9 +88,7 @@ class FaceRig:
             raise ValueError(f"Rig '{self.name}' was not fitted to a photo.")
         camera = np.asarray(points, np.float64) @ self.photo_pose[:, :3].T + self.photo_pose[:, 3]
         focal, width, height = self.photo_intrinsics
-        depth = -camera[..., 2]
-        return np.stack([width / 2 + focal * camera[..., 0] / depth, height / 2 - focal * camera[..., 1] / depth],
-                        axis=-1)
+        return project(camera, focal, (width, height))
 
     def channels_used(self) -> set[str]:
         """Every clip channel this rig reacts to (blendshape names plus driver channels)."""
