@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.head_styles import AXES, head_angles, head_statistics
 from inference.audio.analysis import Analyzer
 from inference.audio.decode import probe
 from inference.audio.languages import resolve
@@ -23,9 +24,10 @@ from inference.pipeline import AnimateOptions, head_style_from_video, synthesise
 VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video"
 
 
-def statistics(angles: np.ndarray, fps: float) -> tuple[np.ndarray, float]:
+def spread_and_speed(angles: np.ndarray, fps: float) -> tuple[np.ndarray, float]:
     """(std per axis, median angular speed in degrees/s) of (T, 3) rotations."""
-    return angles.std(0), float(np.median(np.linalg.norm(np.diff(angles, axis=0), axis=1) * fps))
+    stats = head_statistics(angles, fps)
+    return np.array([stats[a] for a in AXES]), float(stats["speed50"])
 
 
 def main() -> None:
@@ -38,15 +40,14 @@ def main() -> None:
     ratios = []
     for video in videos:
         track = track_head(video)
-        ref_std, ref_speed = statistics(track.angles, track.fps)
+        ref_std, ref_speed = spread_and_speed(track.angles, track.fps)
         style = head_style_from_video(video)
         generated = []
         for other, analysis in analyses.items():
             if other == video:
                 continue
             clip = synthesise(analysis, AnimateOptions(head_style_model=style, seed=len(generated)))
-            angles = np.stack([np.asarray(clip.head[a]) for a in ("pitch", "yaw", "roll")], 1)
-            generated.append(statistics(angles, clip.fps))
+            generated.append(spread_and_speed(head_angles(clip.head), clip.fps))
         gen_std = np.mean([g[0] for g in generated], axis=0)
         gen_speed = float(np.mean([g[1] for g in generated]))
         std_ratio, speed_ratio = gen_std / np.maximum(ref_std, 1e-9), gen_speed / ref_speed

@@ -36,8 +36,16 @@ def recordings() -> list[tuple[Path, str | None, str]]:
     return out
 
 
-def head_statistics(head: dict[str, np.ndarray], fps: float) -> dict[str, float]:
-    h = np.stack([np.asarray(head[a], float) for a in ("pitch", "yaw", "roll")], 1)
+AXES = ("pitch", "yaw", "roll")
+
+
+def head_angles(head: dict[str, np.ndarray]) -> np.ndarray:
+    """A clip's head channels as (T, 3) pitch, yaw, roll."""
+    return np.stack([np.asarray(head[a], float) for a in AXES], 1)
+
+
+def head_statistics(h: np.ndarray, fps: float) -> dict[str, float]:
+    """Spread per axis, angular speed and nods of (T, 3) head rotations in degrees."""
     speed = np.linalg.norm(np.diff(h, axis=0), axis=1) * fps
     nods, _ = find_peaks(h[:, 0], distance=fps * 0.3, min_prominence=1.0)
     minutes = len(h) / fps / 60
@@ -62,7 +70,7 @@ def main() -> None:
         cells = []
         for style in STYLES:
             clip = synthesise(analysis, AnimateOptions(transcript=text, language=lang, head_style=style))
-            stats = head_statistics(clip.head, clip.fps)
+            stats = head_statistics(head_angles(clip.head), clip.fps)
             if style == "conversational":
                 blinks.append((blinks_per_minute(clip), clip.duration))
             table[style].append(stats)

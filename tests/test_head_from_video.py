@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks.head_from_video import statistics
+from benchmarks.head_from_video import spread_and_speed
+from benchmarks.head_styles import head_angles
 from inference.errors import InputError
 from inference.motion.head_codebook import HeadStyleModel
 from inference.motion.head_tracking import track_head
@@ -49,11 +50,10 @@ def test_the_tracked_head_follows_an_independent_tracking(grid):
 def test_new_motion_has_the_references_range_and_speed_not_its_timeline(grid, other_speech):
     video = grid[2]
     track = track_head(video)
-    ref_std, ref_speed = statistics(track.angles, track.fps)
+    ref_std, ref_speed = spread_and_speed(track.angles, track.fps)
     style = head_style_from_video(video)
     clip = synthesise(other_speech, AnimateOptions(head_style_model=style, seed=5))
-    angles = np.stack([np.asarray(clip.head[a]) for a in ("pitch", "yaw", "roll")], 1)
-    std, speed = statistics(angles, clip.fps)
+    std, speed = spread_and_speed(head_angles(clip.head), clip.fps)
     np.testing.assert_allclose(std, ref_std, rtol=0.15)
     assert 0.65 <= speed / ref_speed <= 1.35
     again = synthesise(other_speech, AnimateOptions(head_style_model=style, seed=5))
