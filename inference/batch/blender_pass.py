@@ -23,7 +23,6 @@ from .manifest import BatchLine
 BLENDER_OUTPUTS = ("fbx", "blend")
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "blender_batch.py"
 JOB_KEY = "vividtalk_job"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 def missing_blender() -> str | None:
@@ -76,7 +75,8 @@ def _job(line: BatchLine, defaults: dict[str, Any], preset: str) -> dict[str, An
     from ..contract import contract
 
     options = {name: (defaults | line.options)[name] for name in contract()["animate_options"]}
-    photo = str(line.rig) if line.rig and line.rig.suffix.lower() in IMAGE_SUFFIXES else ""
+    # the line's rig is a photo or a rig file (as for its video); the head in Blender is shaped from a photo only
+    photo = str(line.rig) if line.rig and line.rig.suffix.lower() != ".npz" else ""
     return {"id": line.number, "audio": str(line.audio.resolve()), "transcript": transcript_of(line) or "",
             "options": options, "portrait": photo, "preset": preset,
             "head_from": str(line.head_from.resolve()) if line.head_from else "",
