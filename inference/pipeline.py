@@ -21,7 +21,7 @@ from .motion.arkit import ARKIT_NAMES, HEAD_AXES
 from .motion.clip import MotionClip
 from .motion.emotion import get_emotion
 from .motion.head_codebook import HeadStyleModel
-from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, sparse_keys
+from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, sparse_many_keys
 from .motion.lipsync import MouthParams, loudness01, mouth_curves
 from .motion.visemes import viseme_of
 from .progress import Progress
@@ -172,19 +172,21 @@ def make_keys(clip: MotionClip) -> dict[str, list[list[float]]]:
     """Sparse keys for every channel that moves (constant channels get none).
 
     Mirrored channels often carry the same curve (both smile corners, both gaze directions); it is reduced
-    once and the keys shared.
+    once and the keys shared. Channels of one tolerance are searched together (see ``sparse_many_keys``).
     """
-    keys: dict[str, list[list[float]]] = {}
-    reduced: dict[tuple[bytes, float], list[list[float]]] = {}
+    unique: dict[tuple[bytes, float], np.ndarray] = {}
+    wanted: dict[str, tuple[bytes, float]] = {}
     for name, values in (*clip.channels.items(), *clip.head.items()):
         tol = HEAD_TOLERANCE_DEG if name in HEAD_AXES else BLENDSHAPE_TOLERANCE
         if len(values) == 0 or (np.ptp(values) < 1e-6 and abs(float(values[0])) < 1e-6):
             continue
-        seen = (np.ascontiguousarray(values).tobytes(), tol)
-        if seen not in reduced:
-            reduced[seen] = sparse_keys(values, clip.fps, tol)
-        keys[name] = [list(k) for k in reduced[seen]]
-    return keys
+        wanted[name] = seen = (np.ascontiguousarray(values).tobytes(), tol)
+        unique.setdefault(seen, values)
+    reduced: dict[tuple[bytes, float], list[list[float]]] = {}
+    for tol in {tol for _, tol in unique}:
+        group = [seen for seen in unique if seen[1] == tol]
+        reduced |= zip(group, sparse_many_keys([unique[seen] for seen in group], clip.fps, tol), strict=True)
+    return {name: [list(k) for k in reduced[seen]] for name, seen in wanted.items()}
 
 
 def merge_visemes(phones: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:

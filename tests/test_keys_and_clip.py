@@ -127,3 +127,14 @@ def test_folder_that_refuses_files_even_for_root():
         pytest.skip("needs Linux /proc")
     with pytest.raises(OutputError):
         _clip().save("/proc/self/vividtalk_clip.json")
+
+
+def test_keys_of_many_curves_equal_each_curve_alone():
+    from inference.motion.keys import sparse_many_keys
+
+    rng = np.random.default_rng(3)
+    curves = [np.clip(gaussian_filter1d(rng.normal(0, 1, n), 3) + 0.4, 0, 1) for n in (90, 90, 240, 90)]
+    curves += [np.full(90, 0.2), np.zeros(2), np.r_[np.zeros(60), np.linspace(0, 0.8, 10), np.full(100, 0.8)]]
+    together = sparse_many_keys(curves, 30.0, 0.02)
+    assert together == [sparse_keys(c, 30.0, 0.02) for c in curves]
+    assert all(str(s) != "-0.0" for keys in together for k in keys for s in k[2:])

@@ -24,10 +24,13 @@ from .languages import Language
 from .phones import (
     DOUBTFUL_SCORE_PER_FRAME,
     MISMATCH_MARGIN,
+    PLAUSIBLE_SCORE_FLOOR,
     SILENCE,
     Phone,
     PhoneTimer,
     Timing,
+    decoder_pcm,
+    timed_like_speech,
 )
 from .piece_workers import PieceAligner
 from .pieces import Piece, concatenate, edge_margin, join, pause_cuts, plan, share_words
@@ -225,7 +228,7 @@ class Analyzer:
 
     def _time_window(self, audio: np.ndarray, words: list[Word] | None, free_tail: int, lang: Language,
                      t0: float, notes: list[str], voiced: np.ndarray) -> Timing:
-        pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+        pcm = decoder_pcm(audio)
         where = f"at {t0:.0f}s" if t0 > 0 else ""
         if words:
             timing = self._align(pcm, words, voiced, free_tail)
@@ -248,6 +251,8 @@ class Analyzer:
         if loud.sum() > 50 and (aligned & loud).sum() < 0.5 * loud.sum():
             return "covers less than half of the speech"
         if timing.method != "align-wide" and timing.score_per_frame >= DOUBTFUL_SCORE_PER_FRAME:
+            return "ok"
+        if timing.score_per_frame >= PLAUSIBLE_SCORE_FLOOR[lang.is_english] and timed_like_speech(timing.phones):
             return "ok"
         # a doubtful fit: compare with the best free phone sequence, re-aligned so the scores compare
         free = self.timer.recognize_phones(pcm)

@@ -43,7 +43,9 @@ class MotionClip:
         return np.arange(self.n_frames) / self.fps
 
     def to_dict(self) -> dict[str, Any]:
-        r4 = lambda a: [round(float(v), 4) for v in a]  # noqa: E731 - 1e-4 is far below visible
+        def r4(values) -> list[float]:  # 1e-4 is far below visible
+            return [round(v, 4) for v in np.asarray(values, np.float64).tolist()]
+
         return {
             "format": FORMAT, "version": VERSION, "fps": self.fps, "duration": round(self.duration, 4),
             "frame_count": self.n_frames, "audio": self.audio,
@@ -59,7 +61,8 @@ class MotionClip:
 
     def save(self, path: str | os.PathLike) -> None:
         with atomic_open(path, "w") as f:
-            json.dump(self.to_dict(), f, ensure_ascii=False, separators=(",", ":"))
+            # dumps, not dump: only the one-shot encoder runs in C (4x faster on a clip's dense curves)
+            f.write(json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MotionClip:

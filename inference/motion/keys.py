@@ -15,6 +15,7 @@ both of its segments; the rest keep a corner, as Blender's free handles allow.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -47,29 +48,55 @@ def reduce_keys(curve: np.ndarray, tolerance: float, max_span: int = 30) -> tupl
     """Frames to key (indices) and each key's incoming and outgoing slope (value per frame), so that the
     Hermite curve through them stays within ``tolerance`` of ``curve`` on every frame. ``max_span``: the
     longest segment searched, in frames."""
-    y = np.asarray(curve, np.float64)
-    n = len(y)
-    if n <= 2 or np.ptp(y) <= tolerance:
-        keys = np.arange(n) if n <= 2 else np.array([0, n - 1])
-        chord = (y[-1] - y[0]) / max(n - 1, 1) if n == 2 else 0.0
-        return keys, np.full(len(keys), chord), np.full(len(keys), chord)
-    keys = _merge_holds(y, _fewest_keys(y, tolerance, max_span), tolerance, max_span)
-    m_out, m_in = _segment_slopes(y, keys)
-    slopes_out = np.r_[m_out, m_in[-1]]  # a segment's start slope belongs to its first key
-    slopes_in = np.r_[m_out[0], m_in]
-    _smooth_corners(y, keys, slopes_in, slopes_out, tolerance)
-    return keys, slopes_in, slopes_out
+    return reduce_many_keys([curve], tolerance, max_span)[0]
+
+
+def reduce_many_keys(curves: list[np.ndarray], tolerance: float,
+                     max_span: int = 30) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``reduce_keys`` of each curve; curves of one length are searched together, which on a clip's two dozen
+    short channels costs little more than one of them."""
+    ys = [np.asarray(c, np.float64) for c in curves]
+    out: list = [None] * len(ys)
+    searched = []
+    for k, y in enumerate(ys):
+        n = len(y)
+        if n <= 2 or np.ptp(y) <= tolerance:
+            keys = np.arange(n) if n <= 2 else np.array([0, n - 1])
+            chord = (y[-1] - y[0]) / max(n - 1, 1) if n == 2 else 0.0
+            out[k] = keys, np.full(len(keys), chord), np.full(len(keys), chord)
+        else:
+            searched.append(k)
+    for n in {len(ys[k]) for k in searched}:
+        group = [k for k in searched if len(ys[k]) == n]
+        span = max(1, min(max_span, n - 1))
+        stacked = np.stack([ys[k] for k in group])
+        fits = _fit_table(stacked, tolerance, span)
+        found = [_merge_holds(ys[k], _fewest_keys(table), tolerance, max_span)
+                 for k, table in zip(group, fits, strict=True)]
+        for k, keys, (m_out, m_in) in zip(group, found, _segment_slopes(stacked, found), strict=True):
+            slopes_out = np.r_[m_out, m_in[-1]]  # a segment's start slope belongs to its first key
+            slopes_in = np.r_[m_out[0], m_in]
+            _smooth_corners(ys[k], keys, slopes_in, slopes_out, tolerance)
+            out[k] = keys, slopes_in, slopes_out
+    return out
 
 
 def sparse_keys(curve: np.ndarray, fps: float, tolerance: float) -> list[list[float]]:
     """``[[time, value, slope in, slope out], ...]`` (slopes per second) for a curve sampled at ``fps``: the
     clip's key format."""
-    y = np.asarray(curve, np.float64)
-    if not np.isfinite(y).all():  # inputs are checked where they enter; NaN here would never converge
+    return sparse_many_keys([curve], fps, tolerance)[0]
+
+
+def sparse_many_keys(curves: list[np.ndarray], fps: float, tolerance: float) -> list[list[list[float]]]:
+    """``sparse_keys`` of each curve, searched together (see ``reduce_many_keys``)."""
+    ys = [np.asarray(c, np.float64) for c in curves]
+    if not all(np.isfinite(y).all() for y in ys):  # inputs are checked where they enter; NaN would never converge
         raise ValueError("sparse_keys: the curve holds NaN or infinity")
-    idx, m_in, m_out = reduce_keys(y, tolerance, max(2, round(MAX_SPAN_S * fps)))
-    return [[round(float(i / fps), 5), round(float(y[i]), 5), round(float(a * fps), 5), round(float(b * fps), 5)]
-            for i, a, b in zip(idx, m_in, m_out, strict=True)]
+    reduced = reduce_many_keys(ys, tolerance, max(2, round(MAX_SPAN_S * fps)))
+    return [[[round(float(i / fps), 5), round(float(y[i]), 5), round(float(a * fps), 5) + 0.0,  # never -0.0
+              round(float(b * fps), 5) + 0.0]
+             for i, a, b in zip(idx, m_in, m_out, strict=True)]
+            for y, (idx, m_in, m_out) in zip(ys, reduced, strict=True)]
 
 
 def _basis(t: np.ndarray, dx):
@@ -102,28 +129,39 @@ def _segment_fit(y_windows: np.ndarray, length: int, tolerance: float):
     return m0, m1, np.abs(y_windows - fitted).max(axis=1) <= tolerance
 
 
-def _segment_slopes(y: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each segment's fitted start and end slopes, segments of one length solved together."""
-    starts, lengths = keys[:-1], np.diff(keys)
+def _segment_slopes(curves: np.ndarray, keys: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each segment's fitted start and end slopes, per curve (rows of ``curves``, keyed at ``keys``);
+    segments of one length solved together, across the curves."""
+    owner = np.concatenate([np.full(len(k) - 1, c) for c, k in enumerate(keys)])
+    starts = np.concatenate([k[:-1] for k in keys])
+    lengths = np.concatenate([np.diff(k) for k in keys])
     m0, m1 = np.zeros(len(starts)), np.zeros(len(starts))
     for length in np.unique(lengths):
         pick = np.flatnonzero(lengths == length)
-        windows = y[starts[pick, None] + np.arange(length + 1)]
+        windows = curves[owner[pick, None], starts[pick, None] + np.arange(length + 1)]
         m0[pick], m1[pick], _ = _segment_fit(windows, int(length), np.inf)
-    return m0, m1
+    bounds = np.cumsum([0, *(len(k) - 1 for k in keys)])
+    return [(m0[a:b], m1[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
-def _fewest_keys(y: np.ndarray, tolerance: float, max_span: int) -> np.ndarray:
-    """Shortest path from the first frame to the last, a step being any segment that fits: breadth first,
-    one key count at a time."""
-    n = len(y)
-    span = max(1, min(max_span, n - 1))
-    fits = np.zeros((span + 1, n), bool)  # fits[L, i]: keys at i and i + L carry the frames between
+def _fit_table(curves: np.ndarray, tolerance: float, span: int) -> np.ndarray:
+    """fits[c, L, i]: on curve ``c`` (rows of ``curves``), keys at frames i and i + L carry the frames between."""
+    count, n = curves.shape
+    fits = np.zeros((count, span + 1, n), bool)
+    chunk = max(64, _CHUNK // count)  # frames per piece, all curves at once (bounds memory on long clips)
     for length in range(1, span + 1):
-        windows = sliding_window_view(y, length + 1)
-        for c in range(0, len(windows), _CHUNK):
-            chunk = windows[c:c + _CHUNK]
-            fits[length, c:c + len(chunk)] = _segment_fit(chunk, length, tolerance)[2]
+        windows = sliding_window_view(curves, length + 1, axis=1)
+        for c in range(0, windows.shape[1], chunk):
+            piece = windows[:, c:c + chunk]
+            fitted = _segment_fit(piece.reshape(-1, length + 1), length, tolerance)[2]
+            fits[:, length, c:c + piece.shape[1]] = fitted.reshape(count, -1)
+    return fits
+
+
+def _fewest_keys(fits: np.ndarray) -> np.ndarray:
+    """Shortest path from the first frame to the last through ``fits`` (one curve's ``_fit_table``), a step
+    being any segment that fits: breadth first, one key count at a time."""
+    n = fits.shape[1]
     came_from = np.full(n, -1, np.int64)
     came_from[0] = 0
     level = np.array([0])
@@ -141,12 +179,26 @@ def _fewest_keys(y: np.ndarray, tolerance: float, max_span: int) -> np.ndarray:
     return np.array(keys[::-1])
 
 
+def _one_segment_fits(window: np.ndarray, tolerance: float) -> bool:
+    """``_segment_fit``'s verdict on one window, in plain vector arithmetic (it runs once per long hold, where
+    the batched form's set-up cost more than the fit)."""
+    length = len(window) - 1
+    h00, h01, a, b = _span_basis(length)
+    chord = (window[-1] - window[0]) / length
+    rest = window - window[0] * h00 - window[-1] * h01
+    ra, rb = rest @ a + _RIDGE * chord, rest @ b + _RIDGE * chord
+    aa, ab, bb = a @ a + _RIDGE, a @ b, b @ b + _RIDGE
+    det = aa * bb - ab * ab
+    m0, m1 = (bb * ra - ab * rb) / det, (aa * rb - ab * ra) / det
+    return bool(np.abs(rest - a * m0 - b * m1).max() <= tolerance)
+
+
 def _merge_holds(y: np.ndarray, keys: np.ndarray, tolerance: float, max_span: int) -> np.ndarray:
     """Drop keys between segments that fit as one beyond the searched span (long holds, rests)."""
     kept = [int(keys[0])]
     for k in range(1, len(keys) - 1):
         a, b = kept[-1], int(keys[k + 1])
-        if b - a > max_span and _segment_fit(y[None, a:b + 1], b - a, tolerance)[2][0]:
+        if b - a > max_span and _one_segment_fits(y[a:b + 1], tolerance):
             continue
         kept.append(int(keys[k]))
     return np.array([*kept, int(keys[-1])])

@@ -131,7 +131,7 @@ def retarget_clip(clip, names: list[str]) -> dict:
     The result (JSON-ready) maps each matched shape key to sparse ``[time, value, slope]`` keys, and lists
     what was left unmapped on both sides.
     """
-    from ..motion.keys import BLENDSHAPE_TOLERANCE, sparse_keys
+    from ..motion.keys import BLENDSHAPE_TOLERANCE, sparse_many_keys
 
     mapping = map_shape_keys(names)
     if mapping.scheme == "arkit":
@@ -141,7 +141,7 @@ def retarget_clip(clip, names: list[str]) -> dict:
         dense = {target: weights.get(v, np.zeros(clip.n_frames)) for target, v in mapping.targets.items()}
     else:
         dense = {}
-    curves = {target: sparse_keys(values, clip.fps, BLENDSHAPE_TOLERANCE) for target, values in dense.items()}
+    curves = dict(zip(dense, sparse_many_keys(list(dense.values()), clip.fps, BLENDSHAPE_TOLERANCE), strict=True))
     groups = {t: region_of(c) if mapping.scheme == "arkit" else "Mouth" for t, c in mapping.targets.items()}
     fmt, version = file_format("retarget")
     return {"format": fmt, "version": version, "scheme": mapping.scheme, "targets": mapping.targets,

@@ -1,0 +1,196 @@
+"""Inside the open mouth: the rendered interior against the figures of real talking-head videos.
+
+    python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512]
+
+Without videos it renders real English speech from ../shared/data (with its transcript) on every portrait in
+../shared/data/portraits and measures those frames; given videos (real footage or our MP4s) it measures them.
+
+On every frame MediaPipe's face mesh finds the inner-lip loop. A frame counts as open where the lip gap exceeds
+8 % of the eye-corner distance. Inside the loop (shrunk by 1 px so no lip pixel counts), against the skin's
+luminance and chroma (patches on both cheeks and under the nose):
+
+- **teeth**: pixels at least 0.75 of the skin's luminance with at most half its chroma (bright, near white);
+- **dark**: pixels below 0.25 of the skin's luminance (the cavity);
+- **brightness**: the interior's mean luminance over the skin's;
+- **band**: the mean luminance of the band within 15 % of the lip gap of the loop's edge over the whole
+  interior's (a drawn dark outline shows as a low band).
+
+Each video reports the median of its open frames. The reference ranges are those of six real talking-head
+videos quoted in the issue "The video from the 3D head": teeth 6-55 % (median about 45 %), brightness 0.55-0.78
+(the held-out bar 0.55-0.85), band 0.87-1.08 (held out: at least 0.85).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import statistics
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import soundfile as sf
+
+from inference.io.quiet import native_stderr_silenced
+from inference.rigs import mediapipe_topology as mt
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OPEN_GAP = 0.08  # lip gap over eye-corner distance above which a frame's interior is measured
+TEETH_LUMA, TEETH_CHROMA, DARK_LUMA, BAND = 0.75, 0.5, 0.25, 0.15
+SKIN_POINTS = (205, 425, mt.UNDER_NOSE)  # cheeks and under the nose
+EYE_OUTER = (33, 263)
+REFERENCE = {"teeth": (0.06, 0.55), "dark": (None, None), "brightness": (0.55, 0.78), "band": (0.87, 1.08)}
+
+
+@dataclass
+class InteriorStats:
+    """Medians over a video's open frames, and how many frames had a face."""
+
+    frames: int = 0
+    faces: int = 0
+    per_frame: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in REFERENCE})
+
+    def median(self, name: str) -> float:
+        values = [v for v in self.per_frame[name] if np.isfinite(v)]
+        return statistics.median(values) if values else float("nan")
+
+    @property
+    def open_frames(self) -> int:
+        return len(self.per_frame["teeth"])
+
+
+def luma_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = rgb.astype(np.float32) / 255.0
+    luma = x @ np.array([0.299, 0.587, 0.114], np.float32)
+    return luma, x.max(axis=2) - x.min(axis=2)
+
+
+def frame_interior(rgb: np.ndarray, points: np.ndarray) -> dict[str, float] | None:
+    """The four figures of one frame (landmarks ``points`` in pixels), or None when its mouth is not open."""
+    eye = float(np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]]))
+    gap = float(np.linalg.norm(points[13] - points[14]))
+    if eye <= 0 or gap < OPEN_GAP * eye:
+        return None
+    loop = points[[*mt.LIP_UPPER_INNER, *mt.LIP_LOWER_INNER[::-1]]].astype(np.float32)
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(loop * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
+    inside = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    if inside.sum() < 20:
+        return None
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)  # pixels from the loop's edge
+    luma, chroma = luma_chroma(rgb)
+    skin_luma, skin_chroma = _skin(luma, chroma, points, eye)
+    inner = luma[inside]
+    band = inside & (depth <= max(2.5, BAND * gap))  # eroded pixels lie 2 px or more in
+    teeth = (inner >= TEETH_LUMA * skin_luma) & (chroma[inside] <= TEETH_CHROMA * skin_chroma)
+    return {"teeth": float(teeth.mean()), "dark": float((inner < DARK_LUMA * skin_luma).mean()),
+            "brightness": float(inner.mean() / skin_luma),
+            "band": float(luma[band].mean() / max(inner.mean(), 1e-6)) if band.any() else float("nan")}
+
+
+def _skin(luma: np.ndarray, chroma: np.ndarray, points: np.ndarray, eye: float) -> tuple[float, float]:
+    r = max(2, int(0.06 * eye))
+    ys, xs = [], []
+    for i in SKIN_POINTS:
+        x, y = np.round(points[i]).astype(int)
+        yy, xx = np.mgrid[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1]
+        ys.append(yy.ravel())
+        xs.append(xx.ravel())
+    y = np.clip(np.concatenate(ys), 0, luma.shape[0] - 1)
+    x = np.clip(np.concatenate(xs), 0, luma.shape[1] - 1)
+    return float(np.median(luma[y, x])), float(max(np.median(chroma[y, x]), 0.02))
+
+
+def measure(frames: Iterable[np.ndarray]) -> InteriorStats:
+    """Run the face mesh over RGB frames (in order, tracking) and collect each open frame's figures."""
+    from inference.rigs.mediapipe_compat import restore_get_prototype
+
+    restore_get_prototype()
+    from mediapipe.python.solutions.face_mesh import FaceMesh
+
+    stats = InteriorStats()
+    with native_stderr_silenced(), FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+                                            min_detection_confidence=0.5) as mesh:
+        for rgb in frames:
+            stats.frames += 1
+            found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks
+            if not found:
+                continue
+            stats.faces += 1
+            h, w = rgb.shape[:2]
+            points = np.array([(p.x * w, p.y * h) for p in found[0].landmark])
+            figures = frame_interior(rgb, points)
+            if figures is not None:
+                for name, value in figures.items():
+                    stats.per_frame[name].append(value)
+    return stats
+
+
+def video_frames(path: Path) -> Iterator[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+
+
+def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path) -> Iterator[np.ndarray]:
+    """Frames of real English speech on ``portrait``, rendered in memory (no encoding)."""
+    from benchmarks.speed import english_speech
+    from inference.io.images import load_rgb
+    from inference.pipeline import AnimateOptions, animate
+    from inference.progress import Progress
+    from inference.render.mesh_frames import frames_from_clip
+    from inference.render.portrait_renderer import PortraitRenderer
+    from inference.rigs.portrait import build_portrait_rig
+
+    audio, text = english_speech(seconds)
+    wav = folder / "speech.wav"
+    if not wav.exists():
+        sf.write(wav, audio[: int(seconds * 16000)], 16000)
+    clip = animate(wav, AnimateOptions(transcript=text), Progress())
+    rig = build_portrait_rig(load_rgb(portrait), source=portrait.name)
+    renderer = PortraitRenderer(rig, size=size)
+    for vertices, seal in frames_from_clip(clip, rig).chunks():
+        for v, s in zip(vertices, seal, strict=True):
+            yield renderer.render(v, float(s))
+
+
+def report(name: str, stats: InteriorStats) -> None:
+    figures = []
+    for key, (low, high) in REFERENCE.items():
+        value = stats.median(key)
+        verdict = "" if low is None else (" ok" if low <= value <= high else " OUT")
+        figures.append(f"{key} {value:.2f}{verdict}")
+    print(f"{name}: {stats.open_frames} open of {stats.frames} frames (face in {stats.faces}); " + ", ".join(figures))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("videos", nargs="*", type=Path)
+    ap.add_argument("--seconds", type=float, default=12.0, help="speech rendered on each portrait")
+    ap.add_argument("--size", type=int, default=512)
+    args = ap.parse_args()
+    if args.videos:
+        for path in args.videos:
+            report(path.name, measure(video_frames(path)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for portrait in sorted((SHARED / "portraits").glob("*.png")):
+            report(f"{portrait.stem} ({args.size}²)",
+                   measure(rendered_frames(portrait, args.seconds, args.size, Path(tmp))))
+    print("reference, six real videos: teeth 0.06-0.55 (median ~0.45), brightness 0.55-0.78, band 0.87-1.08")
+
+
+if __name__ == "__main__":
+    main()
