@@ -1,6 +1,6 @@
 """Inside the open mouth: the rendered interior against the figures of real talking-head videos.
 
-    python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512]
+    python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512] [--interior drawn|geometry]
 
 Without videos it renders real English speech from ../shared/data (with its transcript) on every portrait in
 ../shared/data/portraits and measures those frames; given videos (real footage or our MP4s) it measures them.
@@ -144,7 +144,8 @@ def video_frames(path: Path) -> Iterator[np.ndarray]:
         capture.release()
 
 
-def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path) -> Iterator[np.ndarray]:
+def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
+                    interior: str = "drawn") -> Iterator[np.ndarray]:
     """Frames of real English speech on ``portrait``, rendered in memory (no encoding)."""
     from benchmarks.speed import english_speech
     from inference.io.images import load_rgb
@@ -160,7 +161,7 @@ def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path) -> 
         sf.write(wav, audio[: int(seconds * 16000)], 16000)
     clip = animate(wav, AnimateOptions(transcript=text), Progress())
     rig = build_portrait_rig(load_rgb(portrait), source=portrait.name)
-    renderer = PortraitRenderer(rig, size=size)
+    renderer = PortraitRenderer(rig, size=size, interior=interior)
     for vertices, seal in frames_from_clip(clip, rig).chunks():
         for v, s in zip(vertices, seal, strict=True):
             yield renderer.render(v, float(s))
@@ -180,6 +181,8 @@ def main() -> None:
     ap.add_argument("videos", nargs="*", type=Path)
     ap.add_argument("--seconds", type=float, default=12.0, help="speech rendered on each portrait")
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--interior", choices=("drawn", "geometry"), default="drawn",
+                    help="the renderer's mouth interior: the shipped drawn one, or the fitted 3-D head's (in progress)")
     args = ap.parse_args()
     if args.videos:
         for path in args.videos:
@@ -187,8 +190,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         for portrait in sorted((SHARED / "portraits").glob("*.png")):
-            report(f"{portrait.stem} ({args.size}²)",
-                   measure(rendered_frames(portrait, args.seconds, args.size, Path(tmp))))
+            report(f"{portrait.stem} ({args.size}², {args.interior})",
+                   measure(rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)))
     print("reference, six real videos: teeth 0.06-0.55 (median ~0.45), brightness 0.55-0.78, band 0.87-1.08")
 
 

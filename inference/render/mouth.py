@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .framing import box_around
+from .mouth_geometry import GeometricInterior, soften
 
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
 CAVITY_LIPS = np.array([0.30, 0.085, 0.095])
@@ -21,12 +22,17 @@ LOWER_TEETH = np.array([0.78, 0.74, 0.68])
 REFERENCE_SKIN_LUMA = 0.55
 TOOTH_GAPS_MM = (0.0, 8.5, 14.0, 19.0)  # from the midline, on a 48 mm wide mouth
 REFERENCE_MOUTH_WIDTH_MM = 48.0
+CONTACT_SHADOW, CONTACT_SHADOW_MM = 0.45, 1.0  # the upper lip's shadow on the teeth right under it
 
 
 class MouthPainter:
     """Paints the synthetic interior of one photo's mouth, frame by frame."""
 
-    def __init__(self, px_per_mm: float, skin_rgb: np.ndarray, photo_gap_mm: float):
+    def __init__(self, px_per_mm: float, skin_rgb: np.ndarray, photo_gap_mm: float,
+                 interior: GeometricInterior | None = None):
+        """``interior``: the fitted 3-D head's teeth, gums, tongue and socket (``mouth_geometry``); without it
+        the interior is drawn from the rules below."""
+        self.interior = interior
         self.ppm = px_per_mm
         luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
         self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))
@@ -36,11 +42,12 @@ class MouthPainter:
         """A photo with lips apart shows its own teeth/cavity; it is kept where it lands."""
 
     def paint(self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray,
-              photo_polygon: np.ndarray | None) -> None:
+              photo_polygon: np.ndarray | None, vertices: np.ndarray | None = None) -> None:
         """Draw into ``frame`` (uint8 RGB, modified in place) inside the destination inner-lip loop.
 
         ``upper``/``lower``: the inner-lip points (output pixels), each ordered from one corner to the other;
-        ``corners``: the two mouth corners; ``photo_polygon``: the photo's interior moved with the skull."""
+        ``corners``: the two mouth corners; ``photo_polygon``: the photo's interior moved with the skull;
+        ``vertices``: the frame's portrait-rig vertices (they pose the 3-D interior)."""
         polygon = np.vstack([upper, lower[::-1]])
         box = box_around(polygon, 3, frame.shape)
         if box is None:
@@ -67,10 +74,24 @@ class MouthPainter:
             alpha *= 1.0 - real
         if alpha.max() < 1e-3:
             return
-        colour = self._interior(mask, upper - offset, lower - offset, corners - offset)
+        if self.interior is not None and vertices is not None:
+            colour = self._geometric(box, vertices, upper - offset)
+        else:
+            colour = self._interior(mask, upper - offset, lower - offset, corners - offset)
         region = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
         out = region * (1.0 - alpha[..., None]) + colour * alpha[..., None]
         frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+    def _geometric(self, box: tuple[int, int, int, int], vertices: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """The fitted head's interior in the box, in the photo's light, with the upper lip's contact shadow."""
+        colour = self.interior.paint(box, vertices)
+        bh, bw = colour.shape[:2]
+        xs = np.arange(bw) + 0.5
+        order = np.argsort(upper[:, 0])
+        top = np.interp(xs, upper[order, 0], upper[order, 1])[None, :]
+        below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip
+        colour = colour * (1.0 - CONTACT_SHADOW * np.exp(-below_top / CONTACT_SHADOW_MM))[..., None]
+        return np.clip(soften(colour, self.ppm) * (self.gain * self.tint), 0.0, 1.0)
 
     def _interior(self, mask: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray) -> np.ndarray:
         ppm = self.ppm

@@ -22,6 +22,7 @@ from .eyelids import LashPainter
 from .framing import Framing
 from .layers import BackgroundLayers
 from .mouth import MouthPainter
+from .mouth_geometry import GeometricInterior
 from .remap import Remapper, make_remapper
 from .warp import PortraitWarp, kabsch
 
@@ -56,8 +57,10 @@ class PortraitRenderer:
     """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
 
     def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
-                 layered: bool = False):
-        """``layered``: composite the warped person over a still, inpainted background plate (``layers``)."""
+                 layered: bool = False, interior: str = "drawn"):
+        """``layered``: composite the warped person over a still, inpainted background plate (``layers``);
+        ``interior``: ``drawn`` (the shipped mouth interior, ``mouth``) or ``geometry`` (the fitted 3-D head's
+        teeth, gums and tongue, ``mouth_geometry``: work in progress, not yet on the command line)."""
         require_portrait(rig)
         self.rig = rig
         photo = rig.texture
@@ -78,7 +81,8 @@ class PortraitRenderer:
         ppm_out = self.framing.px_per_mm_out
         skin = self.source[tuple(np.clip(self.src_px[mt.UNDER_NOSE, ::-1] + m, 0, size + 2 * m - 1).astype(int))]
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
-        self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm)
+        fitted = _fitted_interior(rig, photo, self.framing) if interior == "geometry" else None
+        self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
         self.layers = None
@@ -109,7 +113,7 @@ class PortraitRenderer:
         upper = geo.dest[list(mt.LIP_UPPER_INNER)]
         lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
         corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
-        self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon)
+        self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon, verts)
         self.lashes.paint(frame, geo.dest)
         return frame
 
@@ -127,6 +131,19 @@ class PortraitRenderer:
         fix = euler_matrices(np.radians(clamped)) @ rot.T
         pivot = rot @ self._head_pivot + trans  # where the neck's pivot went: turn back about it
         return (verts - pivot) @ fix.T + pivot
+
+
+def _fitted_interior(rig: FaceRig, photo: np.ndarray, framing: Framing) -> GeometricInterior | None:
+    """The 3-D head fitted to the photo, as the mouth's interior; None where it cannot be fitted (the drawn
+    interior is used then)."""
+    from ..rigs.ict import head_seen_in
+
+    try:
+        head = head_seen_in(photo, rig.name)
+    except InputError:
+        return None
+    origin = np.array([framing.x0, framing.y0])
+    return GeometricInterior(head, rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL))
 
 
 def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarray:

@@ -90,24 +90,13 @@ def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np
     and the head as photographed. The photo's expression (a smile, parted lips) and pose are kept there, not in
     the rest: the rig's rest is a neutral face, and expressions are the animation's."""
     from ..io.images import load_rgb
-    from .head_fit import LandmarkBasis, builtin_correspondence, fit_head
     from .head_texture import bake_skin_texture
-    from .landmarks import detect_landmarks
 
-    if len(model.vertices) != N_VERTICES:
-        raise InputError("Only ICT-FaceKit's full head can be shaped like a photo.")
     rgb = load_rgb(photo)
-    landmarks = detect_landmarks(rgb, photo)
-    corr = builtin_correspondence()
-    fit = fit_head(landmarks, LandmarkBasis.of(model, corr), corr)
-    identity = model.identity_deltas[:len(fit.beta)].astype(np.float64)
-    neutral = model.vertices + np.tensordot(fit.beta, identity, 1)
-    shaped = dataclasses.replace(model, vertices=neutral.astype(np.float32))
-    as_photographed = neutral + np.tensordot(fit.psi, model.expression_deltas.astype(np.float64), 1)
-    eye_line = float(as_photographed[model.landmarks68[[36, 45]], 1].mean())
-    texture = bake_skin_texture(rgb, fit, as_photographed, model.face_sizes, model.face_indices,
+    shaped, fit, landmarks, view = _fitted(model, rgb, photo)
+    texture = bake_skin_texture(rgb, fit, view.vertices_cm, model.face_sizes, model.face_indices,
                                 model.uvs[model.face_uv_indices], model.face_materials, model.material_names,
-                                eye_line)
+                                float(view.vertices_cm[model.landmarks68[[36, 45]], 1].mean()))
     warnings = list(landmarks.warnings)
     if fit.mean_error_percent > FIT_WARN_PERCENT:
         warnings.append(f"The head follows the face in '{photo}' only roughly (landmarks {fit.mean_error_percent:.1f} "
@@ -116,9 +105,34 @@ def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np
              "iris_rgb": ",".join(f"{c:.3f}" for c in _iris_colour(rgb, landmarks.points)),
              "texture_layout": "ICT UV tiles: face U 0..1, back of head U 1..2 (sample at U / 2)",
              "warnings": "\n".join(warnings)}
+    return shaped, texture, notes, view
+
+
+def head_seen_in(rgb: np.ndarray, source: str = "photo") -> FaceRig:
+    """The built-in head fitted to the face in ``rgb``, with the photo's view but no texture (what the video
+    renderer needs of it: where the teeth, gums and tongue of this face sit in the photo)."""
+    model = read_npz(builtin_head_path())
+    shaped, _fit, _landmarks, view = _fitted(model, rgb, source)
+    return ict_rig(shaped, "built-in", None, view)
+
+
+def _fitted(model: IctModel, rgb: np.ndarray, source: str | os.PathLike):
+    """(the model with the photo's identity, the fit, the landmarks, the head as photographed)."""
+    from .head_fit import LandmarkBasis, builtin_correspondence, fit_head
+    from .landmarks import detect_landmarks
+
+    if len(model.vertices) != N_VERTICES:
+        raise InputError("Only ICT-FaceKit's full head can be shaped like a photo.")
+    landmarks = detect_landmarks(rgb, source)
+    corr = builtin_correspondence()
+    fit = fit_head(landmarks, LandmarkBasis.of(model, corr), corr)
+    identity = model.identity_deltas[:len(fit.beta)].astype(np.float64)
+    neutral = model.vertices + np.tensordot(fit.beta, identity, 1)
+    shaped = dataclasses.replace(model, vertices=neutral.astype(np.float32))
+    as_photographed = neutral + np.tensordot(fit.psi, model.expression_deltas.astype(np.float64), 1)
     view = PhotoView(as_photographed, np.column_stack([fit.rotation, fit.translation / 100.0]),
                      np.array([fit.focal_px, *fit.image_size], np.float64))
-    return shaped, texture, notes, view
+    return shaped, fit, landmarks, view
 
 
 def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None,

@@ -1,0 +1,160 @@
+"""The mouth interior from the fitted 3-D head: teeth, gums, tongue and the mouth socket, z-buffered per frame.
+
+The ICT-FaceKit head that ships with vividtalk is fitted to the photo (identity, pose and the camera, see
+``rigs/head_fit.py``). Its interior parts then sit where the photographed person's would: the upper teeth
+with the skull, the lower teeth, gums and tongue with the jaw. Each frame the jaw opening is read off the
+portrait rig's vertices (so edited meshes from Blender drive it as well as clips do), the head's rigid motion
+likewise, and the interior is projected through the photo's camera into the output frame and rasterised
+nearest-first. Shading puts it in the photo's light: a light from the front and above, darker with depth
+behind the lips (the only light in a mouth comes in through the opening), a contact shadow under the upper
+lip, and the skin's brightness and colour cast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..geometry.pinhole import project
+from ..geometry.raster import cover, one_per_pixel
+from ..rigs.rig import FaceRig
+from .warp import kabsch
+
+JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
+"""jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""
+BASE_COLOUR = {"teeth": (0.90, 0.86, 0.78), "gums": (0.66, 0.30, 0.31)}
+LIGHT = np.array([0.0, 0.45, 1.0]) / np.linalg.norm([0.0, 0.45, 1.0])  # camera space: from the front, above
+AMBIENT = 0.35
+DEPTH_FALLOFF_MM = 20.0  # light reaching a surface this far behind the front teeth falls to 1/e
+VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
+CAVITY = np.array([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat)
+
+
+@dataclass(frozen=True)
+class InteriorFrame:
+    """One frame's interior in output pixels: triangle corners (T, 3, 2), their distance from the camera in mm
+    (T, 3) and their lit colour (T, 3, 3)."""
+
+    corners: np.ndarray
+    depth_mm: np.ndarray
+    colour: np.ndarray
+
+
+class GeometricInterior:
+    """The fitted head's mouth interior for one photo, posed per frame from the portrait rig's vertices."""
+
+    def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray):
+        """``head``: the ICT rig fitted to the photo (``photo_pose`` and ``photo_intrinsics`` set);
+        ``portrait``: the portrait rig the frames come as; ``to_output_px``: photo pixels (..., 2) -> output
+        pixels; ``skull``: portrait vertex indices that move rigidly with the head."""
+        if head.photo_pose is None or head.photo_intrinsics is None:
+            raise ValueError("the head has no photo view; fit it to the photo first")
+        self.to_output_px = to_output_px
+        self.skull = np.asarray(skull)
+        self.portrait_rest = portrait.vertices.astype(np.float64)
+        self._jaw_reader = _JawReader(portrait)
+        triangles, kind = _interior_triangles(head)
+        rot, move = head.photo_pose[:, :3], head.photo_pose[:, 3]
+        rest = head.vertices.astype(np.float64) @ rot.T + move
+        # how far behind the front teeth each vertex sits at rest: light falls off with it, and the back of
+        # the mouth (dark in every real video) is left to the cavity colour
+        front = rest[triangles[kind == 0].ravel(), 2].max() if (kind == 0).any() else rest[triangles, 2].max()
+        behind_mm = (front - rest[:, 2]) * 1000.0
+        near = behind_mm[triangles].min(1) < VISIBLE_DEPTH_MM
+        triangles, kind = triangles[near], kind[near]
+        used = np.unique(triangles)
+        self.triangles = np.searchsorted(used, triangles)
+        self.base = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[kind]  # (T, 3)
+        self.two_sided = kind == 0
+        self.reach = np.exp(-np.clip(behind_mm[used], 0.0, None) / DEPTH_FALLOFF_MM)  # (Vi,) light reaching it
+        posed = head.evaluate({"jawOpen": JAW_SAMPLES})[:, used].astype(np.float64)  # (S, Vi, 3) rig metres
+        self.camera = posed @ rot.T + move  # (S, Vi, 3) camera metres
+        self.focal, width, height = head.photo_intrinsics
+        self.photo_size = (int(width), int(height))
+        self.pivot = (head.joint_positions[head.joint_names.index("head")] @ rot.T + move).astype(np.float64)
+
+    def jaw_open(self, portrait_vertices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """The frame's jawOpen read off the portrait's vertices, and the head's rigid motion (R, t) from rest."""
+        rot, move = kabsch(self.portrait_rest[self.skull], portrait_vertices[self.skull])
+        local = (portrait_vertices - move) @ rot  # the frame without the head's motion
+        return self._jaw_reader(local), rot, move
+
+    def frame(self, portrait_vertices: np.ndarray) -> InteriorFrame:
+        jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
+        k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
+        i = min(int(k), len(JAW_SAMPLES) - 2)
+        f = k - i
+        cam = self.camera[i] * (1.0 - f) + self.camera[i + 1] * f
+        # the head's motion, measured on the portrait rig (camera-aligned axes), about the head pivot
+        cam = (cam - self.pivot) @ rot.T + self.pivot + move
+        px = self.to_output_px(project(cam, self.focal, self.photo_size))
+        corners = px[self.triangles]
+        # gums and tongue are seen from inside the mouth: walls facing away are hidden behind what faces the
+        # camera and are dropped; the teeth are kept both ways (ICT's winding varies among them)
+        e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        facing = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
+        keep = facing | self.two_sided
+        tri_cam = cam[self.triangles[keep]]
+        normals = np.cross(tri_cam[:, 1] - tri_cam[:, 0], tri_cam[:, 2] - tri_cam[:, 0])
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        lit = AMBIENT + (1.0 - AMBIENT) * np.abs(normals @ LIGHT)  # two-sided: ICT's winding varies by part
+        reach = self.reach[self.triangles[keep]]  # (T, 3)
+        colour = self.base[keep][:, None, :] * (lit[:, None, None] * reach[..., None])
+        return InteriorFrame(corners[keep], -tri_cam[..., 2] * 1000.0, colour)
+
+    def paint(self, box: tuple[int, int, int, int], portrait_vertices: np.ndarray) -> np.ndarray:
+        """Linear RGB (h, w, 3) of the interior inside ``box`` (x0, y0, x1, y1, output pixels): the nearest
+        interior surface on every pixel, the dark throat where none is seen."""
+        x0, y0, x1, y1 = box
+        shape = (y1 - y0, x1 - x0)
+        frame = self.frame(portrait_vertices)
+        corners = frame.corners - np.array([x0, y0])
+        inside = ((corners.max(1) >= 0) & (corners.min(1) < np.array(shape[::-1]))).all(1)
+        image = np.broadcast_to(CAVITY, (*shape, 3)).copy()  # the throat, where no tooth or gum is seen
+        if not inside.any():
+            return image
+        coverage = cover(corners[inside], shape, pad=0.5)
+        depth = coverage.interpolate(frame.depth_mm[inside])
+        nearest = one_per_pixel(coverage, shape, -depth)
+        image[nearest.ys, nearest.xs] = nearest.interpolate(frame.colour[inside])
+        return image
+
+
+class _JawReader:
+    """jawOpen from a head-still portrait frame: the jaw's vertices' displacement projected on what
+    jawOpen = 1 does to them (least squares; exact for the rig's own jaw, close for edited meshes)."""
+
+    def __init__(self, portrait: FaceRig):
+        moved = portrait.evaluate({"jawOpen": np.array([0.0, 1.0])}).astype(np.float64)
+        jaw_weight = portrait.weights[:, portrait.joint_names.index("jaw")]
+        self.points = np.flatnonzero(jaw_weight > 0.9)
+        self.rest = moved[0, self.points]
+        self.direction = (moved[1] - moved[0])[self.points]
+        self.norm = float((self.direction**2).sum())
+
+    def __call__(self, local: np.ndarray) -> float:
+        if self.norm <= 0:
+            return 0.0
+        return float(np.clip(((local[self.points] - self.rest) * self.direction).sum() / self.norm, 0.0, 1.25))
+
+
+def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles (T, 3) of the teeth and of the gums and tongue, and each one's kind (0 teeth, 1 gums)."""
+    teeth, gums = head.material_names.index("M_Teeth"), head.material_names.index("M_GumsTongue")
+    starts = np.concatenate([[0], np.cumsum(head.face_sizes)[:-1]])
+    triangles, kinds = [], []
+    for size in np.unique(head.face_sizes):
+        polys = np.flatnonzero((head.face_sizes == size) & np.isin(head.face_materials, [teeth, gums]))
+        corners = head.face_indices[starts[polys, None] + np.arange(size)]
+        kind = (head.face_materials[polys] == gums).astype(np.int64)
+        for j in range(1, size - 1):  # a fan per polygon
+            triangles.append(corners[:, [0, j, j + 1]])
+            kinds.append(kind)
+    return np.concatenate(triangles), np.concatenate(kinds)
+
+
+def soften(image: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """A touch of blur so no edge of the interior looks cut out."""
+    return cv2.GaussianBlur(image.astype(np.float32), (0, 0), max(0.25 * px_per_mm, 0.5))
