@@ -22,7 +22,7 @@ LOWER_TEETH = np.array([0.78, 0.74, 0.68])
 REFERENCE_SKIN_LUMA = 0.55
 TOOTH_GAPS_MM = (0.0, 8.5, 14.0, 19.0)  # from the midline, on a 48 mm wide mouth
 REFERENCE_MOUTH_WIDTH_MM = 48.0
-CONTACT_SHADOW, CONTACT_SHADOW_MM = 0.45, 1.0  # the upper lip's shadow on the teeth right under it
+CONTACT_SHADOW, CONTACT_SHADOW_MM = 0.3, 0.8  # the upper lip's shadow on the teeth right under it
 
 
 class MouthPainter:
@@ -91,7 +91,8 @@ class MouthPainter:
         top = np.interp(xs, upper[order, 0], upper[order, 1])[None, :]
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip
         colour = colour * (1.0 - CONTACT_SHADOW * np.exp(-below_top / CONTACT_SHADOW_MM))[..., None]
-        return np.clip(soften(colour, self.ppm) * (self.gain * self.tint), 0.0, 1.0)
+        # a quarter of the photo's colour cast, not half: teeth stay near white under a warm light
+        return np.clip(soften(colour, self.ppm) * (self.gain * np.sqrt(self.tint)), 0.0, 1.0)
 
     def _interior(self, mask: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray) -> np.ndarray:
         ppm = self.ppm

@@ -24,10 +24,11 @@ from .warp import kabsch
 
 JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""
-BASE_COLOUR = {"teeth": (0.90, 0.86, 0.78), "gums": (0.66, 0.30, 0.31)}
+BASE_COLOUR = {"teeth": (0.93, 0.91, 0.86), "gums": (0.66, 0.30, 0.31)}
 LIGHT = np.array([0.0, 0.45, 1.0]) / np.linalg.norm([0.0, 0.45, 1.0])  # camera space: from the front, above
 AMBIENT = 0.35
 DEPTH_FALLOFF_MM = 20.0  # light reaching a surface this far behind the front teeth falls to 1/e
+INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
 VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
 CAVITY = np.array([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat)
 
@@ -45,13 +46,14 @@ class InteriorFrame:
 class GeometricInterior:
     """The fitted head's mouth interior for one photo, posed per frame from the portrait rig's vertices."""
 
-    def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray):
+    def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray, upper_lip_px: np.ndarray,
+                 px_per_mm: float):
         """``head``: the ICT rig fitted to the photo (``photo_pose`` and ``photo_intrinsics`` set);
         ``portrait``: the portrait rig the frames come as; ``to_output_px``: photo pixels (..., 2) -> output
-        pixels; ``skull``: portrait vertex indices that move rigidly with the head."""
+        pixels; ``skull``: portrait vertex indices that move rigidly with the head; ``upper_lip_px``: the middle
+        of the portrait's upper inner lip at rest, in output pixels (``px_per_mm`` of them to a millimetre)."""
         if head.photo_pose is None or head.photo_intrinsics is None:
             raise ValueError("the head has no photo view; fit it to the photo first")
-        self.to_output_px = to_output_px
         self.skull = np.asarray(skull)
         self.portrait_rest = portrait.vertices.astype(np.float64)
         self._jaw_reader = _JawReader(portrait)
@@ -74,6 +76,18 @@ class GeometricInterior:
         self.focal, width, height = head.photo_intrinsics
         self.photo_size = (int(width), int(height))
         self.pivot = (head.joint_positions[head.joint_names.index("head")] @ rot.T + move).astype(np.float64)
+        # the fitted head's incisors land within a few millimetres of the photo's mouth, and the eye sees that
+        # much: their edges are put INCISOR_SHOW_MM under the portrait's upper lip, midline on midline
+        upper_teeth = np.flatnonzero((_kind_of(self.triangles, self.two_sided, len(used)) == 0)
+                                     & (head.weights[used, head.joint_names.index("jaw")] < 0.5))
+        shift = np.zeros(2)
+        if len(upper_teeth):
+            px = to_output_px(project(self.camera[0, upper_teeth], self.focal, self.photo_size))
+            mid = float(np.median(px[:, 0]))
+            front = np.abs(px[:, 0] - mid) < 4.0 * px_per_mm
+            tip = np.array([mid, px[front, 1].max() if front.any() else px[:, 1].max()])
+            shift = np.asarray(upper_lip_px, np.float64) + np.array([0.0, INCISOR_SHOW_MM * px_per_mm]) - tip
+        self.to_output_px = lambda p: to_output_px(p) + shift
 
     def jaw_open(self, portrait_vertices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """The frame's jawOpen read off the portrait's vertices, and the head's rigid motion (R, t) from rest."""
@@ -81,7 +95,8 @@ class GeometricInterior:
         local = (portrait_vertices - move) @ rot  # the frame without the head's motion
         return self._jaw_reader(local), rot, move
 
-    def frame(self, portrait_vertices: np.ndarray) -> InteriorFrame:
+    def frame(self, portrait_vertices: np.ndarray, box: tuple[int, int, int, int] | None = None) -> InteriorFrame:
+        """The posed interior; with ``box`` (x0, y0, x1, y1) only the triangles that reach into it."""
         jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
         k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
         i = min(int(k), len(JAW_SAMPLES) - 2)
@@ -96,6 +111,10 @@ class GeometricInterior:
         e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
         facing = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
         keep = facing | self.two_sided
+        if box is not None:
+            x0, y0, x1, y1 = box
+            keep &= (corners[..., 0].max(1) >= x0) & (corners[..., 0].min(1) < x1)
+            keep &= (corners[..., 1].max(1) >= y0) & (corners[..., 1].min(1) < y1)
         tri_cam = cam[self.triangles[keep]]
         normals = np.cross(tri_cam[:, 1] - tri_cam[:, 0], tri_cam[:, 2] - tri_cam[:, 0])
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
@@ -109,16 +128,14 @@ class GeometricInterior:
         interior surface on every pixel, the dark throat where none is seen."""
         x0, y0, x1, y1 = box
         shape = (y1 - y0, x1 - x0)
-        frame = self.frame(portrait_vertices)
-        corners = frame.corners - np.array([x0, y0])
-        inside = ((corners.max(1) >= 0) & (corners.min(1) < np.array(shape[::-1]))).all(1)
+        frame = self.frame(portrait_vertices, box)
         image = np.broadcast_to(CAVITY, (*shape, 3)).copy()  # the throat, where no tooth or gum is seen
-        if not inside.any():
+        if not len(frame.corners):
             return image
-        coverage = cover(corners[inside], shape, pad=0.5)
-        depth = coverage.interpolate(frame.depth_mm[inside])
+        coverage = cover(frame.corners - np.array([x0, y0]), shape, pad=0.5)
+        depth = coverage.interpolate(frame.depth_mm)
         nearest = one_per_pixel(coverage, shape, -depth)
-        image[nearest.ys, nearest.xs] = nearest.interpolate(frame.colour[inside])
+        image[nearest.ys, nearest.xs] = nearest.interpolate(frame.colour)
         return image
 
 
@@ -138,6 +155,13 @@ class _JawReader:
         if self.norm <= 0:
             return 0.0
         return float(np.clip(((local[self.points] - self.rest) * self.direction).sum() / self.norm, 0.0, 1.25))
+
+
+def _kind_of(triangles: np.ndarray, is_teeth: np.ndarray, count: int) -> np.ndarray:
+    """Per vertex (``count`` of them): 0 where a tooth triangle uses it, else 1."""
+    kind = np.ones(count, np.int64)
+    kind[np.unique(triangles[is_teeth])] = 0
+    return kind
 
 
 def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:

@@ -143,7 +143,9 @@ def _fitted_interior(rig: FaceRig, photo: np.ndarray, framing: Framing) -> Geome
     except InputError:
         return None
     origin = np.array([framing.x0, framing.y0])
-    return GeometricInterior(head, rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL))
+    upper_lip = framing.project(rig.vertices[13].astype(np.float64))
+    return GeometricInterior(head, rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL), upper_lip,
+                             framing.px_per_mm_out)
 
 
 def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarray:
