@@ -68,11 +68,13 @@ class GeometricInterior:
         triangles, kind = triangles[near], kind[near]
         used = np.unique(triangles)
         self.triangles = np.searchsorted(used, triangles)
-        self.base = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[kind]  # (T, 3)
         self.two_sided = kind == 0
         self.reach = np.exp(-np.clip(behind_mm[used], 0.0, None) / DEPTH_FALLOFF_MM)  # (Vi,) light reaching it
         posed = head.evaluate({"jawOpen": JAW_SAMPLES})[:, used].astype(np.float64)  # (S, Vi, 3) rig metres
         self.camera = posed @ rot.T + move  # (S, Vi, 3) camera metres
+        self.normals = np.stack([_vertex_normals(c, self.triangles) for c in self.camera])  # (S, Vi, 3)
+        vertex_kind = _kind_of(self.triangles, self.two_sided, len(used))
+        self.albedo = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * self.reach[:, None]
         self.focal, width, height = head.photo_intrinsics
         self.photo_size = (int(width), int(height))
         self.pivot = (head.joint_positions[head.joint_names.index("head")] @ rot.T + move).astype(np.float64)
@@ -115,13 +117,11 @@ class GeometricInterior:
             x0, y0, x1, y1 = box
             keep &= (corners[..., 0].max(1) >= x0) & (corners[..., 0].min(1) < x1)
             keep &= (corners[..., 1].max(1) >= y0) & (corners[..., 1].min(1) < y1)
-        tri_cam = cam[self.triangles[keep]]
-        normals = np.cross(tri_cam[:, 1] - tri_cam[:, 0], tri_cam[:, 2] - tri_cam[:, 0])
-        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        normals = (self.normals[i] * (1.0 - f) + self.normals[i + 1] * f) @ rot.T
         lit = AMBIENT + (1.0 - AMBIENT) * np.abs(normals @ LIGHT)  # two-sided: ICT's winding varies by part
-        reach = self.reach[self.triangles[keep]]  # (T, 3)
-        colour = self.base[keep][:, None, :] * (lit[:, None, None] * reach[..., None])
-        return InteriorFrame(corners[keep], -tri_cam[..., 2] * 1000.0, colour)
+        shaded = self.albedo * lit[:, None]  # (Vi, 3)
+        chosen = self.triangles[keep]
+        return InteriorFrame(corners[keep], -cam[chosen, 2] * 1000.0, shaded[chosen])
 
     def paint(self, box: tuple[int, int, int, int], portrait_vertices: np.ndarray) -> np.ndarray:
         """Linear RGB (h, w, 3) of the interior inside ``box`` (x0, y0, x1, y1, output pixels): the nearest
@@ -177,6 +177,18 @@ def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:
             triangles.append(corners[:, [0, j, j + 1]])
             kinds.append(kind)
     return np.concatenate(triangles), np.concatenate(kinds)
+
+
+def _vertex_normals(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Unit normals per vertex: the area-weighted sum of its triangles', each turned toward the camera first
+    (ICT's teeth mix windings; the lighting is two-sided, so only the line of a normal matters)."""
+    a, b, c = (points[triangles[:, k]] for k in range(3))
+    faces = np.cross(b - a, c - a)
+    faces *= np.where(faces[:, 2:] < 0, -1.0, 1.0)
+    normals = np.zeros_like(points)
+    for corner in range(3):
+        np.add.at(normals, triangles[:, corner], faces)
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 def soften(image: np.ndarray, px_per_mm: float) -> np.ndarray:
