@@ -179,26 +179,12 @@ def _fewest_keys(fits: np.ndarray) -> np.ndarray:
     return np.array(keys[::-1])
 
 
-def _one_segment_fits(window: np.ndarray, tolerance: float) -> bool:
-    """``_segment_fit``'s verdict on one window, in plain vector arithmetic (it runs once per long hold, where
-    the batched form's set-up cost more than the fit)."""
-    length = len(window) - 1
-    h00, h01, a, b = _span_basis(length)
-    chord = (window[-1] - window[0]) / length
-    rest = window - window[0] * h00 - window[-1] * h01
-    ra, rb = rest @ a + _RIDGE * chord, rest @ b + _RIDGE * chord
-    aa, ab, bb = a @ a + _RIDGE, a @ b, b @ b + _RIDGE
-    det = aa * bb - ab * ab
-    m0, m1 = (bb * ra - ab * rb) / det, (aa * rb - ab * ra) / det
-    return bool(np.abs(rest - a * m0 - b * m1).max() <= tolerance)
-
-
 def _merge_holds(y: np.ndarray, keys: np.ndarray, tolerance: float, max_span: int) -> np.ndarray:
     """Drop keys between segments that fit as one beyond the searched span (long holds, rests)."""
     kept = [int(keys[0])]
     for k in range(1, len(keys) - 1):
         a, b = kept[-1], int(keys[k + 1])
-        if b - a > max_span and _one_segment_fits(y[a:b + 1], tolerance):
+        if b - a > max_span and _segment_fit(y[None, a:b + 1], b - a, tolerance)[2][0]:
             continue
         kept.append(int(keys[k]))
     return np.array([*kept, int(keys[-1])])

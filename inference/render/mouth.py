@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .framing import box_around
-from .mouth_geometry import GeometricInterior, soften
+from .mouth_geometry import GeometricInterior
 
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
 CAVITY_LIPS = np.array([0.30, 0.085, 0.095])
@@ -86,22 +86,19 @@ class MouthPainter:
         """The fitted head's interior in the box, in the photo's light, with the upper lip's contact shadow."""
         colour = self.interior.paint(box, vertices)
         bh, bw = colour.shape[:2]
-        xs = np.arange(bw) + 0.5
-        order = np.argsort(upper[:, 0])
-        top = np.interp(xs, upper[order, 0], upper[order, 1])[None, :]
+        top = _lip_line(upper, np.arange(bw) + 0.5)
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip
         colour = colour * (1.0 - CONTACT_SHADOW * np.exp(-below_top / CONTACT_SHADOW_MM))[..., None]
+        colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.25 * self.ppm, 0.5))  # no cut-out edges
         # a quarter of the photo's colour cast, not half: teeth stay near white under a warm light
-        return np.clip(soften(colour, self.ppm) * (self.gain * np.sqrt(self.tint)), 0.0, 1.0)
+        return np.clip(colour * (self.gain * np.sqrt(self.tint)), 0.0, 1.0)
 
     def _interior(self, mask: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray) -> np.ndarray:
         ppm = self.ppm
         bh, bw = mask.shape
         xs = np.arange(bw) + 0.5
         ys = (np.arange(bh) + 0.5)[:, None]
-        uo, lo = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
-        top = np.interp(xs, upper[uo, 0], upper[uo, 1])[None, :]
-        bottom = np.interp(xs, lower[lo, 0], lower[lo, 1])[None, :]
+        top, bottom = _lip_line(upper, xs), _lip_line(lower, xs)
         gap = np.maximum(bottom - top, 1e-3)
         gap_mm = float(gap.max()) / ppm
         centre = corners.mean(0)
@@ -143,6 +140,12 @@ class MouthPainter:
         colour = colour * (1.0 - 0.35 * np.exp(-edge / 0.6))[..., None]
         colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.3 * ppm, 0.5))
         return np.clip(colour * (self.gain * self.tint), 0.0, 1.0)
+
+
+def _lip_line(lip: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(1, len(xs)): the lip's height at each column ``xs``, linear between its points (pixels)."""
+    order = np.argsort(lip[:, 0])
+    return np.interp(xs, lip[order, 0], lip[order, 1])[None, :]
 
 
 def _near_gap(mm_from_mid: np.ndarray, half_width_mm: float) -> np.ndarray:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..geometry.pinhole import project
@@ -69,19 +68,18 @@ class GeometricInterior:
         used = np.unique(triangles)
         self.triangles = np.searchsorted(used, triangles)
         self.two_sided = kind == 0
-        self.reach = np.exp(-np.clip(behind_mm[used], 0.0, None) / DEPTH_FALLOFF_MM)  # (Vi,) light reaching it
+        reach = np.exp(-np.clip(behind_mm[used], 0.0, None) / DEPTH_FALLOFF_MM)  # (Vi,) light reaching it
         posed = head.evaluate({"jawOpen": JAW_SAMPLES})[:, used].astype(np.float64)  # (S, Vi, 3) rig metres
         self.camera = posed @ rot.T + move  # (S, Vi, 3) camera metres
         self.normals = np.stack([_vertex_normals(c, self.triangles) for c in self.camera])  # (S, Vi, 3)
         vertex_kind = _kind_of(self.triangles, self.two_sided, len(used))
-        self.albedo = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * self.reach[:, None]
+        self.albedo = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * reach[:, None]
         self.focal, width, height = head.photo_intrinsics
         self.photo_size = (int(width), int(height))
         self.pivot = (head.joint_positions[head.joint_names.index("head")] @ rot.T + move).astype(np.float64)
         # the fitted head's incisors land within a few millimetres of the photo's mouth, and the eye sees that
         # much: their edges are put INCISOR_SHOW_MM under the portrait's upper lip, midline on midline
-        upper_teeth = np.flatnonzero((_kind_of(self.triangles, self.two_sided, len(used)) == 0)
-                                     & (head.weights[used, head.joint_names.index("jaw")] < 0.5))
+        upper_teeth = np.flatnonzero((vertex_kind == 0) & (head.weights[used, head.joint_names.index("jaw")] < 0.5))
         shift = np.zeros(2)
         if len(upper_teeth):
             px = to_output_px(project(self.camera[0, upper_teeth], self.focal, self.photo_size))
@@ -189,8 +187,3 @@ def _vertex_normals(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     for corner in range(3):
         np.add.at(normals, triangles[:, corner], faces)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-
-
-def soften(image: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """A touch of blur so no edge of the interior looks cut out."""
-    return cv2.GaussianBlur(image.astype(np.float32), (0, 0), max(0.25 * px_per_mm, 0.5))

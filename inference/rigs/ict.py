@@ -59,13 +59,7 @@ def builtin_head_path() -> Path:
 def load_ict_rig(source: str | os.PathLike | None = None, photo: str | os.PathLike | None = None) -> FaceRig:
     """The rig of the head that ships with vividtalk (``source`` None), or of a user's ICT-FaceKit checkout;
     with ``photo``, shaped like the face in it (head_fit.py)."""
-    if source:
-        model = read_model(source, identity_modes=IDENTITY_MODES if photo else 0)
-    else:
-        path = builtin_head_path()
-        if not path.is_file():
-            raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
-        model = read_npz(path)
+    model = read_model(source, identity_modes=IDENTITY_MODES if photo else 0) if source else _builtin_model()
     notes: dict[str, str] = {}
     texture, view = None, None
     if photo:
@@ -73,6 +67,13 @@ def load_ict_rig(source: str | os.PathLike | None = None, photo: str | os.PathLi
     rig = ict_rig(model, str(source) if source else "built-in", texture, view)
     rig.meta.update(notes)
     return rig
+
+
+def _builtin_model() -> IctModel:
+    path = builtin_head_path()
+    if not path.is_file():
+        raise InputError(f"The built-in head '{path}' is missing; reinstall vividtalk.")
+    return read_npz(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +112,7 @@ def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np
 def head_seen_in(rgb: np.ndarray, source: str = "photo") -> FaceRig:
     """The built-in head fitted to the face in ``rgb``, with the photo's view but no texture (what the video
     renderer needs of it: where the teeth, gums and tongue of this face sit in the photo)."""
-    model = read_npz(builtin_head_path())
-    shaped, _fit, _landmarks, view = _fitted(model, rgb, source)
+    shaped, _fit, _landmarks, view = _fitted(_builtin_model(), rgb, source)
     return ict_rig(shaped, "built-in", None, view)
 
 
