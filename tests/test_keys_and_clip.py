@@ -29,13 +29,13 @@ def test_reduced_keys_stay_within_bound(seed):
 
 def test_keys_are_the_fewest_that_fit():
     """No two neighbouring keys can be replaced by one, and a smooth bump needs no more than its shape."""
-    from inference.motion.keys import _segment_fit
+    from inference.motion.keys import _fits
 
     rng = np.random.default_rng(7)
     curve = np.clip(gaussian_filter1d(rng.normal(0, 1, 600), 4) * 2 + 0.3, 0, 1)
     keys, _, _ = reduce_keys(curve, 0.02)
     for a, b in zip(keys[:-2], keys[2:], strict=True):  # dropping the key between a and b breaks the bound
-        assert not _segment_fit(curve[None, a:b + 1], b - a, 0.02)[2][0]
+        assert not _fits(curve[None, a:b + 1], b - a, 0.02)[0]
     bump = np.exp(-0.5 * ((np.arange(61) - 30) / 6.0) ** 2)
     assert len(reduce_keys(bump, 0.03)[0]) <= 5
 

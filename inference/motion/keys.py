@@ -112,9 +112,8 @@ def _span_basis(length: int) -> np.ndarray:
     return basis
 
 
-def _segment_fit(y_windows: np.ndarray, length: int, tolerance: float):
-    """For windows of ``length + 1`` frames (rows): the least-squares end slopes and whether the fitted cubic
-    stays within ``tolerance`` on every frame."""
+def _least_squares_fit(y_windows: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For windows of ``length + 1`` frames (rows): the least-squares end slopes and the fitted cubic."""
     basis = _span_basis(length)
     h00, h01, a, b = basis
     first, last = y_windows[:, 0], y_windows[:, -1]
@@ -125,8 +124,40 @@ def _segment_fit(y_windows: np.ndarray, length: int, tolerance: float):
     aa, ab, bb = a @ a + _RIDGE, a @ b, b @ b + _RIDGE
     det = aa * bb - ab * ab
     m0, m1 = (bb * ra - ab * rb) / det, (aa * rb - ab * ra) / det
-    fitted = np.column_stack([first, last, m0, m1]) @ basis
-    return m0, m1, np.abs(y_windows - fitted).max(axis=1) <= tolerance
+    return m0, m1, np.column_stack([first, last, m0, m1]) @ basis
+
+
+_OPERATOR_SPAN = 128  # segments up to this long are fitted through cached operators (5.6 MB for all of them)
+
+
+@functools.lru_cache(maxsize=_OPERATOR_SPAN)
+def _fit_operators(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices that map windows of ``length + 1`` frames (rows) to their two least-squares end slopes and to
+    what the fitted cubic misses on each inner frame (it meets both end frames exactly). The fit is linear in
+    the window, so fitting the unit windows gives them; one product then replaces a dozen small array passes,
+    which on a line's two dozen curves was most of the key search."""
+    eye = np.eye(length + 1)
+    m0, m1, fitted = _least_squares_fit(eye, length)
+    slopes, miss = np.column_stack([m0, m1]), np.ascontiguousarray((eye - fitted)[:, 1:-1])
+    slopes.flags.writeable = miss.flags.writeable = False
+    return slopes, miss
+
+
+def _end_slopes(y_windows: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The least-squares end slopes of windows of ``length + 1`` frames (rows)."""
+    if length > _OPERATOR_SPAN:
+        return _least_squares_fit(y_windows, length)[:2]
+    slopes = y_windows @ _fit_operators(length)[0]
+    return slopes[:, 0], slopes[:, 1]
+
+
+def _fits(y_windows: np.ndarray, length: int, tolerance: float) -> np.ndarray:
+    """Whether the fitted cubic of each window of ``length + 1`` frames (rows) stays within ``tolerance`` on
+    every frame."""
+    if length > _OPERATOR_SPAN:
+        return np.abs(y_windows - _least_squares_fit(y_windows, length)[2]).max(axis=1) <= tolerance
+    miss = y_windows @ _fit_operators(length)[1]
+    return np.abs(miss, out=miss).max(axis=1, initial=0.0) <= tolerance
 
 
 def _segment_slopes(curves: np.ndarray, keys: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -139,22 +170,51 @@ def _segment_slopes(curves: np.ndarray, keys: list[np.ndarray]) -> list[tuple[np
     for length in np.unique(lengths):
         pick = np.flatnonzero(lengths == length)
         windows = curves[owner[pick, None], starts[pick, None] + np.arange(length + 1)]
-        m0[pick], m1[pick], _ = _segment_fit(windows, int(length), np.inf)
+        m0[pick], m1[pick] = _end_slopes(windows, int(length))
     bounds = np.cumsum([0, *(len(k) - 1 for k in keys)])
     return [(m0[a:b], m1[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
+_TABLE_COLUMNS = 512  # inner frames of the lengths fitted in one product (bounds memory at high frame rates)
+
+
+@functools.lru_cache(maxsize=8)
+def _table_operators(span: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The miss operators of segment lengths 2..``span`` side by side, a few lengths per block: each block's
+    lengths, its operator (rows: the longest window's frames, shorter ones padded with zero rows) and where each
+    length's columns start."""
+    blocks, lengths, width = [], [], 0
+    for length in range(2, span + 2):
+        if length > span or (lengths and width + length - 1 > _TABLE_COLUMNS):
+            rows = lengths[-1] + 1
+            operators = [np.pad(_fit_operators(m)[1], ((0, rows - m - 1), (0, 0))) for m in lengths]
+            starts = np.cumsum([0, *(m - 1 for m in lengths[:-1])])
+            blocks.append((np.array(lengths), np.hstack(operators), starts))
+            lengths, width = [], 0
+        lengths.append(length)
+        width += length - 1
+    return blocks
+
+
 def _fit_table(curves: np.ndarray, tolerance: float, span: int) -> np.ndarray:
-    """fits[c, L, i]: on curve ``c`` (rows of ``curves``), keys at frames i and i + L carry the frames between."""
+    """fits[c, L, i]: on curve ``c`` (rows of ``curves``), keys at frames i and i + L carry the frames between.
+
+    Every start's longest window, copied once, times the operators of all lengths: one product per block of
+    lengths and a maximum per length's columns."""
     count, n = curves.shape
     fits = np.zeros((count, span + 1, n), bool)
-    chunk = max(64, _CHUNK // count)  # frames per piece, all curves at once (bounds memory on long clips)
-    for length in range(1, span + 1):
-        windows = sliding_window_view(curves, length + 1, axis=1)
-        for c in range(0, windows.shape[1], chunk):
-            piece = windows[:, c:c + chunk]
-            fitted = _segment_fit(piece.reshape(-1, length + 1), length, tolerance)[2]
-            fits[:, length, c:c + piece.shape[1]] = fitted.reshape(count, -1)
+    fits[:, 1, :n - 1] = True  # two frames: the cubic meets both
+    windows = sliding_window_view(np.pad(curves, ((0, 0), (0, span))), span + 1, axis=1)[:, :n]
+    chunk = max(16, _CHUNK // count)  # starts per piece, all curves at once (bounds memory on long clips)
+    for lengths, operator, starts in _table_operators(span):
+        rows = operator.shape[0]
+        for c in range(0, n, chunk):
+            piece = windows[:, c:c + chunk, :rows]
+            miss = piece.reshape(-1, rows) @ operator
+            worst = np.maximum.reduceat(np.abs(miss, out=miss), starts, axis=1) <= tolerance
+            fits[:, lengths, c:c + piece.shape[1]] = worst.reshape(count, -1, len(lengths)).transpose(0, 2, 1)
+    for length in range(2, span + 1):
+        fits[:, length, max(n - length, 0):] = False  # windows that run past the last frame (zero padding)
     return fits
 
 
@@ -169,10 +229,10 @@ def _fewest_keys(fits: np.ndarray) -> np.ndarray:
         lengths, starts = np.nonzero(fits[:, level])
         ends = level[starts] + lengths
         new = came_from[ends] < 0
-        ends, origins = ends[new], level[starts[new]]
-        ends, first = np.unique(ends, return_index=True)  # the earliest origin of each newly reached frame
-        came_from[ends] = origins[first]
-        level = ends
+        latest = np.full(n, -1, np.int64)  # the latest origin of each newly reached frame: the shortest step
+        np.maximum.at(latest, ends[new], level[starts[new]])
+        level = np.flatnonzero(latest >= 0)
+        came_from[level] = latest[level]
     keys = [n - 1]
     while keys[-1] > 0:
         keys.append(int(came_from[keys[-1]]))
@@ -184,7 +244,7 @@ def _merge_holds(y: np.ndarray, keys: np.ndarray, tolerance: float, max_span: in
     kept = [int(keys[0])]
     for k in range(1, len(keys) - 1):
         a, b = kept[-1], int(keys[k + 1])
-        if b - a > max_span and _segment_fit(y[None, a:b + 1], b - a, tolerance)[2][0]:
+        if b - a > max_span and _fits(y[None, a:b + 1], b - a, tolerance)[0]:
             continue
         kept.append(int(keys[k]))
     return np.array([*kept, int(keys[-1])])
