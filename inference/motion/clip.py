@@ -43,8 +43,10 @@ class MotionClip:
         return np.arange(self.n_frames) / self.fps
 
     def to_dict(self) -> dict[str, Any]:
-        def r4(values) -> list[float]:  # 1e-4 is far below visible
-            return [round(v, 4) for v in np.asarray(values, np.float64).tolist()]
+        def r4(values) -> list[float]:
+            # 1e-4 is far below visible. The whole number of ten-thousandths, divided exactly once, is the double
+            # nearest that decimal, so it prints as short as round(v, 4) does, at a twentieth of the cost
+            return (np.rint(np.asarray(values, np.float64) * 1e4) / 1e4).tolist()
 
         return {
             "format": FORMAT, "version": VERSION, "fps": self.fps, "duration": round(self.duration, 4),

@@ -71,8 +71,8 @@ def reduce_many_keys(curves: list[np.ndarray], tolerance: float,
         span = max(1, min(max_span, n - 1))
         stacked = np.stack([ys[k] for k in group])
         fits = _fit_table(stacked, tolerance, span)
-        found = [_merge_holds(ys[k], _fewest_keys(table), tolerance, max_span)
-                 for k, table in zip(group, fits, strict=True)]
+        found = [_merge_holds(ys[k], keys, tolerance, max_span)
+                 for k, keys in zip(group, _fewest_keys(fits), strict=True)]
         for k, keys, (m_out, m_in) in zip(group, found, _segment_slopes(stacked, found), strict=True):
             slopes_out = np.r_[m_out, m_in[-1]]  # a segment's start slope belongs to its first key
             slopes_in = np.r_[m_out[0], m_in]
@@ -218,25 +218,30 @@ def _fit_table(curves: np.ndarray, tolerance: float, span: int) -> np.ndarray:
     return fits
 
 
-def _fewest_keys(fits: np.ndarray) -> np.ndarray:
-    """Shortest path from the first frame to the last through ``fits`` (one curve's ``_fit_table``), a step
-    being any segment that fits: breadth first, one key count at a time."""
-    n = fits.shape[1]
-    came_from = np.full(n, -1, np.int64)
-    came_from[0] = 0
-    level = np.array([0])
-    while came_from[n - 1] < 0:
-        lengths, starts = np.nonzero(fits[:, level])
-        ends = level[starts] + lengths
-        new = came_from[ends] < 0
-        latest = np.full(n, -1, np.int64)  # the latest origin of each newly reached frame: the shortest step
-        np.maximum.at(latest, ends[new], level[starts[new]])
-        level = np.flatnonzero(latest >= 0)
-        came_from[level] = latest[level]
-    keys = [n - 1]
-    while keys[-1] > 0:
-        keys.append(int(came_from[keys[-1]]))
-    return np.array(keys[::-1])
+def _fewest_keys(fits: np.ndarray) -> list[np.ndarray]:
+    """Per curve, the shortest path from the first frame to the last through ``fits`` (a ``_fit_table``), a
+    step being any segment that fits: breadth first, one key count at a time, all curves together."""
+    count, _, n = fits.shape
+    came_from = np.full((count, n), -1, np.int64)
+    came_from[:, 0] = 0
+    curve, frame = np.arange(count), np.zeros(count, np.int64)  # the frames a key count reaches first
+    while len(curve):
+        row, lengths = np.nonzero(fits[curve, :, frame])
+        owner, ends, origins = curve[row], frame[row] + lengths, frame[row]
+        new = came_from[owner, ends] < 0
+        latest = np.full((count, n), -1, np.int64)  # the latest origin of each newly reached frame: the shortest step
+        np.maximum.at(latest, (owner[new], ends[new]), origins[new])
+        curve, frame = np.nonzero(latest >= 0)
+        came_from[curve, frame] = latest[curve, frame]
+        searching = came_from[curve, n - 1] < 0  # a curve whose last frame is reached is done
+        curve, frame = curve[searching], frame[searching]
+    found = []
+    for path in came_from:
+        keys = [n - 1]
+        while keys[-1] > 0:
+            keys.append(int(path[keys[-1]]))
+        found.append(np.array(keys[::-1]))
+    return found
 
 
 def _merge_holds(y: np.ndarray, keys: np.ndarray, tolerance: float, max_span: int) -> np.ndarray:
