@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cmudict import CmuDict
 from .g2p import ARPABET, Word, transcript_to_words
 from .languages import Language
 
@@ -149,6 +150,7 @@ class PhoneTimer:
 
     def __init__(self) -> None:
         self._paths = _model_paths()
+        self._cmudict: CmuDict | None = None
         self._aligners: dict[bool, object] = {}
         self._recogniser = None
         self._added: dict[tuple[str, ...], str] = {}
@@ -164,23 +166,32 @@ class PhoneTimer:
             # MFA-aligned recordings as many phone onsets fall within 20 ms of MFA's (81.3 vs 81.6 %; topn 1:
             # 69 %); the wide retry keeps the full 4.
             beams = {"beam": 1e-100, "pbeam": 1e-100, "wbeam": 1e-80} if wide else {"topn": 2}
-            self._aligners[wide] = Decoder(hmm=self._paths["hmm"], dict=self._paths["dict"], lm=None, dither=False,
+            # an empty dictionary: each line's words are added as they come (see cmudict.py)
+            self._aligners[wide] = Decoder(hmm=self._paths["hmm"], dict=None, lm=None, dither=False,
                                            bestpath=False, cmn="batch", loglevel="FATAL", **beams)
         return self._aligners[wide]
 
+    def _pronunciations(self, word: str) -> list[tuple[str, str]]:
+        if self._cmudict is None:
+            self._cmudict = CmuDict(self._paths["dict"])
+        return self._cmudict.pronunciations(word)
+
     def lookup(self, word: str) -> str | None:
         """The cmudict pronunciation of an English word, or None."""
-        try:
-            return self._aligner(False).lookup_word(word)
-        except (KeyError, RuntimeError):
-            return None
+        found = self._pronunciations(word)
+        return found[0][1] if found else None
 
     def _align_names(self, decoder, words: list[Word]) -> list[str]:
-        """Dictionary names for the words: cmudict spellings, else pseudo-words we register."""
+        """Dictionary names for the words: cmudict spellings (given to the decoder with all their variants
+        the first time), else pseudo-words we register."""
         names = []
         for w in words:
             if w.source == "cmudict":
-                names.append(w.text.lower())
+                name = w.text.lower()
+                if decoder.lookup_word(name) is None:
+                    for variant, phones in self._pronunciations(name):
+                        decoder.add_word(variant, phones, update=False)
+                names.append(name)
                 continue
             key = w.phones
             name = self._added.get(key)

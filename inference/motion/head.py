@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from .peaks import find_peaks
+from .smoothing import gaussian_smooth
 
 FPS = 100
 
@@ -69,7 +69,7 @@ def semitone_contour(f0_hz: np.ndarray, speech: np.ndarray) -> np.ndarray:
     st = 12.0 * np.log2(np.where(voiced, f0_hz, 1.0) / np.median(f0_hz[voiced]))
     idx = np.flatnonzero(voiced)
     out = np.interp(np.arange(len(f0_hz)), idx, st[idx])
-    return gaussian_filter1d(out, 5.0) * speech
+    return gaussian_smooth(out, 5.0) * speech
 
 
 def find_accents(st: np.ndarray, loud: np.ndarray, speech: np.ndarray) -> Accents:
@@ -78,7 +78,7 @@ def find_accents(st: np.ndarray, loud: np.ndarray, speech: np.ndarray) -> Accent
     if n == 0:
         return Accents(np.zeros(0, int), np.zeros(0))
     scale = np.std(st[speech[:n]]) if speech[:n].sum() > 10 else 1.0
-    prominence = gaussian_filter1d(0.6 * loud[:n] + 0.4 * np.clip(st[:n] / max(scale, 0.5), -2, 2) / 2, 4.0)
+    prominence = gaussian_smooth(0.6 * loud[:n] + 0.4 * np.clip(st[:n] / max(scale, 0.5), -2, 2) / 2, 4.0)
     prominence = prominence * speech[:n]
     peaks, prominences = find_peaks(prominence, distance=35, min_prominence=0.12)
     strength = np.clip(prominences / 0.5, 0.0, 1.0) if len(peaks) else np.zeros(0)
@@ -98,7 +98,7 @@ def _bump(n: int, frames: np.ndarray, strength: np.ndarray, rise_s: float, fall_
 
 def speaking_envelope(speech: np.ndarray, settle_s: float = 0.4) -> np.ndarray:
     """Speech activity smoothed over ``settle_s``: how 'engaged' the head is."""
-    return np.clip(gaussian_filter1d(speech.astype(np.float64), settle_s * FPS / 2), 0.0, 1.0)
+    return np.clip(gaussian_smooth(speech.astype(np.float64), settle_s * FPS / 2), 0.0, 1.0)
 
 
 def idle_drift(n: int, rng: np.random.Generator, amplitude: tuple[float, float, float]) -> dict[str, np.ndarray]:
@@ -180,13 +180,13 @@ def head_motion(st: np.ndarray, loud: np.ndarray, speech: np.ndarray, accents: A
     nods = _bump(n, accents.frames, accents.strength, 0.08, 0.18) * style.nod_deg
     drift = idle_drift(n, rng, style.idle_deg)
     sway_phase = rng.uniform(0, 2 * np.pi)
-    sway = np.sin(2 * np.pi * 0.35 * np.arange(n) / FPS + sway_phase) * gaussian_filter1d(loud[:n], 20) * \
+    sway = np.sin(2 * np.pi * 0.35 * np.arange(n) / FPS + sway_phase) * gaussian_smooth(loud[:n], 20) * \
         style.sway_deg
     spans = phrases(speech[:n])
     turn_yaw, turn_pitch = phrase_turns(n, spans, rng, style)
     side = 1.0 if rng.random() < 0.5 else -1.0
-    pitch = nods - style.raise_deg * gaussian_filter1d(st_n, 15) * engaged + drift["pitch"] + turn_pitch
+    pitch = nods - style.raise_deg * gaussian_smooth(st_n, 15) * engaged + drift["pitch"] + turn_pitch
     yaw = sway * engaged + drift["yaw"] + turn_yaw
-    roll = style.tilt_deg * gaussian_filter1d(st_n, 25) * engaged + drift["roll"] + \
+    roll = style.tilt_deg * gaussian_smooth(st_n, 25) * engaged + drift["roll"] + \
         question_tilts(n, st[:n], spans, side, style)
     return {"pitch": pitch * gain, "yaw": yaw * gain, "roll": roll * gain}

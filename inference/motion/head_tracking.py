@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InputError
+from .smoothing import gaussian_smooth
 
 JITTER_S = 0.03
 MIN_FOUND = 0.5
@@ -68,7 +68,7 @@ def track_head(video: str | os.PathLike) -> HeadTrack:
                          "video must show the speaker's face most of the time.")
     # landmark jitter is a few tenths of a degree from frame to frame, as big as a calm speaker's motion and far
     # faster: a light smoothing (30 ms) keeps the motion and most of its speed, and drops the worst jitter
-    angles = gaussian_filter1d(_rotations(clouds, found), JITTER_S * fps, axis=0, mode="nearest")
+    angles = gaussian_smooth(_rotations(clouds, found), JITTER_S * fps, axis=0, mode="nearest")
     return HeadTrack(fps, angles, found)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt, gaussian_filter1d
 
 from ..audio.phones import SILENCE, Phone
+from .smoothing import gaussian_smooth
 from .visemes import JAW_DOMINANCE, JAW_TARGET, LIP_CHANNELS, LIP_SHAPES, viseme_of
 
 FPS = 100
@@ -47,7 +47,7 @@ def loudness01(level_db: np.ndarray, speech: np.ndarray) -> np.ndarray:
     ref = level_db[speech] if speech.sum() > 20 else level_db
     lo, hi = np.percentile(ref, 10), np.percentile(ref, 97)
     out = np.clip((level_db - lo) / max(hi - lo, 6.0), 0.0, 1.0)
-    return gaussian_filter1d(out.astype(np.float32), 3.0)
+    return gaussian_smooth(out.astype(np.float32), 3.0)
 
 
 def _dominance_blend(phones: list[Phone], n: int, targets: list[np.ndarray], strength: np.ndarray,
@@ -97,9 +97,9 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     gain = np.full(n, 0.6, np.float64)
     gain[:m] = 0.45 + 0.75 * loud[:m]  # JALI: louder speech opens the jaw more, whispering barely
     speaking = _speaking_envelope(phones, rest, n)
-    jaw = (SPEECH_FLOOR * speaking + gaussian_filter1d(jaw * gain, 1.5) * (JAW_SCALE - SPEECH_FLOOR)) * params.jaw_gain
+    jaw = (SPEECH_FLOOR * speaking + gaussian_smooth(jaw * gain, 1.5) * (JAW_SCALE - SPEECH_FLOOR)) * params.jaw_gain
     lip_gain = (0.75 + 0.25 * np.clip(gain, 0, 1))[:, None] * params.lip_gain
-    lips = gaussian_filter1d(lips, 1.5, axis=0) * lip_gain
+    lips = gaussian_smooth(lips, 1.5, axis=0) * lip_gain
 
     jaw = np.maximum(jaw, _breath_before_speech(phones, rest, n) * params.jaw_gain)
     jaw = _relax_after_speech(jaw, phones, rest)
@@ -119,7 +119,7 @@ def _speaking_envelope(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndar
         if not r and p.label != SILENCE:
             a, b = round((p.start - VISUAL_LEAD_S) * FPS), round((p.end - VISUAL_LEAD_S) * FPS)
             env[max(a, 0):max(b, 0)] = 1.0
-    return gaussian_filter1d(env, 3.0)
+    return gaussian_smooth(env, 3.0)
 
 
 def _breath_before_speech(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndarray:
@@ -172,5 +172,9 @@ def _closure_weight(phones: list[Phone], visemes: list[str], n: int) -> np.ndarr
         w[a:b] = 1.0
     if not w.any():
         return w
-    dist = distance_transform_edt(w == 0) / FPS  # seconds to the nearest sealed frame
+    sealed = np.flatnonzero(w)
+    frames = np.arange(n)
+    after = np.searchsorted(sealed, frames)  # the first sealed frame at or after each frame
+    dist = np.minimum(np.abs(frames - sealed[np.maximum(after - 1, 0)]),
+                      np.abs(sealed[np.minimum(after, len(sealed) - 1)] - frames)) / FPS  # s to the nearest sealed
     return np.clip(1.0 - dist / CLOSURE_RAMP_S, 0.0, 1.0)
