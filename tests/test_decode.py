@@ -1,6 +1,7 @@
 """Decoding: every container we promise, resampling, and clear errors for bad files."""
 
 import itertools
+import struct
 
 import numpy as np
 import pytest
@@ -48,6 +49,22 @@ def test_missing_empty_corrupt(tmp_path):
         probe(junk)
     with pytest.raises(InputError, match="folder"):
         probe(tmp_path)
+
+
+def test_a_truncated_wav_is_refused_and_a_placeholder_length_is_not(tmp_path):
+    """libsndfile reads the part of a cut-short WAV that is there without complaint; the engine must say so
+    instead of animating a fraction of the line. Writers that cannot seek back leave a placeholder length."""
+    whole = write_tone(tmp_path / "whole.wav", seconds=2.0, rate=16000, channels=1, fmt="WAV").read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[: len(whole) * 2 // 5])
+    with pytest.raises(InputError, match=r"truncated.*40%"):
+        probe(cut)
+    data = whole.find(b"data")
+    for placeholder in (0xFFFFFFFF, 0x7FFFFFFF):
+        streamed = tmp_path / f"streamed_{placeholder:x}.wav"
+        streamed.write_bytes(whole[:data + 4] + struct.pack("<I", placeholder) + whole[data + 8:])
+        audio, _ = load_mono16k(streamed)
+        assert abs(len(audio) - 2.0 * SAMPLE_RATE) <= 32
 
 
 def test_the_dc_filter_is_scipys_butterworth_streamed_in_pieces():

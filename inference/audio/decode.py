@@ -56,10 +56,29 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     try:
         info = sf.info(str(p))
         if info.samplerate > 0 and info.channels > 0:
+            _refuse_truncated(p, info.extra_info)
             return AudioInfo(p, int(info.samplerate), int(info.channels), float(info.duration), "soundfile")
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         pass
     return _probe_ffmpeg(p)
+
+
+# libsndfile's report of a WAV whose data chunk announces more bytes than the file holds
+_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+) \(should be (\d+)\)", re.MULTILINE)
+_UNKNOWN_LENGTH = 0x7FFF0000
+"""Writers that cannot seek back (pipes, live capture) leave a placeholder length (0x7FFFFFFF, 0xFFFFFFFF):
+such files are whole, only their header never learnt the length."""
+
+
+def _refuse_truncated(p: Path, report: str) -> None:
+    """An InputError for a recording cut short (an interrupted copy or download): libsndfile reads the part
+    that is there without complaint, and the face would be animated for a fraction of the line."""
+    short = _SHORT_DATA.search(report)
+    if short and int(short.group(2)) < int(short.group(1)) < _UNKNOWN_LENGTH:
+        announced, held = int(short.group(1)), int(short.group(2))
+        raise InputError(f"Audio file '{p}' is truncated: its header announces {announced:,} bytes of sound, the "
+                         f"file holds {held:,} ({held / announced:.0%}), as after an interrupted copy or download. "
+                         "Copy or export it again.")
 
 
 def stream_mono16k(info: AudioInfo, block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
