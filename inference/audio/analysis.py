@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..progress import Progress
 from . import SAMPLE_RATE
 from .decode import AudioInfo, stream_mono16k
+from .denoise import is_noisy, subtract_noise
 from .g2p import Word, transcript_to_words
 from .languages import Language
 from .phones import (
@@ -239,6 +240,8 @@ class Analyzer:
                 return timing
             notes.append(f"The transcript {verdict} {where}".rstrip() + "; timing phones from the audio alone "
                          "(lip sync will be less exact). Check that the text is what is said.")
+        if lang.is_english and is_noisy(audio):  # recognition in steady noise (see denoise.py)
+            pcm = decoder_pcm(subtract_noise(audio))
         cuts = pause_cuts(voiced)
         if len(cuts) > 2 and self._pieces is not None:  # long: recognised piece by piece, cut at pauses
             pieces = [Piece(a, b, 0, 0, 0, 0) for a, b in itertools.pairwise(cuts)]
