@@ -138,3 +138,17 @@ def test_keys_of_many_curves_equal_each_curve_alone():
     together = sparse_many_keys(curves, 30.0, 0.02)
     assert together == [sparse_keys(c, 30.0, 0.02) for c in curves]
     assert all(str(s) != "-0.0" for keys in together for k in keys for s in k[2:])
+
+
+def test_short_curves_and_short_spans_stay_within_the_bound():
+    """The batched fit table handles curves of a few frames and spans down to one frame."""
+    from inference.motion.keys import hermite
+
+    rng = np.random.default_rng(3)
+    for n in (3, 4, 5, 9, 40):
+        for span in (1, 2, 3, 30):
+            curve = rng.random(n)
+            keys, m_in, m_out = reduce_keys(curve, 0.05, span)
+            assert keys[0] == 0 and keys[-1] == n - 1 and np.all(np.diff(keys) > 0)
+            fitted = hermite(keys, curve[keys], m_out, np.arange(n), m_in)
+            assert np.abs(fitted - curve).max() <= 0.05 + 1e-9, (n, span)

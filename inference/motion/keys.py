@@ -185,7 +185,7 @@ def _table_operators(span: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray
     length's columns start."""
     blocks, lengths, width = [], [], 0
     for length in range(2, span + 2):
-        if length > span or (lengths and width + length - 1 > _TABLE_COLUMNS):
+        if lengths and (length > span or width + length - 1 > _TABLE_COLUMNS):
             rows = lengths[-1] + 1
             operators = [np.pad(_fit_operators(m)[1], ((0, rows - m - 1), (0, 0))) for m in lengths]
             starts = np.cumsum([0, *(m - 1 for m in lengths[:-1])])
