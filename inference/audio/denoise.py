@@ -29,7 +29,7 @@ FRAME, HOP = 512, 128  # 32 ms windows every 8 ms at 16 kHz
 QUIET_PERCENT = 10.0  # the noise spectrum: the mean of the quietest tenth of the frames
 OVER_SUBTRACTION = 1.0  # the estimated noise power, no more (see above)
 GAIN_FLOOR = 0.3  # no frequency is cut by more than 5 dB
-BLOCK = 2048  # frames per spectrum block (16 s)
+BLOCK = 2048  # frames per spectrum block (16 s); a multiple of FRAME // HOP, so the overlap-add tiles line up
 
 
 def is_noisy(audio: np.ndarray) -> bool:
@@ -62,9 +62,12 @@ def subtract_noise(audio: np.ndarray) -> np.ndarray:
     gain[1:-1] = 0.25 * gain[:-2] + 0.5 * gain[1:-1] + 0.25 * gain[2:]  # over 3 frames: fewer artefacts
     out = np.zeros(len(padded))
     weight = np.zeros(len(padded))
+    overlap = FRAME // HOP  # frames i, i + overlap, i + 2 overlap, ... lie end to end
     for a, b in blocks:  # overlap-add, normalised by the summed squared windows
         cleaned = np.fft.irfft(spectra(a, b) * gain[a:b], FRAME, axis=1) * window
-        for i, frame in enumerate(cleaned, start=a):
-            out[i * HOP:i * HOP + FRAME] += frame
-            weight[i * HOP:i * HOP + FRAME] += window**2
+        for phase in range(overlap):
+            tiles = cleaned[phase::overlap]
+            start = (a + phase) * HOP
+            out[start:start + tiles.size] += tiles.ravel()
+            weight[start:start + tiles.size] += np.tile(window**2, len(tiles))
     return (out / np.maximum(weight, 1e-9))[FRAME:FRAME + len(x)].astype(np.float32)
