@@ -1,6 +1,6 @@
 """Lip sync without a transcript against lip sync with it, on the real English recordings in ../shared/data.
 
-    python -m benchmarks.lipsync_untranscribed [--files N]
+    python -m benchmarks.lipsync_untranscribed [--files N] [--noise pink|white --snr DB] [--no-denoise]
 
 No video exists for these recordings, so the reference is the engine's own mouth from the forced alignment of
 each recording's transcript (timing within ~20 ms of a human-checked aligner, docs/engine.md). Per recording:
@@ -8,18 +8,26 @@ Pearson r of the two jawOpen curves at 100 frames/s, the shift in +-200 ms that 
 untranscribed mouth is late), and the lip closures (aperture jawOpen - mouthClose under 0.1 for 40 ms or more)
 of the untranscribed mouth matched one-to-one against the reference's within +-60 ms (precision, recall, F1),
 the rules of ../shared/tools/score_lipsync.py. The last line is the mean over recordings.
+
+``--noise``/``--snr``: the untranscribed run hears the recording with pink or white noise mixed in (a fixed seed;
+SNR against the RMS of the samples above 0.01), the reference stays the clean recording's alignment.
+``--no-denoise``: without the spectral subtraction noisy recordings get before recognition (audio/denoise.py),
+to compare.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
+import inference.audio.analysis as analysis_module
 from inference.audio.analysis import Analyzer
-from inference.audio.decode import probe
+from inference.audio.decode import load_mono16k, probe
 from inference.audio.languages import resolve
 from inference.pipeline import AnimateOptions, synthesise
 
@@ -37,6 +45,21 @@ def mouth(analyzer: Analyzer, wav: Path, transcript: str | None) -> tuple[np.nda
     speech = np.zeros(len(jaw), bool)
     speech[:min(len(jaw), len(analysis.speech))] = analysis.speech[:len(jaw)]
     return jaw, jaw - clip.channels["mouthClose"], speech
+
+
+def with_noise(wav: Path, kind: str, snr_db: float, folder: Path) -> Path:
+    """``wav`` with pink or white noise mixed in at ``snr_db``, as a 16 kHz WAV in ``folder``."""
+    audio, _ = load_mono16k(wav)
+    noise = np.random.default_rng(0).normal(size=len(audio))
+    if kind == "pink":  # power falling as 1/f
+        spectrum = np.fft.rfft(noise)
+        spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+        noise = np.fft.irfft(spectrum, len(audio))
+    speech_rms = np.sqrt(np.mean(audio[np.abs(audio) > 0.01].astype(np.float64) ** 2))
+    noise *= speech_rms / np.sqrt(np.mean(noise**2)) / 10 ** (snr_db / 20)
+    path = folder / wav.name
+    sf.write(path, (audio + noise).astype(np.float32), 16000)
+    return path
 
 
 def _r(a: np.ndarray, b: np.ndarray) -> float:
@@ -75,7 +98,13 @@ def matched(reference: list[tuple[int, int]], ours: list[tuple[int, int]]) -> in
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, help="only the first N recordings")
+    ap.add_argument("--noise", choices=("pink", "white"), help="mix this noise into what the untranscribed run hears")
+    ap.add_argument("--snr", type=float, default=10.0, help="signal-to-noise ratio of --noise, dB (default 10)")
+    ap.add_argument("--no-denoise", action="store_true", help="without the spectral subtraction before recognition")
     args = ap.parse_args()
+    if args.no_denoise:
+        analysis_module.is_noisy = lambda audio: False
+    folder = Path(tempfile.mkdtemp(prefix="vividtalk_noisy_"))
     wavs = [w for w in sorted(SPEECH.glob("*.wav")) if w.with_suffix(".txt").exists()][:args.files]
     if not wavs:
         print(f"needs the English recordings in {SPEECH}", file=sys.stderr)
@@ -84,7 +113,8 @@ def main() -> int:
     rows = []
     for wav in wavs:
         ref_jaw, ref_aperture, speech = mouth(analyzer, wav, wav.with_suffix(".txt").read_text(encoding="utf-8"))
-        jaw, aperture, _ = mouth(analyzer, wav, None)
+        heard = with_noise(wav, args.noise, args.snr, folder) if args.noise else wav
+        jaw, aperture, _ = mouth(analyzer, heard, None)
         n = min(len(jaw), len(ref_jaw))
         lag, r_lag = best_lag(jaw[:n], ref_jaw[:n])
         ref_events, our_events = closures(ref_aperture[:n], speech[:n]), closures(aperture[:n], speech[:n])
