@@ -27,6 +27,7 @@ def _add_animate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-t", "--transcript", help="what is said: the text itself or a UTF-8 .txt file "
                    "(the biggest lever for lip-sync quality)")
     add_options(p, "animate_options")
+    add_options(p, "engine_options")
     add_progress(p)
 
 

@@ -37,7 +37,8 @@ def exit_code(name: str) -> int:
 
 
 def add_options(parser: argparse.ArgumentParser, group: str, names: tuple[str, ...] | None = None) -> None:
-    """Add ``--name`` options of a contract group (``animate_options``, ``render_options``) with their ranges."""
+    """Add ``--name`` options of a contract group (``animate_options``, ``engine_options``, ``render_options``)
+    with their ranges."""
     for name, spec in contract()[group].items():
         if names is None or name in names:
             parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=spec["default"],
@@ -67,7 +68,7 @@ def add_progress(parser: argparse.ArgumentParser) -> None:
 def _parse_kwargs(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     if spec["type"] == "enum":
         return {"choices": spec["choices"], "type": _lower}
-    if spec["type"] == "str":
+    if spec["type"] in ("str", "path"):
         return {"type": _non_empty(name)}
     return {"type": _in_range(name, int if spec["type"] == "int" else float, spec["min"], spec["max"])}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .audio import SAMPLE_RATE
 from .audio.analysis import FPS as ANALYSIS_FPS
 from .audio.analysis import Analyzer, SpeechAnalysis
 from .audio.decode import probe
@@ -42,12 +43,19 @@ class AnimateOptions:
     seed: int = 0
     head_style_model: HeadStyleModel | None = None
     """Head motion in the style of a reference video (head_codebook.py), instead of ``head_style``."""
+    engine: str = "builtin"  # "a2f": lips and jaw from an Audio2Face-3D model (inference/neural/)
+    a2f_model: str | None = None
+    phones: str = "builtin"  # "wav2vec2": phone timing from a wav2vec2 phoneme model
+    phone_model: str | None = None
+    device: str = "auto"
 
     @classmethod
     def from_contract(cls, values: dict, transcript: str | None = None) -> AnimateOptions:
-        """From the contract's animate options by their names (``lang`` is ``language``); missing ones default."""
+        """From the contract's animate and engine options by their names (``lang`` is ``language``); missing
+        ones default."""
+        names = [*contract()["animate_options"], *contract()["engine_options"]]
         fields = {("language" if name == "lang" else name): values[name]
-                  for name in contract()["animate_options"] if values.get(name) is not None}
+                  for name in names if values.get(name) is not None}
         return cls(transcript=transcript, **fields)
 
     def validate(self) -> None:
@@ -62,6 +70,16 @@ class AnimateOptions:
                     math.isfinite(value) and spec["min"] <= value <= spec["max"]):
                 raise InputError(f"--{name.replace('_', '-')} {value} is out of range; use "
                                  f"{spec['min']:g}-{spec['max']:g}.")
+        for name, spec in contract()["engine_options"].items():
+            value = getattr(self, name)
+            if spec["type"] == "enum" and str(value).strip().lower() not in spec["choices"]:
+                raise InputError(f"--{name.replace('_', '-')} '{value}' is not one of {', '.join(spec['choices'])}.")
+        if self.engine == "a2f" and not (self.a2f_model or "").strip():
+            raise InputError("--engine a2f needs --a2f-model DIR: the folder of an Audio2Face-3D v2.3 model "
+                             "('vividtalk models fetch a2f-mark' downloads one).")
+        if self.phones == "wav2vec2" and not (self.phone_model or "").strip():
+            raise InputError("--phones wav2vec2 needs --phone-model DIR: the folder of a wav2vec2 phoneme model "
+                             "('vividtalk models fetch wav2vec2-espeak' downloads one).")
 
 
 def read_transcript(value: str | None) -> str | None:
@@ -99,20 +117,64 @@ def animate(audio_path: str | os.PathLike, options: AnimateOptions, progress: Pr
     info = probe(audio_path)
     analyzer = analyzer or Analyzer(progress)
     analyzer.progress = progress
-    analysis = analyzer.analyse(info, options.transcript, lang)
+    phone_model = None
+    if options.phones == "wav2vec2":
+        from .neural.engines import phone_model as load_phone_model
+
+        progress.update("model", 0.0, "wav2vec2")
+        phone_model = load_phone_model(str(options.phone_model), options.device)
+    analysis = analyzer.analyse(info, options.transcript, lang, phone_model)
+    learned: dict[str, np.ndarray] | None = None
+    engine_meta: dict = {}
+    if options.engine == "a2f":
+        learned, engine_meta = _a2f_lower_face(info, analysis.duration, options, progress)
     progress.update("motion", 0.0)
-    clip = synthesise(analysis, options, emotion)
+    clip = synthesise(analysis, options, emotion, learned)
     clip.audio = {"path": str(Path(audio_path).resolve()), "sample_rate": info.sample_rate,
                   "channels": info.channels, "duration": round(analysis.duration, 4)}
     clip.meta.update({"engine": f"vividtalk {__version__}", "language": lang.code, "espeak_voice": lang.voice,
                       "transcript": options.transcript or "", "timing_methods": analysis.methods,
                       "warnings": list(progress.warnings)})
+    if engine_meta:
+        clip.meta["a2f"] = engine_meta
+    if phone_model is not None:
+        clip.meta["phone_model"] = {"folder": str(phone_model.folder), "device": phone_model.device}
     progress.update("motion", 1.0)
     return clip
 
 
-def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) -> MotionClip:
-    """Motion from an analysis (no audio access): mouth, head, eyes, brows, emotion, keys."""
+def frame_count(duration: float, fps: float) -> int:
+    """Frames of a clip: one at 0 s and one per 1/fps up to the end."""
+    return int(np.floor(duration * fps + 1e-6)) + 1
+
+
+def _a2f_lower_face(info, duration: float, options: AnimateOptions,
+                    progress: Progress) -> tuple[dict[str, np.ndarray], dict]:
+    """Audio2Face-3D's lips, jaw and gaze at the clip's frame rate, and what ran it (for the clip's meta)."""
+    from .audio.decode import stream_mono16k
+    from .neural.engines import a2f_runner as load_runner
+    from .neural.engines import arkit_channels, explicit_emotion
+
+    progress.update("model", 0.0, "Audio2Face-3D")
+    runner = load_runner(str(options.a2f_model), options.device)
+    audio = np.concatenate([*stream_mono16k(info), np.zeros(0, np.float32)])
+    if runner.model.sample_rate != SAMPLE_RATE:
+        import soxr
+
+        audio = soxr.resample(audio, SAMPLE_RATE, runner.model.sample_rate).astype(np.float32)
+    frames = runner.run(audio, options.fps, frame_count(duration, options.fps),
+                        explicit_emotion(runner, options.emotion.strip().lower(), options.emotion_strength),
+                        lambda done: progress.update("a2f", done))
+    channels = arkit_channels(frames, options.mouth_gain * options.jaw_gain, options.mouth_gain * options.lip_gain)
+    meta = {"model": str(runner.model.folder), "actor": runner.model.actor, "provider": frames.provider,
+            "channels": sorted(channels)}
+    return channels, meta
+
+
+def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None,
+               learned: dict[str, np.ndarray] | None = None) -> MotionClip:
+    """Motion from an analysis (no audio access): mouth, head, eyes, brows, emotion, keys. ``learned``:
+    channels a learned backend made at the clip's frame rate, which replace ours."""
     emotion = emotion or get_emotion(options.emotion)
     n = len(analysis.energy_db)
     rng = np.random.default_rng(options.seed)
@@ -148,12 +210,14 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None) 
         if f"eyeWide{side}" in dense:
             dense[f"eyeWide{side}"] = dense[f"eyeWide{side}"] * (1.0 - dense[f"eyeBlink{side}"])
 
-    times = np.arange(int(np.floor(analysis.duration * options.fps + 1e-6)) + 1) / options.fps
+    times = np.arange(frame_count(analysis.duration, options.fps)) / options.fps
     src = np.arange(n) / ANALYSIS_FPS
     resample = (lambda a: np.interp(times, src, a).astype(np.float32)) if n else (
         lambda a: np.zeros(len(times), np.float32))
     channels = {name: np.clip(resample(dense[name]), 0.0, 1.0) if name in dense else
                 np.zeros(len(times), np.float32) for name in ARKIT_NAMES}
+    for name, values in (learned or {}).items():
+        channels[name] = np.asarray(values, np.float32)[:len(times)]
     head_deg = {axis: resample(rot[axis]) for axis in HEAD_AXES}
     clip = MotionClip(fps=float(options.fps), duration=float(analysis.duration), channels=channels, head=head_deg)
     clip.keys = make_keys(clip)

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from .phones import (
 from .piece_workers import PieceAligner
 from .pieces import Piece, concatenate, edge_margin, join, pause_cuts, plan, share_words
 from .prosody import HOP, energy_db, pitch_hz
+
+if TYPE_CHECKING:
+    from ..neural.wav2vec2_phones import PhoneModel
 
 FPS = 100  # analysis frames per second
 LONG_FILE_S = 120.0  # longer files are analysed in windows
@@ -140,6 +144,23 @@ def _windows(info: AudioInfo, cuts: list[int]) -> Iterator[tuple[int, np.ndarray
         yield cuts[k], np.concatenate(buf) if buf else np.zeros(0, np.float32)
 
 
+def _learned_timing(model: PhoneModel, windows: list[tuple[float, np.ndarray]], transcript: str | None,
+                    lang: Language, duration: float) -> Timing:
+    """One recording's phones from a phoneme model's windows: the transcript force-aligned over them all, or
+    without one (or none of its words spelled in the model's vocabulary) the recognised phones."""
+    frames = int(duration / model.frame_s)
+    log_probs = np.zeros((frames, windows[0][1].shape[1] if windows else 1), np.float32)
+    for t0, lp in windows:
+        first = round(t0 / model.frame_s)
+        take = max(0, min(len(lp), frames - first))
+        log_probs[first:first + take] = lp[:take]
+    if transcript and transcript.strip():
+        timing = model.align(log_probs, transcript, lang, duration)
+        if timing is not None:
+            return timing
+    return model.recognise(log_probs, duration)
+
+
 class Analyzer:
     """Runs the phone-timing strategy; one instance can analyse many files (decoders are reused)."""
 
@@ -148,7 +169,9 @@ class Analyzer:
         self.progress = progress or Progress()
         self._pieces: PieceAligner | None = None  # set while a recording is analysed
 
-    def analyse(self, info: AudioInfo, transcript: str | None, lang: Language) -> SpeechAnalysis:
+    def analyse(self, info: AudioInfo, transcript: str | None, lang: Language,
+                phone_model: PhoneModel | None = None) -> SpeechAnalysis:
+        """``phone_model``: time phones with a wav2vec2 phoneme model instead of pocketsphinx."""
         progress = self.progress
         progress.update("decode", 0.0, info.path.name)
         long_file = info.duration > LONG_FILE_S
@@ -175,7 +198,7 @@ class Analyzer:
 
         words: list[Word] | None = None
         notes: list[str] = []
-        if transcript and transcript.strip():
+        if transcript and transcript.strip() and phone_model is None:
             words, unreadable = transcript_to_words(transcript, lang, self.timer.lookup if lang.is_english else None)
             if unreadable:
                 notes.append(f"{len(unreadable)} transcript word(s) could not be pronounced and were skipped: "
@@ -194,6 +217,7 @@ class Analyzer:
         # free words the aligner may leave to the next window
         share_starts = share_words(words, speech, cuts) if words else None
         cursor = 0
+        learned: list[tuple[float, np.ndarray]] = []  # (start s, log-probabilities) per window
         chunks = [(0, whole)] if whole is not None else _windows(info, cuts)
         with PieceAligner.for_recording(self.timer, duration) as self._pieces, ThreadPoolExecutor(1) as pitch_thread:
             for k, (start, audio) in enumerate(chunks):
@@ -204,7 +228,10 @@ class Analyzer:
                 window_words, free_tail = None, 0
                 if share_starts is not None:
                     window_words, free_tail = _window_share(words, share_starts, k, cursor)
-                if speech[start:start + frames].any():
+                if phone_model is not None:
+                    learned.append((t0, phone_model.log_probs(audio)))
+                    timing = Timing([], [], "wav2vec2")
+                elif speech[start:start + frames].any():
                     timing = self._time_window(audio, window_words, free_tail, lang, t0, notes,
                                                speech[start:start + frames])
                 else:
@@ -218,6 +245,9 @@ class Analyzer:
                     aligned = timing.method.startswith("align") and timing.word_range[1] > 0
                     cursor = cursor + timing.word_range[1] if aligned else max(cursor, share_starts[k + 1])
                 progress.update("phones", (k + 1) / (len(cuts) - 1), timing.method)
+        if phone_model is not None:
+            timing = _learned_timing(phone_model, learned, transcript, lang, duration)
+            analysis.phones, analysis.words, analysis.methods = timing.phones, list(timing.words), [timing.method]
         analysis.speech = phone_speech_mask(analysis.phones, n)
         if analysis.speech.sum() < MIN_SPEECH_S * FPS:  # a stray phone or two in noise is not speech
             analysis.speech[:] = False

@@ -1,0 +1,207 @@
+"""Make an Audio2Face-3D v2.3-layout regression model folder with made-up weights, for tests and benchmarks.
+
+The folder has the release's exact file set, JSON keys, array keys, dtypes, tensor names and shapes
+(SDK parse_helper.cpp and its tests; Training Framework deploy.py and emotion.py): model.json (naming
+network.trt, as released), network_info.json, network.onnx (opset 14, dynamic batch), trt_info.json,
+model_config.json, model_data.npz, implicit_emo_db.npz, bs_skin.npz + bs_skin_config.json (the 52 ARKit
+poses in A2F's order, names as bytes), bs_tongue.npz + bs_tongue_config.json, a2f_ms_config.json.
+
+``--size tiny`` (default) makes a small mesh; ``--size real`` Mark's sizes (61,520 skin vertices x 272 PCA
+modes, 5,602 tongue vertices x 10), for speed measurements. The network is small but not arbitrary: the first
+skin mode follows the loudness of the window's middle, and that mode is the jawOpen pose, so a louder voice
+opens the jaw; the rest are random. Needs numpy and onnx:
+
+    python tools/make_tiny_a2f.py OUT_DIR [--size tiny|real] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+# the 52 ARKit poses in the order A2F's bs_skin.npz lists them (jawLeft before jawRight, mouthLeft before
+# mouthRight), which is not Live Link Face's order: readers must map by name
+A2F_SKIN_POSES = (
+    "eyeBlinkLeft eyeLookDownLeft eyeLookInLeft eyeLookOutLeft eyeLookUpLeft eyeSquintLeft eyeWideLeft "
+    "eyeBlinkRight eyeLookDownRight eyeLookInRight eyeLookOutRight eyeLookUpRight eyeSquintRight eyeWideRight "
+    "jawForward jawLeft jawRight jawOpen mouthClose mouthFunnel mouthPucker mouthLeft mouthRight mouthSmileLeft "
+    "mouthSmileRight mouthFrownLeft mouthFrownRight mouthDimpleLeft mouthDimpleRight mouthStretchLeft "
+    "mouthStretchRight mouthRollLower mouthRollUpper mouthShrugLower mouthShrugUpper mouthPressLeft "
+    "mouthPressRight mouthLowerDownLeft mouthLowerDownRight mouthUpperUpLeft mouthUpperUpRight browDownLeft "
+    "browDownRight browInnerUp browOuterUpLeft browOuterUpRight cheekPuff cheekSquintLeft cheekSquintRight "
+    "noseSneerLeft noseSneerRight tongueOut").split()
+TONGUE_POSES = [f"tongue{n}" for n in ("Up", "Down", "Left", "Right", "Forward", "Back", "Curl", "Roll", "Wide",
+                                        "Narrow", "TipUp", "TipDown", "Flat", "Bunch", "Twist", "Out")]
+EMOTIONS = ["amazement", "anger", "cheekiness", "disgust", "fear", "grief", "joy", "outofbreath", "pain",
+            "sadness"]
+SIZES = {"tiny": {"skin_verts": 400, "skin_modes": 12, "tongue_verts": 60, "tongue_modes": 4},
+         "real": {"skin_verts": 61520, "skin_modes": 272, "tongue_verts": 5602, "tongue_modes": 10}}
+BUFFER_LEN, BUFFER_OFS, IMPLICIT, JAW_POINTS, EYES = 8320, 4160, 16, 5, 4
+SEGMENTS = 16  # the network's features: mean |amplitude| over 16 slices of the window (520 samples each)
+
+
+def make(out: Path, size: str = "tiny", seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    s = SIZES[size]
+    out.mkdir(parents=True, exist_ok=True)
+    v, t = s["skin_verts"], s["tongue_verts"]
+    neutral = _face_points(rng, v)
+    poses = _pose_deltas(rng, neutral)
+    skin_basis = _basis(rng, poses, s["skin_modes"])
+    tongue_neutral = (_face_points(rng, t).reshape(-1, 3) * 0.2 + [0.0, -3.0, 2.0]).reshape(-1)
+    tongue_basis = (rng.standard_normal((s["tongue_modes"], 3 * t)) * 0.05).astype(np.float32)
+    _write_json(out / "model.json", {
+        "networkInfoPath": "network_info.json", "networkPath": "network.trt",
+        "emotionDatabasePath": "implicit_emo_db.npz", "modelConfigPath": "model_config.json",
+        "modelDataPath": "model_data.npz",
+        "blendshapePaths": {"skin": {"config": "bs_skin_config.json", "data": "bs_skin.npz"},
+                            "tongue": {"config": "bs_tongue_config.json", "data": "bs_tongue.npz"}}})
+    _write_json(out / "network_info.json", {
+        "id": {"type": "regression", "output": "geometry", "actor": "mark", "version": "2.3"},
+        "params": {"explicit_emotions": EMOTIONS, "default_emotion": [0.0] * len(EMOTIONS),
+                   "implicit_emotion_len": IMPLICIT, "num_shapes_skin": s["skin_modes"],
+                   "num_shapes_tongue": s["tongue_modes"], "num_verts_skin": v, "num_verts_tongue": t,
+                   "result_jaw_size": 3 * JAW_POINTS, "result_eyes_size": EYES},
+        "audio_params": {"buffer_len": BUFFER_LEN, "buffer_ofs": BUFFER_OFS, "samplerate": 16000}})
+    _write_json(out / "trt_info.json", {"batch_size": 1, "precision": "fp16"})
+    _write_json(out / "a2f_ms_config.json", {"streamNumber": 1, "face_params": "model_config.json"})
+    _write_json(out / "model_config.json", {"config": {
+        "input_strength": 1.3, "upper_face_smoothing": 0.001, "lower_face_smoothing": 0.0023,
+        "upper_face_strength": 1.0, "lower_face_strength": 1.4, "face_mask_level": 0.6,
+        "face_mask_softness": 0.0085, "skin_strength": 1.1, "blink_strength": 1.0, "lower_teeth_strength": 1.3,
+        "lower_teeth_height_offset": -0.1, "lower_teeth_depth_offset": 0.0, "lip_open_offset": -0.03,
+        "tongue_strength": 1.5, "tongue_height_offset": 0.2, "tongue_depth_offset": 0.13,
+        "eyeballs_strength": 1.0, "saccade_strength": 0.9, "right_eye_rot_x_offset": 0.0,
+        "right_eye_rot_y_offset": -2.0, "left_eye_rot_x_offset": 0.0, "left_eye_rot_y_offset": 2.0,
+        "eyelid_open_offset": 0.06, "eye_saccade_seed": 0, "source_shot": "cp1_neutral", "source_frame": 10}})
+    jaw = np.array([[-4, -9, 5], [4, -9, 5], [0, -10, 7], [-3, -8, 2], [3, -8, 2]], np.float32)
+    np.savez(out / "model_data.npz",  # plain np.savez, as the SDK's files are
+             shapes_matrix_skin=skin_basis.reshape(s["skin_modes"], v, 3),
+             shapes_mean_skin=neutral.astype(np.float32),
+             lip_open_pose_delta=poses["jawOpen"] * 0.3, eye_close_pose_delta=poses["eyeBlinkLeft"] * 0.5,
+             shapes_matrix_tongue=tongue_basis.reshape(s["tongue_modes"], t, 3),
+             shapes_mean_tongue=tongue_neutral.astype(np.float32), neutral_jaw=jaw,
+             saccade_rot_matrix=(rng.standard_normal((5000, 2)) * 1.5).astype(np.float32))
+    shots = {"cp1_neutral": (0, 40), "cp2_joy": (40, 25)}
+    np.savez(out / "implicit_emo_db.npz", emo_db=rng.standard_normal((65, IMPLICIT)).astype(np.float32),
+             emo_spec_names=np.array(list(shots), dtype="S"),
+             emo_spec_start=np.array([a for a, _ in shots.values()], np.int32),
+             emo_spec_size=np.array([b for _, b in shots.values()], np.int32))
+    _write_blendshapes(out, "skin", neutral, poses, A2F_SKIN_POSES, mask=np.arange(0, v, 2))
+    tongue_poses = {n: (rng.standard_normal(3 * t) * 0.05).astype(np.float32) for n in TONGUE_POSES}
+    _write_blendshapes(out, "tongue", tongue_neutral, tongue_poses, TONGUE_POSES, mask=None)
+    _write_network(out / "network.onnx", rng, s["skin_modes"] + s["tongue_modes"] + 3 * JAW_POINTS + EYES)
+    return out
+
+
+def _face_points(rng, n: int) -> np.ndarray:
+    """A face-sized cloud (cm, y up, facing +z) flattened x,y,z."""
+    pts = np.column_stack([rng.uniform(-8, 8, n), rng.uniform(-12, 12, n), rng.uniform(0, 4, n)])
+    return pts.reshape(-1).astype(np.float32)
+
+
+def _pose_deltas(rng, neutral: np.ndarray) -> dict[str, np.ndarray]:
+    """One smooth delta per ARKit pose: upper-face poses move the upper half, the rest the lower."""
+    y = neutral.reshape(-1, 3)[:, 1]
+    out = {}
+    for name in A2F_SKIN_POSES:
+        upper = name.startswith(("eye", "brow"))
+        weight = np.clip((y / 12.0) if upper else (-y / 12.0), 0, 1)[:, None]
+        direction = rng.standard_normal(3)
+        wobble = 1.0 + 0.3 * rng.standard_normal((len(y), 1))
+        out[name] = (weight * wobble * direction * 0.6).reshape(-1).astype(np.float32)
+    return out
+
+
+def _basis(rng, poses: dict[str, np.ndarray], modes: int) -> np.ndarray:
+    """PCA-like skin modes: jawOpen first (what the network's loudness output drives), then other poses."""
+    order = ["jawOpen", "mouthFunnel", "mouthSmileLeft", "mouthSmileRight", "mouthClose", "mouthPucker"]
+    rest = [n for n in A2F_SKIN_POSES if n not in order]
+    names = (order + list(rng.permutation(rest)))[:modes]
+    basis = np.stack([poses[n] for n in names])
+    if modes > len(names):
+        basis = np.vstack([basis, rng.standard_normal((modes - len(names), basis.shape[1])) * 0.05])
+    return basis.astype(np.float32)
+
+
+def _write_blendshapes(out: Path, part: str, neutral, poses, names, mask) -> None:
+    arrays = {"poseNames": np.array(["neutral", *names], dtype="S"), "neutral": neutral.astype(np.float32)}
+    arrays |= {n: poses[n].astype(np.float32) for n in names}
+    if mask is not None:
+        arrays["frontalMask"] = mask.astype(np.int32)
+    np.savez(out / f"bs_{part}.npz", **arrays)
+    n = len(names)
+    symmetric, cancel = [-1] * n, [-1] * n
+    for i, a in enumerate(names):
+        if a.endswith("Left") and a.replace("Left", "Right") in names:
+            symmetric[i] = symmetric[names.index(a.replace("Left", "Right"))] = i
+    for k, (a, b) in enumerate([("mouthLeft", "mouthRight"), ("jawLeft", "jawRight"),
+                                ("mouthSmileLeft", "mouthFrownLeft")]):
+        if a in names and b in names:
+            cancel[names.index(a)] = cancel[names.index(b)] = k
+    active = [0 if part == "skin" and n.startswith(("eyeLook", "tongue")) else 1 for n in names]
+    _write_json(out / f"bs_{part}_config.json", {"blendshape_params": {
+        "strengthL1regularization": 0.1, "strengthL2regularization": 0.5, "strengthTemporalSmoothing": 0.1,
+        "strengthSymmetry": 0.2, "templateBBSize": 54.7, "numPoses": n, "bsSolveActivePoses": active,
+        "bsSolveCancelPoses": cancel, "bsSolveSymmetryPoses": symmetric, "bsWeightMultipliers": [1.0] * n,
+        "bsWeightOffsets": [0.0] * n}})
+
+
+def _write_network(path: Path, rng, result_size: int) -> None:
+    """input [B,1,8320] and emotion [B,1,26] -> result [B,1,R]: tanh of a linear map of 16 slice loudnesses
+    and the emotion; output 0 (the jawOpen mode) follows the loudness of the window's middle slices."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w_audio = rng.standard_normal((SEGMENTS, result_size)).astype(np.float32) * 0.5
+    w_audio[:, 0] = 0.0
+    w_audio[SEGMENTS // 2 - 2:SEGMENTS // 2 + 2, 0] = 6.0  # ~10 ms either side of the output frame
+    w_emotion = rng.standard_normal((IMPLICIT + len(EMOTIONS), result_size)).astype(np.float32) * 0.05
+    w_emotion[:, 0] = 0.0
+    bias = np.zeros(result_size, np.float32)
+    bias[0] = -0.2
+    inits = [numpy_helper.from_array(a, n) for a, n in (
+        (w_audio, "w_audio"), (w_emotion, "w_emotion"), (bias, "bias"),
+        (np.array([-1, SEGMENTS, BUFFER_LEN // SEGMENTS], np.int64), "slices"),
+        (np.array([-1, IMPLICIT + len(EMOTIONS)], np.int64), "flat_emotion"),
+        (np.array([-1, 1, result_size], np.int64), "out_shape"), (np.array([2], np.int64), "axes"))]
+    nodes = [helper.make_node("Reshape", ["input", "slices"], ["sliced"]),
+             helper.make_node("Abs", ["sliced"], ["magnitude"]),
+             helper.make_node("ReduceMean", ["magnitude"], ["loudness"], axes=[2], keepdims=0),
+             helper.make_node("MatMul", ["loudness", "w_audio"], ["from_audio"]),
+             helper.make_node("Reshape", ["emotion", "flat_emotion"], ["emotion_2d"]),
+             helper.make_node("MatMul", ["emotion_2d", "w_emotion"], ["from_emotion"]),
+             helper.make_node("Add", ["from_audio", "from_emotion"], ["summed"]),
+             helper.make_node("Add", ["summed", "bias"], ["biased"]),
+             helper.make_node("Tanh", ["biased"], ["activated"]),
+             helper.make_node("Reshape", ["activated", "out_shape"], ["result"])]
+    graph = helper.make_graph(
+        nodes, "a2f_regression_stand_in",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, BUFFER_LEN]),
+         helper.make_tensor_value_info("emotion", TensorProto.FLOAT, ["batch", 1, IMPLICIT + len(EMOTIONS)])],
+        [helper.make_tensor_value_info("result", TensorProto.FLOAT, ["batch", 1, result_size])],
+        [i for i in inits if i.name != "axes"])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(make(args.out, args.size, args.seed))
+
+
+if __name__ == "__main__":
+    main()
