@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster", metavar="ray[://ADDRESS]", help="run the lines as tasks on a Ray cluster: 'ray' "
                    "(the cluster this machine belongs to, or $RAY_ADDRESS) or 'ray://HOST:PORT' (Ray Client)")
     add_options(p, "animate_options")
+    add_options(p, "engine_options")
     add_options(p, "render_options", ("size", "background"))
     add_progress(p)
 

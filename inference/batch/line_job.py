@@ -159,6 +159,6 @@ def run_line(line: BatchLine) -> tuple[LineResult, float]:
 
 def default_options(**given: Any) -> dict[str, Any]:
     """The batch's defaults: the contract's, overridden by what the command line gave."""
-    spec = contract()["animate_options"] | contract()["render_options"]
+    spec = contract()["animate_options"] | contract()["engine_options"] | contract()["render_options"]
     return {name: given[name] if given.get(name) is not None else s["default"] for name, s in spec.items()}
 

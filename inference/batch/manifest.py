@@ -142,7 +142,8 @@ def _column(name: str) -> str:
 
 
 def _known_columns() -> set[str]:
-    return set(INPUTS) | set(OUTPUTS) | set(contract()["animate_options"]) | set(VIDEO_OPTIONS)
+    return (set(INPUTS) | set(OUTPUTS) | set(contract()["animate_options"]) | set(contract()["engine_options"])
+            | set(VIDEO_OPTIONS))
 
 
 def _check_columns(columns: list[str], path: Path) -> None:
@@ -167,9 +168,13 @@ def _line(number: int, row: dict[str, str], base: Path) -> BatchLine:
     if transcript and transcript.lower().endswith(".txt") and "\n" not in transcript:
         transcript_file, transcript = _path(transcript, base), None
     options = {}
-    for group, names in (("animate_options", tuple(contract()["animate_options"])), ("render_options", VIDEO_OPTIONS)):
+    for group, names in (("animate_options", tuple(contract()["animate_options"])),
+                         ("engine_options", tuple(contract()["engine_options"])), ("render_options", VIDEO_OPTIONS)):
         for name in names:
             if cell.get(name):
+                if contract()[group][name]["type"] == "path":  # a model folder, relative to the manifest
+                    options[name] = str(_path(cell[name], base))
+                    continue
                 try:
                     options[name] = parse_option(group, name, cell[name])
                 except ValueError as e:

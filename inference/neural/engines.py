@@ -68,7 +68,8 @@ def arkit_channels(frames: A2FFrames, jaw_gain: float, lip_gain: float) -> dict[
         out["jawOpen"] = np.clip(frames.jaw_open_deg / JAW_OPEN_FULL_DEG, 0.0, 1.0) * jaw_gain
     if frames.eyes_deg is not None:
         out |= _gaze(frames.eyes_deg)
-    return {k: np.clip(v, 0.0, 1.0).astype(np.float32) for k, v in out.items()}
+    # the solve's cancelled poses sit at its bound of 1e-10, not 0: a weight that small is none
+    return {k: np.where(v < 1e-6, 0.0, np.clip(v, 0.0, 1.0)).astype(np.float32) for k, v in out.items()}
 
 
 def _gaze(eyes: np.ndarray) -> dict[str, np.ndarray]:
