@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_progress(p)
 
     add_progress(sub.add_parser("languages", help="list the language codes and voices the transcript can use"))
+
+    p = sub.add_parser("models", help="learned models: check a folder, download a known one, list them")
+    p.add_argument("action", choices=("check", "fetch", "list"), help="check DIR: what the folder holds and whether "
+                   "it runs here; fetch NAME: download from the Hugging Face Hub; list: the known names")
+    p.add_argument("target", nargs="?", help="the folder (check) or the model's name (fetch)")
+    p.add_argument("-o", "--output-dir", help="fetch: the folder to download into (default: ./models/NAME)")
+    add_options(p, "engine_options", ("device",))
+    add_progress(p)
     return parser
 
 
@@ -393,9 +401,38 @@ def _cmd_languages(_args: argparse.Namespace, _progress: Progress) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace, progress: Progress) -> int:
+    from .neural import models
+
+    if args.action == "list":
+        for name, (repo, what, licence) in models.KNOWN.items():
+            print(f"{name:22} {what} (huggingface.co/{repo}, {licence})")
+        progress.result(models=list(models.KNOWN))
+        return 0
+    if not args.target:
+        raise InputError(f"vividtalk models {args.action} needs a "
+                         f"{'folder' if args.action == 'check' else 'model name (vividtalk models list)'}.")
+    if args.action == "fetch":
+        progress.update("download", 0.0, args.target)
+        folder = models.fetch(args.target, args.output_dir or Path("models") / args.target)
+        progress.update("download", 1.0)
+        report = models.check(folder, args.device)
+    else:
+        report = models.check(args.target, args.device)
+    progress.result(output=report["folder"], **{k: v for k, v in report.items() if k != "folder"})
+    if progress.mode != "json":
+        for key, value in report.items():
+            if key == "files":
+                value = ", ".join(f"{n} ({size / 1e6:.1f} MB)" for n, size in value.items())
+            print(f"{key:12} {value}")
+        print(f"it runs here: {report['provider']} on {report['device']}")
+    return 0
+
+
 COMMANDS = {"animate": _cmd_animate, "batch": _cmd_batch, "head-style": _cmd_head_style,
             "export-csv": _cmd_export_csv, "demo": _cmd_demo, "rig": _cmd_rig, "export-flame": _cmd_export_flame,
-            "retarget": _cmd_retarget, "render": _cmd_render, "serve": _cmd_serve, "languages": _cmd_languages}
+            "retarget": _cmd_retarget, "render": _cmd_render, "serve": _cmd_serve, "languages": _cmd_languages,
+            "models": _cmd_models}
 
 
 def _raise_cancel(_signum, _frame):

@@ -71,7 +71,7 @@ def _sdk_weights(runner, audio: np.ndarray, fps: float, n: int) -> np.ndarray:
     padded = np.concatenate([np.zeros(8320, np.float32), audio, np.zeros(8320, np.float32)]) * a["input_strength"]
     rows = []
     for frame in range(n):
-        start = int(round(frame / fps * 16000)) - 4160 + 8320
+        start = round(frame / fps * 16000) - 4160 + 8320
         window = padded[start:start + 8320].astype(np.float32)[None, None]
         emotion = np.concatenate([m.implicit_emotion, m.default_emotion])[None, None].astype(np.float32)
         rows.append(runner.session.run(["result"], {"input": window, "emotion": emotion})[0].reshape(-1))
