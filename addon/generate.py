@@ -42,6 +42,10 @@ class Request:
     emotion_strength: float = 1.0
     seed: int = 0
     head_from: str = ""  # a video of a speaker (or a saved head style) the take's head moves like
+    engine: str = "BUILTIN"  # BUILTIN, A2F (Audio2Face-3D lips and jaw) or WAV2VEC2 (phone timing)
+    a2f_model: str = ""
+    phone_model: str = ""
+    device: str = "AUTO"
     target_mesh: str = ""  # SELECTED: the mesh to drive
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vividtalk_")))
 
@@ -73,6 +77,12 @@ class Request:
             return "Select the mesh to animate (it needs ARKit or viseme shape keys)."
         if self.head_from and not Path(_abs(self.head_from)).is_file():
             return f"Head motion video '{_abs(self.head_from)}' does not exist; check the path or clear it."
+        folder, what = {"A2F": (self.a2f_model, "an Audio2Face-3D model"),
+                        "WAV2VEC2": (self.phone_model, "a wav2vec2 phoneme model")}.get(self.engine, ("", ""))
+        if what and not folder:
+            return f"Choose the folder of {what} for this engine (docs/neural.md says where to get one)."
+        if what and not Path(_abs(folder)).is_dir():
+            return f"Model folder '{_abs(folder)}' does not exist; check the path or choose the Built-in engine."
         return None
 
     def cleanup(self) -> None:
@@ -109,6 +119,12 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
         animate += ["-t", _abs(text) if Path(_abs(text)).is_file() else text]
     if req.head_from:
         animate += ["--head-from", _abs(req.head_from)]
+    if req.engine == "A2F":
+        animate += ["--engine", "a2f", "--a2f-model", _abs(req.a2f_model)]
+    elif req.engine == "WAV2VEC2":
+        animate += ["--phones", "wav2vec2", "--phone-model", _abs(req.phone_model)]
+    if req.engine != "BUILTIN":
+        animate += ["--device", req.device.lower()]
     steps = [Step(animate, "Lip sync", 3.0)]
     if req.rig == "SELECTED":
         mesh = bpy.data.objects[req.target_mesh]
@@ -165,6 +181,7 @@ def apply_results(context, req: Request) -> Applied:
             shape_keys = {c: k for c, k in clip["keys"].items() if not c.startswith(("pitch", "yaw", "roll"))}
             groups = clip.get("channel_groups", {})
             head_drivers = json.loads(armature.get("vividtalk_head_drivers", "[]"))
+        report += _learned_report(clip.get("meta", {}))
         n = 1 + sum(1 for a in bpy.data.actions if a.name.startswith(f"{TAKE_PREFIX} {Path(req.audio_path).stem}"))
         head_keys = {a: clip["keys"][a] for a in ("pitch", "yaw", "roll") if a in clip["keys"]}
         action = keyframes.write_take(f"{TAKE_PREFIX} {Path(req.audio_path).stem} take {n}", mesh.data.shape_keys,
@@ -185,6 +202,17 @@ def apply_results(context, req: Request) -> Applied:
         for item in created:
             _remove(item)
         raise
+
+
+def _learned_report(meta: dict) -> list[str]:
+    """Which learned model made the take, and where it ran (the provider the engine reports)."""
+    lines = []
+    if isinstance(meta.get("a2f"), dict):
+        lines.append(f"Lips and jaw: Audio2Face-3D ({meta['a2f'].get('actor') or 'model'}) on "
+                     f"{meta['a2f'].get('provider', '?')}.")
+    if isinstance(meta.get("phone_model"), dict):
+        lines.append(f"Phones: wav2vec2 on {meta['phone_model'].get('device', '?')}.")
+    return lines
 
 
 def _remove(item) -> None:

@@ -22,11 +22,11 @@ from .contract import format_header
 from .engine import EngineJob, Step, find_engine_python
 from .generate import Request, apply_results, engine_steps, rig_mesh
 from .preferences import engine_preference
-from .properties import RIG_ITEMS, CancelsJob, contract_property, job_state
+from .properties import ENGINE_ITEMS, RIG_ITEMS, CancelsJob, contract_property, job_state
 
 _REQUEST_FIELDS = ("audio_path", "transcript", "language", "rig", "portrait_path", "ict_path", "flame_path",
                    "mouth_gain", "jaw_gain", "lip_gain", "head_gain", "head_style", "emotion", "emotion_strength",
-                   "seed", "head_from")
+                   "seed", "head_from", "engine", "a2f_model", "phone_model", "device")
 
 
 def _engine_or_message(context) -> tuple[str | None, str]:
@@ -200,6 +200,10 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
     emotion: contract_property("animate_options", "emotion", options={"SKIP_SAVE"})
     emotion_strength: contract_property("animate_options", "emotion_strength", options={"SKIP_SAVE"})
     seed: contract_property("animate_options", "seed", options={"SKIP_SAVE"})
+    engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="BUILTIN", options={"SKIP_SAVE"})
+    a2f_model: contract_property("engine_options", "a2f_model", options={"SKIP_SAVE"})
+    phone_model: contract_property("engine_options", "phone_model", options={"SKIP_SAVE"})
+    device: contract_property("engine_options", "device", options={"SKIP_SAVE"})
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"},
                             description="Return at once and report progress (the panel's button does this)")
 

@@ -50,6 +50,14 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         row.prop(s, "emotion", text="")
         row.prop(s, "emotion_strength")
         col.prop(s, "seed")
+        box = layout.box()
+        box.prop(s, "engine")
+        if s.engine == "A2F":
+            box.prop(s, "a2f_model", text="Model folder")
+        elif s.engine == "WAV2VEC2":
+            box.prop(s, "phone_model", text="Model folder")
+        if s.engine != "BUILTIN":
+            box.prop(s, "device")
         fps = context.scene.render.fps / context.scene.render.fps_base
         layout.label(text=f"Frame rate from the scene: {fps:g} fps", icon="TIME")
         job = job_state(context)

@@ -24,6 +24,15 @@ RIG_ITEMS = [
 ]
 
 
+ENGINE_ITEMS = [
+    ("BUILTIN", "Built-in", "Phone timing by the built-in aligner on the CPU: no model to download"),
+    ("A2F", "Audio2Face-3D", "Lips and jaw from an NVIDIA Audio2Face-3D v2.3 model folder (GPU when present); "
+     "head, blinks and brows stay VividTalk's"),
+    ("WAV2VEC2", "wav2vec2 phonemes", "Phone timing from a wav2vec2 phoneme model folder (GPU when present), "
+     "in every language espeak-ng speaks"),
+]
+
+
 def enum_items(group: str, name: str) -> list[tuple[str, str, str]]:
     """Blender enum items (upper-case identifiers) for one of the contract's choices."""
     return [(c.upper(), c.capitalize(), f"{option(group, name)['label']}: {c}")
@@ -40,6 +49,8 @@ def contract_property(group: str, name: str, **extra):
         return IntProperty(default=spec["default"] or spec["min"], min=spec["min"], max=spec["max"], **common)
     if spec["type"] == "enum":
         return EnumProperty(items=enum_items(group, name), default=str(spec["default"]).upper(), **common)
+    if spec["type"] == "path":
+        return StringProperty(default=spec["default"] or "", subtype="DIR_PATH", **common)
     return StringProperty(default=spec["default"], **common)
 
 
@@ -67,6 +78,11 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
     emotion: contract_property("animate_options", "emotion")
     emotion_strength: contract_property("animate_options", "emotion_strength")
     seed: contract_property("animate_options", "seed")
+    engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="BUILTIN",
+                         description="What makes the lip sync: the built-in aligner or a learned model")
+    a2f_model: contract_property("engine_options", "a2f_model")
+    phone_model: contract_property("engine_options", "phone_model")
+    device: contract_property("engine_options", "device")
 
 
 class VIVIDTALK_PG_job(bpy.types.PropertyGroup):

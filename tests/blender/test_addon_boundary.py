@@ -54,14 +54,20 @@ def test_the_installed_extension_reads_the_engines_contract(addon):
 NOT_A_BUTTON = {"fps": "the scene's frame rate is used", "workers": "the engine picks one per core"}
 
 
-@pytest.mark.parametrize("rna", ["settings", "generate", "render"])
-def test_panel_and_operators_offer_what_the_engine_accepts(addon, rna):
-    group = "render_options" if rna == "render" else "animate_options"
+@pytest.mark.parametrize("rna,group", [("settings", "animate_options"), ("generate", "animate_options"),
+                                       ("settings", "engine_options"), ("generate", "engine_options"),
+                                       ("render", "render_options")])
+def test_panel_and_operators_offer_what_the_engine_accepts(addon, rna, group):
     props = {"settings": lambda: bpy.types.Scene.bl_rna.properties["vividtalk"].fixed_type.properties,
              "generate": lambda: bpy.ops.vividtalk.generate.get_rna_type().properties,
              "render": lambda: bpy.ops.vividtalk.render_video.get_rna_type().properties}[rna]()
     checked = 0
     for name, spec in ENGINE_CONTRACT[group].items():
+        if name == "engine":  # the panel's Engine choice also offers wav2vec2 phones (the --phones option)
+            assert [i.identifier for i in props["engine"].enum_items] == ["BUILTIN", "A2F", "WAV2VEC2"]
+            continue
+        if name == "phones":
+            continue
         prop = props.get("language" if name == "lang" else name)
         if name in NOT_A_BUTTON:
             assert prop is None, name
@@ -75,9 +81,50 @@ def test_panel_and_operators_offer_what_the_engine_accepts(addon, rna):
         elif spec["type"] == "enum":
             assert [i.identifier.lower() for i in prop.enum_items] == spec["choices"], name
             assert prop.default.lower() == spec["default"], name
+        elif spec["type"] == "path":
+            assert prop.subtype == "DIR_PATH" and prop.default == "", name
         else:
             assert prop.default == spec["default"], name
-    assert checked >= 2
+    assert checked >= (1 if group == "engine_options" else 2)
+
+
+def test_engine_steps_pass_the_learned_engines_and_their_folders(addon, scene, tmp_path):
+    generate = _module(addon, "generate")
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"x")
+    for engine, flags in (("A2F", ["--engine", "a2f", "--a2f-model"]),
+                          ("WAV2VEC2", ["--phones", "wav2vec2", "--phone-model"])):
+        req = generate.Request(audio_path=str(wav), engine=engine, a2f_model=str(tmp_path), phone_model=str(tmp_path),
+                               device="CUDA")
+        try:
+            args = generate.engine_steps(req, scene)[0].args
+        finally:
+            req.cleanup()
+        at = args.index(flags[0])
+        assert args[at:at + 4] == [*flags, str(tmp_path)] and args[args.index("--device") + 1] == "cuda"
+    req = generate.Request(audio_path=str(wav))
+    try:
+        args = generate.engine_steps(req, scene)[0].args
+    finally:
+        req.cleanup()
+    assert "--engine" not in args and "--phones" not in args and "--device" not in args
+
+
+def test_generate_with_audio2face_keys_the_take_and_reports_the_provider(addon, scene, short_line,
+                                                                        tmp_path_factory):
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("a2f") / "mark"
+    made = subprocess.run([os.environ["VIVIDTALK_ENGINE_PYTHON"], str(REPO / "tools" / "make_tiny_a2f.py"),
+                           str(folder)], capture_output=True, text=True, cwd=REPO)
+    if made.returncode != 0:
+        pytest.skip(f"the engine has no neural extra (pip install -e '.[neural]'): {made.stderr[-200:]}")
+    assert bpy.ops.vividtalk.generate(audio_path=str(short_line), rig="PORTRAIT", engine="A2F",
+                                      a2f_model=str(folder), device="CPU") == {"FINISHED"}
+    action = next(a for a in bpy.data.actions if a.name.startswith("VividTalk"))
+    meta = json.loads(action["vividtalk_clip"])["meta"]
+    assert meta["a2f"]["provider"] == "CPUExecutionProvider" and meta["options"]["engine"] == "a2f"
+    assert "jawOpen" in meta["a2f"]["channels"]
 
 
 def test_engine_steps_pass_every_engine_option(addon, scene, tmp_path):
@@ -227,6 +274,8 @@ def test_bad_audio_is_refused_and_the_scene_stays(scene, tmp_path, kind):
     ({"rig": "FLAME", "flame_path": "/nowhere/flame.pkl"}, "does not exist"),
     ({"rig": "PORTRAIT", "portrait_path": "/nowhere/me.jpg"}, "does not exist"),
     ({"head_from": "/nowhere/speaker.mp4"}, "Head motion video"),
+    ({"engine": "A2F"}, "Audio2Face-3D model"),
+    ({"engine": "WAV2VEC2", "phone_model": "/nowhere/w2v"}, "does not exist"),
 ])
 def test_bad_options_are_refused_and_the_scene_stays(scene, short_line, options, message):
     before = _scene_state(scene)
