@@ -103,3 +103,22 @@ def test_the_frontal_mask_restricts_the_solve_to_its_vertices():
     target[:, 3:6] += 50.0  # vertex 1 is outside the mask: noise there must not matter
     prep = prepare(masked)
     assert np.abs(solve(prep, prep.project(target)) - truth).max() < 1e-3
+
+
+def test_the_active_set_solver_is_as_good_as_scipys_bvls_on_random_boxes():
+    from scipy.optimize import lsq_linear
+
+    from inference.neural.blendshape_solve import bounded_least_squares
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(2, 53))
+        d = rng.standard_normal((120, n))
+        a = d.T @ d + np.eye(n) * rng.uniform(0, 5)
+        b = a @ rng.uniform(-0.5, 1.5, n) + rng.standard_normal(n) * 3
+        upper = np.where(rng.random(n) < 0.1, 1e-10, 1.0)
+        ours = bounded_least_squares(a, a.T @ a, b, upper, rng.uniform(0, 1, n))
+        theirs = lsq_linear(a, b, bounds=(np.zeros(n), upper), method="bvls", tol=1e-12).x
+        assert (ours >= 0).all() and (ours <= upper).all()
+        ours_cost, theirs_cost = (float(np.sum((a @ x - b) ** 2)) for x in (ours, theirs))
+        assert ours_cost <= theirs_cost * (1 + 1e-9) + 1e-9

@@ -17,13 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import lsq_linear
 
 from .a2f_model import BlendshapeSet
 
 CANCELLED_UPPER = 1e-10  # the SDK's bound for the cancelled pose of a pair
-BOUND_SLACK = 1e-7  # an unconstrained solution this close inside [0, 1] is taken as is
 
 
 @dataclass(frozen=True)
@@ -80,32 +78,57 @@ def solve(prep: PreparedSolve, projected: np.ndarray) -> np.ndarray:
     another way), solved in order: each frame's temporal term uses the previous frame's weights."""
     projected = np.atleast_2d(np.asarray(projected, np.float64))
     n = len(prep.active)
-    try:
-        factor = cho_factor(prep.a_matrix)
-    except np.linalg.LinAlgError:
-        factor = None
+    normal = prep.a_matrix.T @ prep.a_matrix  # |A w - b|² = wᵀ(AᵀA)w - 2(Aᵀb)ᵀw + const
     upper = np.ones(n)
     previous = np.zeros(n)
     out = np.zeros((len(projected), len(prep.pose_names)))
     for t, atb in enumerate(projected):
         b = atb + prep.temporal_b * previous
         upper[:] = 1.0
-        x = _bounded(prep.a_matrix, b, upper, factor)
+        x = bounded_least_squares(prep.a_matrix, normal, b, upper, previous)
         if prep.cancel_pairs:
             for i, j in prep.cancel_pairs:
                 upper[j if x[i] >= x[j] else i] = CANCELLED_UPPER
-            x = _bounded(prep.a_matrix, b, upper, None)
+            x = bounded_least_squares(prep.a_matrix, normal, b, upper, x)
         previous = x
         out[t, prep.active] = x
     return out * prep.multipliers + prep.offsets
 
 
-def _bounded(a: np.ndarray, b: np.ndarray, upper: np.ndarray, factor) -> np.ndarray:
-    """argmin |a x - b| with 0 <= x <= upper: the plain solve where it already lies inside, else BVLS."""
-    if factor is not None:
-        x = cho_solve(factor, b)
-        if (x >= -BOUND_SLACK).all() and (x <= upper + BOUND_SLACK).all():
+def bounded_least_squares(a: np.ndarray, normal: np.ndarray, b: np.ndarray, upper: np.ndarray,
+                          start: np.ndarray, max_steps: int = 200) -> np.ndarray:
+    """argmin |a x - b| subject to 0 <= x <= upper, by a primal active-set method started from ``start``
+    (clipped into the box): from one frame to the next few bounds change, so it takes a step or two. Where it
+    does not settle, SciPy's BVLS solves the frame. ``normal`` is aᵀa."""
+    g = a.T @ b
+    tol = 1e-10 * max(1.0, float(np.abs(g).max()))
+    x = np.clip(start, 0.0, upper)
+    free = (x > 0.0) & (x < upper)
+    for _ in range(max_steps):
+        f = np.flatnonzero(free)
+        if len(f):
+            fixed = np.flatnonzero(~free)
+            rhs = g[f] - normal[np.ix_(f, fixed)] @ x[fixed]
+            try:
+                target = np.linalg.solve(normal[np.ix_(f, f)], rhs)
+            except np.linalg.LinAlgError:
+                break
+            step = target - x[f]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                room = np.where(step < 0, -x[f] / step, np.where(step > 0, (upper[f] - x[f]) / step, np.inf))
+            alpha = min(1.0, float(room.min()))
+            x[f] += alpha * step
+            if alpha < 1.0:  # a bound was hit on the way: that weight is held there
+                hit = f[room <= alpha + 1e-12]
+                x[hit] = np.where(step[np.isin(f, hit)] < 0, 0.0, upper[hit])
+                free[hit] = False
+                continue
+        gradient = normal @ x - g
+        wants_in = np.where(~free & (x <= 0.0), -gradient, np.where(~free & (x >= upper), gradient, 0.0))
+        k = int(np.argmax(wants_in))
+        if wants_in[k] <= tol:
             return np.clip(x, 0.0, upper)
+        free[k] = True
     return lsq_linear(a, b, bounds=(np.zeros_like(upper), upper), method="bvls", tol=1e-10).x
 
 
