@@ -196,6 +196,11 @@ def test_incomplete_mismatched_or_hostile_folders_get_a_clear_message(a2f_copy, 
         _load(a2f_copy)
 
 
+def test_a_folder_without_model_json_is_read_by_the_release_names(a2f_copy):
+    (a2f_copy / "model.json").unlink()
+    assert _load(a2f_copy).model.network_path.name == "network.onnx"
+
+
 def test_a_pickled_array_is_refused_without_running_it(a2f_copy):
     np.savez(a2f_copy / "implicit_emo_db.npz", emo_db=np.array([{"evil": 1}], dtype=object),
              emo_spec_names=np.array([b"cp1_neutral"]), emo_spec_start=np.array([0]), emo_spec_size=np.array([1]))

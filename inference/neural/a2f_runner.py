@@ -54,6 +54,9 @@ class A2FRunner:
                              "download is damaged, or the file is not an Audio2Face-3D network.") from e
         self.provider = self.session.get_providers()[0]
         _check_tensors(self.session, model)
+        # the inputs' element type as the network declares it (a half-precision export takes float16)
+        self._dtypes = {i.name: np.float16 if i.type == "tensor(float16)" else np.float32
+                        for i in self.session.get_inputs()}
         self.solve = prepare(model.skin_blendshapes)
         self._fold = _fold_skin(model, self.solve)
 
@@ -73,7 +76,8 @@ class A2FRunner:
             hi = min(n_frames, lo + BATCH)
             windows = padded[starts[lo:hi, None] + offsets][:, None, :]
             emotions = np.broadcast_to(emotion_row, (hi - lo, 1, len(emotion_row))).copy()
-            out = self.session.run(["result"], {"input": windows, "emotion": emotions})[0]
+            out = self.session.run(["result"], {"input": windows.astype(self._dtypes["input"], copy=False),
+                                                "emotion": emotions.astype(self._dtypes["emotion"], copy=False)})[0]
             result[lo:hi] = np.asarray(out, np.float32).reshape(hi - lo, -1)
             if progress is not None:
                 progress(hi / max(1, n_frames))
@@ -191,6 +195,9 @@ def _check_tensors(session, m: A2FModel) -> None:
             raise InputError(f"'{m.network_path}' has no input '{name}' (it has {', '.join(inputs)}): not an "
                              "Audio2Face-3D regression network.")
         dims = inputs[name]
+        if len(dims) == 3 and isinstance(dims[1], int) and dims[1] != 1:
+            raise InputError(f"'{m.network_path}': input '{name}' has shape {dims}; the released regression "
+                             "networks take one window per batch item ([batch, 1, n]).")
         if len(dims) != 3 or (isinstance(dims[-1], int) and dims[-1] != last):
             raise InputError(f"'{m.network_path}': input '{name}' has shape {dims}; network_info.json implies "
                              f"[batch, 1, {last}]. The network and its files come from different models.")

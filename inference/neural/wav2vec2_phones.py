@@ -57,6 +57,8 @@ class PhoneModel:
                              "CTC model is needed.")
         vocab_path = need(root / "vocab.json", "vocab.json", REMEDY)
         vocab = read_json(vocab_path, "vocabulary")
+        if len(vocab) == 1 and isinstance(next(iter(vocab.values())), dict):  # {"<lang>": {token: id}}
+            vocab = next(iter(vocab.values()))
         if not vocab or not all(isinstance(v, int) and not isinstance(v, bool) for v in vocab.values()):
             raise InputError(f"'{vocab_path}' is not a wav2vec2 vocabulary (token -> id).")
         size = config.get("vocab_size")
@@ -85,7 +87,8 @@ class PhoneModel:
                                                      use_safetensors=weights[0].suffix == ".safetensors")
         except Exception as e:  # safetensors, torch's weights-only unpickler and transformers raise their own
             raise InputError(f"'{weights[0]}' could not be loaded as a Wav2Vec2ForCTC model: {str(e)[:300]}") from e
-        self.model.eval().to(self.device)
+        # float32 whatever the file holds: a half-precision save would otherwise meet float32 audio on the CPU
+        self.model.float().eval().to(self.device)
         self._torch = torch
 
     def log_probs(self, audio: np.ndarray) -> np.ndarray:
