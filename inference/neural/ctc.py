@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import InputError
 
-ALIGN_MAX_CELLS = 600_000_000  # frames x states: ~600 MB of backpointers (about 40 min of speech at 3 phones/s)
+# frames x states: ~600 MB of backpointers; at 50 frames and ~12 phones a second, about 12 minutes of speech
+ALIGN_MAX_CELLS = 600_000_000
 
 
 @dataclass(frozen=True)
