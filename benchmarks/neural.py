@@ -18,7 +18,6 @@ Real English speech from ../shared/data (its transcripts). Needs the neural extr
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import tempfile
 import time
@@ -27,15 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.speed import english_speech
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def export_network_of_real_cost(path: Path, result_size: int, emotion_size: int = 26) -> None:
@@ -66,8 +56,9 @@ def bench_a2f(audio: np.ndarray, folder: Path, device: str) -> dict:
     from inference.neural import a2f_runner
     from inference.neural.a2f_model import load_a2f_model
     from inference.neural.blendshape_solve import solve
+    from tools.make_tiny_a2f import make
 
-    model_dir = _tool("make_tiny_a2f").make(folder / "a2f-real", "real")
+    model_dir = make(folder / "a2f-real", "real")
     m0 = load_a2f_model(model_dir)
     export_network_of_real_cost(model_dir / "network.onnx", m0.result_size)
     seconds = len(audio) / 16000
@@ -101,8 +92,9 @@ def bench_a2f(audio: np.ndarray, folder: Path, device: str) -> dict:
 def bench_wav2vec2(audio: np.ndarray, text: str, folder: Path, device: str) -> dict:
     from inference.audio.languages import resolve
     from inference.neural.wav2vec2_phones import PhoneModel
+    from tools.make_tiny_wav2vec2 import make
 
-    model_dir = _tool("make_tiny_wav2vec2").make(folder / "w2v-large", "large")
+    model_dir = make(folder / "w2v-large", "large")
     seconds = len(audio) / 16000
     started = time.perf_counter()
     model = PhoneModel(model_dir, device)

@@ -3,7 +3,7 @@ an unknown name clearly and leaves nothing behind; list names the known models."
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def _vividtalk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "inference", *args], capture_output=True, text=True, timeout=600,
@@ -21,10 +19,7 @@ def _vividtalk(*args: str, env: dict | None = None) -> subprocess.CompletedProce
 
 
 def _make(tool: str, folder: Path) -> Path:
-    spec = importlib.util.spec_from_file_location(tool, REPO / "tools" / f"{tool}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make(folder)
+    return importlib.import_module(f"tools.{tool}").make(folder)
 
 
 def test_check_reports_an_a2f_folder_its_tensors_and_provider(tmp_path):

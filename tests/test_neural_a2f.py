@@ -5,7 +5,6 @@ into a clip, keys and an FBX; incomplete, mismatched and hostile folders get cle
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -21,19 +20,13 @@ from inference.errors import InputError
 pytest.importorskip("onnxruntime", reason="needs the neural extra: pip install -e '.[neural]'")
 pytest.importorskip("onnx", reason="tools/make_tiny_a2f.py needs onnx: pip install -e '.[neural]'")
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def tiny_a2f(tmp_path_factory) -> Path:
-    return _tool("make_tiny_a2f").make(tmp_path_factory.mktemp("a2f") / "Audio2Face-3D-v2.3-Mark")
+    from tools.make_tiny_a2f import make
+
+    return make(tmp_path_factory.mktemp("a2f") / "Audio2Face-3D-v2.3-Mark")
 
 
 @pytest.fixture

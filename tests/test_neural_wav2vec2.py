@@ -5,7 +5,6 @@ folders refused with a clear message."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -20,15 +19,13 @@ from inference.errors import InputError
 pytest.importorskip("torch", reason="needs the neural extra: pip install -e '.[neural]'")
 pytest.importorskip("transformers", reason="needs the neural extra: pip install -e '.[neural]'")
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tiny_w2v(tmp_path_factory) -> Path:
-    spec = importlib.util.spec_from_file_location("make_tiny_wav2vec2", REPO / "tools" / "make_tiny_wav2vec2.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make(tmp_path_factory.mktemp("w2v") / "wav2vec2-espeak")
+    from tools.make_tiny_wav2vec2 import make
+
+    return make(tmp_path_factory.mktemp("w2v") / "wav2vec2-espeak")
 
 
 @pytest.fixture(scope="module")
