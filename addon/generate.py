@@ -44,6 +44,7 @@ class Request:
     head_from: str = ""  # a video of a speaker (or a saved head style) the take's head moves like
     engine: str = "BUILTIN"  # BUILTIN, A2F (Audio2Face-3D lips and jaw) or WAV2VEC2 (phone timing)
     a2f_model: str = ""
+    a2f_actor: str = ""  # a v3.0 model's identity; empty: its first
     phone_model: str = ""
     device: str = "AUTO"
     target_mesh: str = ""  # SELECTED: the mesh to drive
@@ -121,6 +122,8 @@ def engine_steps(req: Request, scene: bpy.types.Scene) -> list[Step]:
         animate += ["--head-from", _abs(req.head_from)]
     if req.engine == "A2F":
         animate += ["--engine", "a2f", "--a2f-model", _abs(req.a2f_model)]
+        if req.a2f_actor.strip():
+            animate += ["--a2f-actor", req.a2f_actor.strip()]
     elif req.engine == "WAV2VEC2":
         animate += ["--phones", "wav2vec2", "--phone-model", _abs(req.phone_model)]
     if req.engine != "BUILTIN":

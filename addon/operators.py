@@ -26,7 +26,7 @@ from .properties import ENGINE_ITEMS, RIG_ITEMS, CancelsJob, contract_property, 
 
 _REQUEST_FIELDS = ("audio_path", "transcript", "language", "rig", "portrait_path", "ict_path", "flame_path",
                    "mouth_gain", "jaw_gain", "lip_gain", "head_gain", "head_style", "emotion", "emotion_strength",
-                   "seed", "head_from", "engine", "a2f_model", "phone_model", "device")
+                   "seed", "head_from", "engine", "a2f_model", "a2f_actor", "phone_model", "device")
 
 
 def _engine_or_message(context) -> tuple[str | None, str]:
@@ -202,6 +202,7 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
     seed: contract_property("animate_options", "seed", options={"SKIP_SAVE"})
     engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="BUILTIN", options={"SKIP_SAVE"})
     a2f_model: contract_property("engine_options", "a2f_model", options={"SKIP_SAVE"})
+    a2f_actor: contract_property("engine_options", "a2f_actor", options={"SKIP_SAVE"})
     phone_model: contract_property("engine_options", "phone_model", options={"SKIP_SAVE"})
     device: contract_property("engine_options", "device", options={"SKIP_SAVE"})
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"},

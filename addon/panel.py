@@ -54,6 +54,7 @@ class VIVIDTALK_PT_main(bpy.types.Panel):
         box.prop(s, "engine")
         if s.engine == "A2F":
             box.prop(s, "a2f_model", text="Model folder")
+            box.prop(s, "a2f_actor", text="Actor (v3.0)")
         elif s.engine == "WAV2VEC2":
             box.prop(s, "phone_model", text="Model folder")
         if s.engine != "BUILTIN":

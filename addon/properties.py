@@ -51,7 +51,7 @@ def contract_property(group: str, name: str, **extra):
         return EnumProperty(items=enum_items(group, name), default=str(spec["default"]).upper(), **common)
     if spec["type"] == "path":
         return StringProperty(default=spec["default"] or "", subtype="DIR_PATH", **common)
-    return StringProperty(default=spec["default"], **common)
+    return StringProperty(default=spec["default"] or "", **common)
 
 
 class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
@@ -81,6 +81,7 @@ class VIVIDTALK_PG_settings(bpy.types.PropertyGroup):
     engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="BUILTIN",
                          description="What makes the lip sync: the built-in aligner or a learned model")
     a2f_model: contract_property("engine_options", "a2f_model")
+    a2f_actor: contract_property("engine_options", "a2f_actor")
     phone_model: contract_property("engine_options", "phone_model")
     device: contract_property("engine_options", "device")
 

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "it runs here; fetch NAME: download from the Hugging Face Hub; list: the known names")
     p.add_argument("target", nargs="?", help="the folder (check) or the model's name (fetch)")
     p.add_argument("-o", "--output-dir", help="fetch: the folder to download into (default: ./models/NAME)")
-    add_options(p, "engine_options", ("device",))
+    add_options(p, "engine_options", ("device", "a2f_actor"))
     add_progress(p)
     return parser
 
@@ -416,9 +416,9 @@ def _cmd_models(args: argparse.Namespace, progress: Progress) -> int:
         progress.update("download", 0.0, args.target)
         folder = models.fetch(args.target, args.output_dir or Path("models") / args.target)
         progress.update("download", 1.0)
-        report = models.check(folder, args.device)
+        report = models.check(folder, args.device, args.a2f_actor)
     else:
-        report = models.check(args.target, args.device)
+        report = models.check(args.target, args.device, args.a2f_actor)
     progress.result(output=report["folder"], **{k: v for k, v in report.items() if k != "folder"})
     if progress.mode != "json":
         for key, value in report.items():

@@ -45,6 +45,7 @@ class AnimateOptions:
     """Head motion in the style of a reference video (head_codebook.py), instead of ``head_style``."""
     engine: str = "builtin"  # "a2f": lips and jaw from an Audio2Face-3D model (inference/neural/)
     a2f_model: str | None = None
+    a2f_actor: str = ""  # a v3.0 model's identity (default: its first)
     phones: str = "builtin"  # "wav2vec2": phone timing from a wav2vec2 phoneme model
     phone_model: str | None = None
     device: str = "auto"
@@ -156,7 +157,7 @@ def _a2f_lower_face(info, duration: float, options: AnimateOptions,
     from .neural.engines import arkit_channels, explicit_emotion
 
     progress.update("model", 0.0, "Audio2Face-3D")
-    runner = load_runner(str(options.a2f_model), options.device)
+    runner = load_runner(str(options.a2f_model), options.device, options.a2f_actor)
     audio = np.concatenate([*stream_mono16k(info), np.zeros(0, np.float32)])
     if runner.model.sample_rate != SAMPLE_RATE:
         import soxr
@@ -164,9 +165,10 @@ def _a2f_lower_face(info, duration: float, options: AnimateOptions,
         audio = soxr.resample(audio, SAMPLE_RATE, runner.model.sample_rate).astype(np.float32)
     frames = runner.run(audio, options.fps, frame_count(duration, options.fps),
                         explicit_emotion(runner, options.emotion.strip().lower(), options.emotion_strength),
-                        lambda done: progress.update("a2f", done))
+                        lambda done: progress.update("a2f", done), seed=options.seed)
     channels = arkit_channels(frames, options.mouth_gain * options.jaw_gain, options.mouth_gain * options.lip_gain)
-    meta = {"model": str(runner.model.folder), "actor": runner.model.actor, "provider": frames.provider,
+    meta = {"model": str(runner.model.folder), "kind": runner.model.kind, "actor": runner.model.actor,
+            "provider": frames.provider,
             "channels": sorted(channels)}
     return channels, meta
 

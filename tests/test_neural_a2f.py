@@ -172,7 +172,9 @@ def _edit_json(path: Path, change) -> None:
      "shapes_matrix_skin holds"),
     (lambda d: _edit_json(d / "network_info.json", lambda j: j["params"].pop("num_verts_skin")),
      "num_verts_skin"),
-    (lambda d: _edit_json(d / "network_info.json", lambda j: j["id"].update(type="diffusion")), "v3.0"),
+    (lambda d: _edit_json(d / "network_info.json", lambda j: j["id"].update(type="diffusion")),
+     "lacks 'params.emotions'"),
+    (lambda d: _edit_json(d / "network_info.json", lambda j: j["id"].update(type="gan")), "'gan' network"),
     (lambda d: _edit_json(d / "model_config.json", lambda j: j["config"].update(source_shot="nope")),
      "source_shot 'nope'"),
     (lambda d: _edit_json(d / "bs_skin_config.json", lambda j: j["blendshape_params"].update(numPoses=3)),
@@ -231,3 +233,91 @@ def test_cuda_asked_for_without_a_cuda_provider_says_how_to_get_one():
     assert onnx_providers("cpu", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     with pytest.raises(InputError, match="onnxruntime-gpu"):
         onnx_providers("cuda", ["CPUExecutionProvider"])
+
+
+# ------------------------------------------------------------------------------------- v3.0 (diffusion)
+@pytest.fixture(scope="module")
+def tiny_v3(tmp_path_factory) -> Path:
+    from tools.make_tiny_a2f import make
+
+    return make(tmp_path_factory.mktemp("a2f3") / "Audio2Face-3D-v3.0", kind="diffusion")
+
+
+def test_a_v3_folder_is_read_with_the_chosen_identitys_files(tiny_v3):
+    from inference.neural.a2f_model import load_a2f_model
+
+    m = load_a2f_model(tiny_v3, "James")
+    assert (m.kind, m.actor, m.identities) == ("diffusion", "james", ["claire", "james", "mark"])
+    assert m.skin_matrix is None and m.n_skin == 900 and m.result_size == 900 + 120 + 15 + 4
+    assert (m.diffusion.left, m.diffusion.center, m.diffusion.right, m.diffusion.steps) == (15, 30, 15, 2)
+    assert load_a2f_model(tiny_v3).actor == "claire"  # the first identity by default
+    (tiny_v3 / "unused").mkdir(exist_ok=True)
+    with pytest.raises(InputError, match="no actor 'bob'; it has claire, james, mark"):
+        load_a2f_model(tiny_v3, "bob")
+
+
+def _sdk_v3_weights(runner, audio: np.ndarray, fps: float, n: int, seed: int) -> np.ndarray:
+    """The SDK's v3.0 path on whole vertex arrays: windows stepping half a window from -padding, the GRU state
+    carried, the 30 center frames of 60 kept, skin composed and smoothed at 60 frames/s, solved, then sampled
+    at the clip's frame times."""
+    from inference.neural.a2f_runner import lower_face_mask
+    from inference.neural.blendshape_solve import solve
+
+    m, a = runner.model, runner.model.animator
+    x = np.concatenate([np.zeros(4000, np.float32), audio * np.float32(a["input_strength"]),
+                        np.zeros(40000, np.float32)])
+    state = np.zeros((2, 2, 1, 8), np.float32)
+    noise = np.random.default_rng(seed).standard_normal((1, 3, 60, m.result_size), dtype=np.float32)
+    identity = np.zeros((1, 3), np.float32)
+    identity[0, m.identities.index(m.actor)] = 1
+    kept = []
+    for k in range(int(np.ceil((n / fps) * 60 / 30)) + 1):
+        feeds = {"window": x[None, 8000 * k:8000 * k + 16000], "identity": identity,
+                 "emotion": np.zeros((1, 30, 10), np.float32), "input_latents": state, "noise": noise}
+        prediction, state = runner.session.run(["prediction", "output_latents"], feeds)
+        kept.append(prediction[0, 15:45, :m.n_skin])
+    deltas = np.concatenate(kept).astype(np.float64)
+    raw = a["skin_strength"] * deltas - a["eyelid_open_offset"] * m.eye_close_delta + \
+        a["lip_open_offset"] * m.lip_open_delta
+    mask = np.repeat(lower_face_mask(m.skin_mean, a["face_mask_level"], a["face_mask_softness"]), 3)
+
+    def follow(half_life: float) -> np.ndarray:
+        alpha = 1 - 0.5 ** ((1 / 60) / half_life)
+        d1, d2, out = raw[0].copy(), raw[0].copy(), []
+        for r in raw:
+            d1 += (r - d1) * alpha
+            d2 += (d1 - d2) * alpha
+            out.append(d2.copy())
+        return np.array(out)
+
+    pose = (m.skin_mean + follow(a["upper_face_smoothing"]) * a["upper_face_strength"] * (1 - mask)
+            + follow(a["lower_face_smoothing"]) * a["lower_face_strength"] * mask)
+    weights = solve(runner.solve, runner.solve.project(pose))
+    native = np.arange(len(weights)) / 60.0
+    return np.stack([np.interp(np.arange(n) / fps, native, w) for w in weights.T], axis=1)
+
+
+def test_the_v3_path_equals_the_sdks_steps_and_follows_the_voice(tiny_v3):
+    from inference.neural.a2f_model import load_a2f_model
+    from inference.neural.a2f_runner import A2FRunner
+
+    runner = A2FRunner(load_a2f_model(tiny_v3, "mark"), "cpu")
+    t = np.arange(48000) / 16000
+    audio = (0.4 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * t) > 0)).astype(np.float32)
+    frames = runner.run(audio, 30.0, 90, seed=5)
+    ours = np.stack([frames.weights[n] for n in runner.solve.pose_names], axis=1)
+    assert np.abs(ours - _sdk_v3_weights(runner, audio, 30.0, 90, 5)).max() < 1e-4
+    voiced = np.sin(2 * np.pi * np.arange(90) / 30.0) > 0
+    jaw = frames.weights["jawOpen"]
+    assert jaw[voiced].mean() > jaw[~voiced].mean() + 0.1  # on time: the first kept frame is at 0 s
+    again = runner.run(audio, 30.0, 90, seed=5)
+    assert np.array_equal(again.weights["jawOpen"], jaw)  # the same seed, the same motion
+
+
+def test_animate_with_a_v3_model_and_an_actor(tiny_v3, demo_voice, tmp_path):
+    out = tmp_path / "v3.json"
+    done = _vividtalk("animate", str(demo_voice), "-o", str(out), "--engine", "a2f", "--a2f-model", str(tiny_v3),
+                      "--a2f-actor", "james", "--device", "cpu", "--progress", "quiet")
+    assert done.returncode == 0, done.stderr
+    meta = json.loads(out.read_text(encoding="utf-8"))["meta"]["a2f"]
+    assert (meta["kind"], meta["actor"]) == ("diffusion", "james")

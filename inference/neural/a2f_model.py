@@ -1,10 +1,12 @@
-"""An NVIDIA Audio2Face-3D v2.3 / v2.3.1 regression model folder, read exactly as the release ships it.
+"""An NVIDIA Audio2Face-3D model folder (v2.3 / v2.3.1 regression, v3.0 diffusion), read as the release ships it.
 
 The files (see shared notes/learned_backends.md and the SDK's parse_helper.cpp): ``model.json`` names the
 others (optional here: the default names are used without it); ``network_info.json`` gives every size;
 ``network.onnx``; ``model_config.json`` (animator parameters, the implicit-emotion shot and frame);
 ``model_data.npz`` (PCA bases and neutral poses); ``implicit_emo_db.npz``; ``bs_skin.npz`` +
-``bs_skin_config.json`` (the ARKit solve); ``bs_tongue.npz`` + ``bs_tongue_config.json``. No size is
+``bs_skin_config.json`` (the ARKit solve); ``bs_tongue.npz`` + ``bs_tongue_config.json``. A v3.0 folder has one
+model config, model data and blendshape set per identity (``model_config_<actor>.json``, ...; Training
+Framework deploy.py), no PCA (its network gives vertex deltas) and no implicit emotions. No size is
 hard-coded: they differ per actor. Every mismatch between the files becomes an InputError naming the file.
 """
 
@@ -27,6 +29,8 @@ DEFAULT_BLENDSHAPES = {"skin": {"config": "bs_skin_config.json", "data": "bs_ski
                        "tongue": {"config": "bs_tongue_config.json", "data": "bs_tongue.npz"}}
 MODEL_DATA_KEYS = ("shapes_matrix_skin", "shapes_mean_skin", "lip_open_pose_delta", "eye_close_pose_delta",
                    "shapes_matrix_tongue", "shapes_mean_tongue", "neutral_jaw", "saccade_rot_matrix")
+DIFFUSION_DATA_KEYS = ("neutral_skin", "lip_open_pose_delta", "eye_close_pose_delta", "neutral_tongue",
+                       "neutral_jaw", "saccade_rot_matrix")
 ANIMATOR_KEYS = ("input_strength", "upper_face_smoothing", "lower_face_smoothing", "upper_face_strength",
                  "lower_face_strength", "face_mask_level", "face_mask_softness", "skin_strength", "blink_strength",
                  "lower_teeth_strength", "lower_teeth_height_offset", "lower_teeth_depth_offset", "lip_open_offset",
@@ -64,31 +68,51 @@ class BlendshapeSet:
 
 
 @dataclass(frozen=True)
+class DiffusionParams:
+    """v3.0's streaming: windows of ``buffer_len`` samples give left + center + right frames; the center ones
+    are kept, windows step by the center's length, a GRU state is carried from one window to the next."""
+
+    steps: int  # diffusion steps (the GRU state has one slice per step and layer)
+    gru_layers: int
+    gru_size: int
+    left: int
+    center: int
+    right: int
+    padding_left: int  # samples of silence before the audio: the first kept frame falls on its start
+
+    @property
+    def frames(self) -> int:
+        return self.left + self.center + self.right
+
+
+@dataclass(frozen=True)
 class A2FModel:
     folder: Path
     network_path: Path
+    kind: str  # "regression" (v2.3, v2.3.1) or "diffusion" (v3.0)
     actor: str
+    identities: list[str]  # the identities a diffusion network knows (its one-hot input), in order
     emotion_names: list[str]  # the explicit emotions, in the network's order
     default_emotion: np.ndarray
-    implicit_emotion: np.ndarray  # the row of implicit_emo_db chosen by model_config's source shot/frame
+    implicit_emotion: np.ndarray  # regression: the implicit_emo_db row of model_config's shot/frame; else empty
     buffer_len: int
-    buffer_offset: int
+    buffer_offset: int  # regression: where in the window its output frame sits
     sample_rate: int
-    n_skin: int
+    n_skin: int  # skin values in the network's output: PCA coefficients, or (diffusion) vertex deltas x 3
     n_tongue: int
     jaw_size: int
     eyes_size: int
-    animator: dict[str, float]  # model_config.json's config (input strength, strengths, offsets, smoothing)
-    skin_matrix: np.ndarray  # (n_skin, 3V) float32
-    skin_mean: np.ndarray  # (3V,)
+    animator: dict[str, float]  # model_config's config (input strength, strengths, offsets, smoothing)
+    skin_matrix: np.ndarray | None  # (n_skin, 3V) PCA basis; None where the network gives vertex deltas
+    skin_mean: np.ndarray  # (3V,) the neutral skin
     lip_open_delta: np.ndarray
     eye_close_delta: np.ndarray
-    tongue_matrix: np.ndarray  # (n_tongue, 3T)
     tongue_mean: np.ndarray
     neutral_jaw: np.ndarray  # (points, 3)
     saccades: np.ndarray  # (frames, 2) degrees
     skin_blendshapes: BlendshapeSet
     tongue_blendshapes: BlendshapeSet | None
+    diffusion: DiffusionParams | None = None
 
     @property
     def result_size(self) -> int:
@@ -99,67 +123,105 @@ class A2FModel:
         return len(self.implicit_emotion) + len(self.emotion_names)
 
 
-def load_a2f_model(folder: str | Path) -> A2FModel:
-    """Read and cross-check a regression model folder (no network is run here; see a2f_runner.py)."""
+def load_a2f_model(folder: str | Path, actor: str | None = None) -> A2FModel:
+    """Read and cross-check a model folder (no network is run here; see a2f_runner.py). ``actor`` picks one
+    of a v3.0 model's identities (default: the first); a regression model has one."""
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise InputError(f"The Audio2Face-3D model folder '{root}' does not exist or is not a folder. {REMEDY}")
-    files, shapes = _file_names(root)
-    info_path = need(files["networkInfoPath"], "network_info.json", REMEDY)
+    listed: dict = {}
+    if (root / "model.json").is_file():
+        listed = read_json(root / "model.json", "model index")
+    info_path = need(inside(root, listed.get("networkInfoPath", "network_info.json"), "network info"),
+                     "network_info.json", REMEDY)
     info = read_json(info_path, "network info")
-    if field(info, info_path, "id", "type", kind=str) != "regression":
-        raise InputError(f"'{info_path}' describes a '{info['id']['type']}' network; only the regression models "
-                         "(v2.3, v2.3.1) run here. v3.0 (diffusion) is not supported yet.")
+    kind = field(info, info_path, "id", "type", kind=str)
+    if kind not in ("regression", "diffusion"):
+        raise InputError(f"'{info_path}' describes a '{kind}' network; Audio2Face-3D regression (v2.3, v2.3.1) "
+                         "and diffusion (v3.0) models run here.")
     if field(info, info_path, "id", "output", kind=str) != "geometry":
         raise InputError(f"'{info_path}' describes a network whose output is not geometry.")
     params = field(info, info_path, "params", kind=dict)
     audio = field(info, info_path, "audio_params", kind=dict)
-    emotion_names = field(info, info_path, "params", "explicit_emotions", kind=list)
+    emotion_key = "explicit_emotions" if kind == "regression" else "emotions"
+    emotion_names = field(info, info_path, "params", emotion_key, kind=list)
     default_emotion = field(info, info_path, "params", "default_emotion", kind=list)
     if len(emotion_names) != len(default_emotion) or not all(isinstance(n, str) for n in emotion_names):
-        raise InputError(f"'{info_path}': explicit_emotions and default_emotion do not match.")
-    n_skin = count(params.get("num_shapes_skin"), info_path, "params.num_shapes_skin", 1)
-    n_tongue = count(params.get("num_shapes_tongue"), info_path, "params.num_shapes_tongue")
-    skin_size = 3 * count(params.get("num_verts_skin"), info_path, "params.num_verts_skin", 1)
-    tongue_size = 3 * count(params.get("num_verts_tongue"), info_path, "params.num_verts_tongue")
-    jaw_size = count(params.get("result_jaw_size"), info_path, "params.result_jaw_size")
-    eyes_size = count(params.get("result_eyes_size"), info_path, "params.result_eyes_size")
-    implicit_len = count(params.get("implicit_emotion_len"), info_path, "params.implicit_emotion_len")
+        raise InputError(f"'{info_path}': {emotion_key} and default_emotion do not match.")
     buffer_len = count(audio.get("buffer_len"), info_path, "audio_params.buffer_len", 1, 1_000_000)
-    buffer_offset = count(audio.get("buffer_ofs"), info_path, "audio_params.buffer_ofs", 0, buffer_len)
     sample_rate = count(audio.get("samplerate"), info_path, "audio_params.samplerate", 8000, 192000)
+    if kind == "regression":
+        identities = [str(info.get("id", {}).get("actor", ""))]
+        n_skin = count(params.get("num_shapes_skin"), info_path, "params.num_shapes_skin", 1)
+        n_tongue = count(params.get("num_shapes_tongue"), info_path, "params.num_shapes_tongue")
+        skin_size = 3 * count(params.get("num_verts_skin"), info_path, "params.num_verts_skin", 1)
+        tongue_size = 3 * count(params.get("num_verts_tongue"), info_path, "params.num_verts_tongue")
+        jaw_size = count(params.get("result_jaw_size"), info_path, "params.result_jaw_size")
+        eyes_size = count(params.get("result_eyes_size"), info_path, "params.result_eyes_size")
+        buffer_offset = count(audio.get("buffer_ofs"), info_path, "audio_params.buffer_ofs", 0, buffer_len)
+        diffusion = None
+    else:
+        identities = field(info, info_path, "params", "identities", kind=list)
+        if not identities or not all(isinstance(n, str) for n in identities):
+            raise InputError(f"'{info_path}': params.identities must list the actors' names.")
+        skin_size = n_skin = count(params.get("skin_size"), info_path, "params.skin_size", 3)
+        tongue_size = n_tongue = count(params.get("tongue_size"), info_path, "params.tongue_size")
+        jaw_size = count(params.get("jaw_size"), info_path, "params.jaw_size")
+        eyes_size = count(params.get("eyes_size"), info_path, "params.eyes_size")
+        buffer_offset = 0
+        diffusion = DiffusionParams(
+            steps=count(params.get("num_diffusion_steps"), info_path, "params.num_diffusion_steps", 1, 1000),
+            gru_layers=count(params.get("num_gru_layers"), info_path, "params.num_gru_layers", 1, 100),
+            gru_size=count(params.get("gru_latent_dim"), info_path, "params.gru_latent_dim", 1, 100_000),
+            left=count(params.get("num_frames_left_truncate"), info_path, "params.num_frames_left_truncate"),
+            center=count(params.get("num_frames_center"), info_path, "params.num_frames_center", 1, 10_000),
+            right=count(params.get("num_frames_right_truncate"), info_path, "params.num_frames_right_truncate"),
+            padding_left=count(audio.get("padding_left"), info_path, "audio_params.padding_left", 0, buffer_len))
+        if skin_size % 3 or tongue_size % 3:
+            raise InputError(f"'{info_path}': skin_size and tongue_size must be vertex positions (x, y, z).")
     if jaw_size % 3 or eyes_size not in (0, 4):
-        raise InputError(f"'{info_path}': result_jaw_size {jaw_size} (anchor points x 3) or result_eyes_size "
-                         f"{eyes_size} (4) is not what a regression model gives.")
+        raise InputError(f"'{info_path}': a jaw size of {jaw_size} (anchor points x 3) or an eyes size of "
+                         f"{eyes_size} (4) is not what an Audio2Face-3D network gives.")
+    chosen = _identity(identities, actor, info_path)
+    files, shapes = _file_names(root, listed, kind, identities, chosen)
 
-    config_path = need(files["modelConfigPath"], "model_config.json", REMEDY)
+    config_path = need(files["modelConfigPath"], files["modelConfigPath"].name, REMEDY)
     config = read_json(config_path, "model config")
     animator = {k: float(field(config, config_path, "config", k, kind=(int, float))) for k in ANIMATOR_KEYS}
+    for name, value in animator.items():
+        if not np.isfinite(value):
+            raise InputError(f"'{config_path}': config.{name} is not a finite number.")
     if animator["face_mask_softness"] <= 0:
         raise InputError(f"'{config_path}': face_mask_softness must be above 0.")
-    shot = field(config, config_path, "config", "source_shot", kind=str)
-    shot_frame = count(field(config, config_path, "config", "source_frame"), config_path, "config.source_frame")
 
-    data_path = need(files["modelDataPath"], "model_data.npz", REMEDY)
+    data_path = need(files["modelDataPath"], files["modelDataPath"].name, REMEDY)
     data = read_npz(data_path, "Audio2Face-3D model data")
-    missing = [k for k in MODEL_DATA_KEYS if k not in data]
+    keys = MODEL_DATA_KEYS if kind == "regression" else DIFFUSION_DATA_KEYS
+    missing = [k for k in keys if k not in data]
     if missing:
-        raise InputError(f"'{data_path}' lacks {', '.join(missing)}: it is not a regression model's data "
-                         "(a v3.0 folder or a damaged download).")
-    flat = {k: np.asarray(data[k], np.float32).reshape(-1) for k in MODEL_DATA_KEYS}
-    _expect(data_path, "shapes_mean_skin", flat, skin_size, "3 x num_verts_skin")
-    _expect(data_path, "lip_open_pose_delta", flat, skin_size, "3 x num_verts_skin")
-    _expect(data_path, "eye_close_pose_delta", flat, skin_size, "3 x num_verts_skin")
-    _expect(data_path, "shapes_matrix_skin", flat, skin_size * n_skin, "num_shapes_skin x 3 x num_verts_skin")
-    _expect(data_path, "shapes_mean_tongue", flat, tongue_size, "3 x num_verts_tongue")
-    _expect(data_path, "shapes_matrix_tongue", flat, tongue_size * n_tongue,
-            "num_shapes_tongue x 3 x num_verts_tongue")
-    _expect(data_path, "neutral_jaw", flat, jaw_size, "result_jaw_size")
+        raise InputError(f"'{data_path}' lacks {', '.join(missing)}: it is not a {kind} model's data (another "
+                         "model version, or a damaged download).")
+    flat = {k: np.asarray(data[k], np.float32).reshape(-1) for k in keys}
+    neutral_skin, neutral_tongue = ("shapes_mean_skin", "shapes_mean_tongue") if kind == "regression" else \
+        ("neutral_skin", "neutral_tongue")
+    for key in (neutral_skin, "lip_open_pose_delta", "eye_close_pose_delta"):
+        _expect(data_path, key, flat, skin_size, "the skin's vertex positions")
+    _expect(data_path, neutral_tongue, flat, tongue_size, "the tongue's vertex positions")
+    _expect(data_path, "neutral_jaw", flat, jaw_size, "the jaw size")
+    skin_matrix = None
+    implicit = np.zeros(0, np.float32)
+    if kind == "regression":
+        _expect(data_path, "shapes_matrix_skin", flat, skin_size * n_skin, "num_shapes_skin x 3 x num_verts_skin")
+        _expect(data_path, "shapes_matrix_tongue", flat, tongue_size * n_tongue,
+                "num_shapes_tongue x 3 x num_verts_tongue")
+        skin_matrix = flat["shapes_matrix_skin"].reshape(n_skin, skin_size)
+        shot = field(config, config_path, "config", "source_shot", kind=str)
+        shot_frame = count(field(config, config_path, "config", "source_frame"), config_path, "config.source_frame")
+        implicit_len = count(params.get("implicit_emotion_len"), info_path, "params.implicit_emotion_len")
+        emo_path = need(files["emotionDatabasePath"], "implicit_emo_db.npz", REMEDY)
+        implicit = _implicit_emotion(emo_path, shot, shot_frame, implicit_len)
     if flat["saccade_rot_matrix"].size % 2:
         raise InputError(f"'{data_path}': saccade_rot_matrix does not hold pairs of angles.")
-
-    emo_path = need(files["emotionDatabasePath"], "implicit_emo_db.npz", REMEDY)
-    implicit = _implicit_emotion(emo_path, shot, shot_frame, implicit_len)
 
     skin_bs = _blendshapes(shapes.get("skin"), "skin", skin_size, required=True)
     tongue_bs = _blendshapes(shapes.get("tongue"), "tongue", tongue_size, required=False)
@@ -168,42 +230,61 @@ def load_a2f_model(folder: str | Path) -> A2FModel:
     if network.suffix == ".trt" and not network.is_file():  # model.json names the TensorRT build it expects
         network = network.with_suffix(".onnx")
     need(network, "network (network.onnx)", REMEDY)
-    for name, value in animator.items():
-        if not np.isfinite(value):
-            raise InputError(f"'{config_path}': config.{name} is not a finite number.")
     return A2FModel(
-        folder=root, network_path=network, actor=str(info.get("id", {}).get("actor", "")),
+        folder=root, network_path=network, kind=kind, actor=identities[chosen], identities=list(identities),
         emotion_names=list(emotion_names), default_emotion=np.asarray(default_emotion, np.float32),
         implicit_emotion=implicit, buffer_len=buffer_len, buffer_offset=buffer_offset, sample_rate=sample_rate,
         n_skin=n_skin, n_tongue=n_tongue, jaw_size=jaw_size, eyes_size=eyes_size, animator=animator,
-        skin_matrix=flat["shapes_matrix_skin"].reshape(n_skin, skin_size), skin_mean=flat["shapes_mean_skin"],
-        lip_open_delta=flat["lip_open_pose_delta"], eye_close_delta=flat["eye_close_pose_delta"],
-        tongue_matrix=flat["shapes_matrix_tongue"].reshape(n_tongue, tongue_size),
-        tongue_mean=flat["shapes_mean_tongue"], neutral_jaw=flat["neutral_jaw"].reshape(-1, 3),
-        saccades=flat["saccade_rot_matrix"].reshape(-1, 2), skin_blendshapes=skin_bs, tongue_blendshapes=tongue_bs)
+        skin_matrix=skin_matrix, skin_mean=flat[neutral_skin], lip_open_delta=flat["lip_open_pose_delta"],
+        eye_close_delta=flat["eye_close_pose_delta"], tongue_mean=flat[neutral_tongue],
+        neutral_jaw=flat["neutral_jaw"].reshape(-1, 3), saccades=flat["saccade_rot_matrix"].reshape(-1, 2),
+        skin_blendshapes=skin_bs, tongue_blendshapes=tongue_bs, diffusion=diffusion)
 
 
-def _file_names(root: Path) -> tuple[dict[str, Path], dict[str, dict[str, Path]]]:
-    """The files ``model.json`` names (inside the folder), or the release's default names without it."""
-    listed: dict = {}
-    model_json = root / "model.json"
-    if model_json.is_file():
-        listed = read_json(model_json, "model index")
-        if "modelConfigPaths" in listed:
-            raise InputError(f"'{model_json}' lists several identities: that is a v3.0 diffusion model, which does "
-                             "not run here yet. Use a v2.3 / v2.3.1 regression model.")
-    files = {key: inside(root, listed.get(key, default), key) for key, default in DEFAULT_FILES.items()}
-    given = listed.get("blendshapePaths", DEFAULT_BLENDSHAPES)
+def _identity(identities: list[str], actor: str | None, info_path: Path) -> int:
+    if not actor:
+        return 0
+    wanted = actor.strip().lower()
+    names = [n.lower() for n in identities]
+    if wanted not in names:
+        raise InputError(f"'{info_path}' has no actor '{actor}'; it has {', '.join(identities)}.")
+    return names.index(wanted)
+
+
+def _file_names(root: Path, listed: dict, kind: str, identities: list[str],
+                chosen: int) -> tuple[dict[str, Path], dict[str, dict[str, Path]]]:
+    """The files ``model.json`` names (inside the folder), or the release's default names without it. A v3.0
+    index lists one config, data and blendshape set per identity: the chosen one's are taken."""
+    actor = identities[chosen]
+    if kind == "regression":
+        names = {key: listed.get(key, default) for key, default in DEFAULT_FILES.items()}
+        given = listed.get("blendshapePaths", DEFAULT_BLENDSHAPES)
+    else:
+        def pick(key: str, default: str):
+            values = listed.get(key)
+            if values is None:
+                return default
+            if not isinstance(values, list) or len(values) != len(identities):
+                raise InputError(f"'{root / 'model.json'}': {key} must list one entry per identity "
+                                 f"({len(identities)}).")
+            return values[chosen]
+
+        names = {"networkPath": listed.get("networkPath", "network.onnx"),
+                 "modelConfigPath": pick("modelConfigPaths", f"model_config_{actor}.json"),
+                 "modelDataPath": pick("modelDataPaths", f"model_data_{actor}.npz")}
+        given = pick("blendshapePaths", {part: {k: v.replace(".", f"_{actor}.", 1) for k, v in files.items()}
+                                         for part, files in DEFAULT_BLENDSHAPES.items()})
+    files = {key: inside(root, value, key) for key, value in names.items()}
     if not isinstance(given, dict):
-        raise InputError(f"'{model_json}': blendshapePaths is not an object of skin/tongue files.")
+        raise InputError(f"'{root / 'model.json'}': blendshapePaths is not an object of skin/tongue files.")
     shapes: dict[str, dict[str, Path]] = {}
     for part in ("skin", "tongue"):
         entry = given.get(part)
-        if entry is None and part in DEFAULT_BLENDSHAPES and given is not DEFAULT_BLENDSHAPES:
+        if entry is None:
             continue
-        entry = entry or DEFAULT_BLENDSHAPES[part]
         if not isinstance(entry, dict):
-            raise InputError(f"'{model_json}': blendshapePaths.{part} is not an object with config and data.")
+            raise InputError(f"'{root / 'model.json'}': blendshapePaths.{part} is not an object with config and "
+                             "data.")
         shapes[part] = {k: inside(root, entry.get(k, ""), f"{part} blendshape {k}") for k in ("config", "data")}
     return files, shapes
 

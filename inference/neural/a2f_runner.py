@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
 from .a2f_model import A2FModel
@@ -61,52 +62,135 @@ class A2FRunner:
         self._fold = _fold_skin(model, self.solve)
 
     def run(self, audio: np.ndarray, fps: float, n_frames: int, emotion: np.ndarray | None = None,
-            progress=None) -> A2FFrames:
-        """``n_frames`` output frames at ``fps`` from mono audio at the model's sample rate."""
+            progress=None, seed: int = 0) -> A2FFrames:
+        """``n_frames`` output frames at ``fps`` from mono audio at the model's sample rate. ``seed``: a v3.0
+        model's diffusion noise (the same seed gives the same motion)."""
         m = self.model
         explicit = m.default_emotion if emotion is None else np.asarray(emotion, np.float32)
+        audio = np.asarray(audio, np.float32) * np.float32(m.animator["input_strength"])
+        if m.kind == "regression":
+            native_fps, times = fps, None
+            upper, lower, jaw, eyes = self._regression(audio, fps, n_frames, explicit, progress)
+        else:
+            native_fps, times, (upper, lower, jaw, eyes) = self._diffusion(audio, fps, n_frames, explicit,
+                                                                          progress, seed)
+        with threadpool_limits(limits=1, user_api="blas"):  # thousands of 52 x 52 solves: threads only cost
+            weights = solve(self.solve, self._fold.finish(upper, lower, native_fps, m.animator))
+        jaw_deg = jaw_open_deg(m, jaw)
+        eyes_deg = _eyes(m, eyes, native_fps) if m.eyes_size else None
+        if times is not None:  # a v3.0 network's own frame rate -> the clip's
+            wanted = np.arange(n_frames) / fps
+            weights = np.stack([np.interp(wanted, times, w) for w in weights.T], axis=1)
+            jaw_deg = np.interp(wanted, times, jaw_deg)
+            if eyes_deg is not None:
+                eyes_deg = np.stack([np.interp(wanted, times, e) for e in eyes_deg.T], axis=1)
+        return A2FFrames(fps=fps, weights={name: weights[:, i].astype(np.float32)
+                                           for i, name in enumerate(self.solve.pose_names)},
+                         jaw_open_deg=jaw_deg.astype(np.float32),
+                         eyes_deg=None if eyes_deg is None else eyes_deg.astype(np.float32), provider=self.provider)
+
+    def _regression(self, audio: np.ndarray, fps: float, n_frames: int, explicit: np.ndarray, progress):
+        """One window per output frame, batched: the skin's two projections, the jaw and the eyes per frame."""
+        m = self.model
         emotion_row = np.concatenate([m.implicit_emotion, explicit]).astype(np.float32)
-        padded = np.concatenate([np.zeros(m.buffer_len, np.float32), np.asarray(audio, np.float32),
-                                 np.zeros(m.buffer_len, np.float32)]) * np.float32(m.animator["input_strength"])
+        padded = np.concatenate([np.zeros(m.buffer_len, np.float32), audio, np.zeros(m.buffer_len, np.float32)])
         centres = np.rint(np.arange(n_frames) / fps * m.sample_rate).astype(np.int64)
         starts = centres - m.buffer_offset + m.buffer_len
         offsets = np.arange(m.buffer_len)
-        result = np.empty((n_frames, m.result_size), np.float32)
+        parts = _Parts(m, n_frames)
         for lo in range(0, n_frames, BATCH):
             hi = min(n_frames, lo + BATCH)
             windows = padded[starts[lo:hi, None] + offsets][:, None, :]
-            emotions = np.broadcast_to(emotion_row, (hi - lo, 1, len(emotion_row))).copy()
-            out = self.session.run(["result"], {"input": windows.astype(self._dtypes["input"], copy=False),
-                                                "emotion": emotions.astype(self._dtypes["emotion"], copy=False)})[0]
-            result[lo:hi] = np.asarray(out, np.float32).reshape(hi - lo, -1)
+            emotions = np.broadcast_to(emotion_row, (hi - lo, 1, len(emotion_row)))
+            out = self.session.run(["result"], {"input": windows.astype(self._dtypes["input"]),
+                                                "emotion": emotions.astype(self._dtypes["emotion"])})[0]
+            parts.take(lo, np.asarray(out, np.float32).reshape(hi - lo, -1), self._fold)
             if progress is not None:
                 progress(hi / max(1, n_frames))
-        if not np.isfinite(result).all():
+        return parts.upper, parts.lower, parts.jaw, parts.eyes
+
+    def _diffusion(self, audio: np.ndarray, fps: float, n_frames: int, explicit: np.ndarray, progress,
+                   seed: int):
+        """v3.0: windows in order, the GRU state carried from each to the next, the center frames kept; noise
+        drawn once from ``seed`` (the SDK's constant-noise mode)."""
+        m, d = self.model, self.model.diffusion
+        assert d is not None
+        native_fps = d.frames * m.sample_rate / m.buffer_len
+        stride = m.buffer_len * d.center / d.frames  # samples between windows: the kept frames' span
+        first = (d.left * m.buffer_len / d.frames - d.padding_left) / m.sample_rate  # time of the first kept frame
+        needed = int(np.ceil(((n_frames - 1) / fps - first) * native_fps)) + 1
+        windows = max(1, -(-needed // d.center))
+        padded = np.concatenate([np.zeros(d.padding_left, np.float32), audio,
+                                 np.zeros(int(windows * stride) + m.buffer_len, np.float32)])
+        identity = np.zeros((1, len(m.identities)), np.float32)
+        identity[0, m.identities.index(m.actor)] = 1.0
+        emotions = np.broadcast_to(explicit.astype(np.float32), (1, d.center, len(explicit)))
+        state = np.zeros((d.steps, d.gru_layers, 1, d.gru_size), np.float32)
+        noise = np.random.default_rng(seed).standard_normal((1, d.steps + 1, d.frames, m.result_size),
+                                                            dtype=np.float32)
+        dtype = self._dtypes
+        parts = _Parts(m, windows * d.center)
+        for k in range(windows):
+            start = round(k * stride)
+            feeds = {"window": padded[None, start:start + m.buffer_len].astype(dtype["window"]),
+                     "identity": identity.astype(dtype["identity"]), "emotion": emotions.astype(dtype["emotion"]),
+                     "input_latents": state.astype(dtype["input_latents"]), "noise": noise.astype(dtype["noise"])}
+            prediction, state = self.session.run(["prediction", "output_latents"], feeds)
+            kept = np.asarray(prediction, np.float32)[0, d.left:d.left + d.center]
+            parts.take(k * d.center, kept, self._fold)
+            state = np.asarray(state, np.float32)
+            if progress is not None:
+                progress((k + 1) / windows)
+        times = first + np.arange(windows * d.center) / native_fps
+        return native_fps, times, (parts.upper, parts.lower, parts.jaw, parts.eyes)
+
+
+class _Parts:
+    """What is kept of the network's output per frame: the skin's two projections (not the skin itself),
+    the jaw and the eyes."""
+
+    def __init__(self, m: A2FModel, frames: int) -> None:
+        self.m = m
+        self.upper = self.lower = None
+        self.jaw = np.zeros((frames, m.jaw_size), np.float32)
+        self.eyes = np.zeros((frames, m.eyes_size), np.float32)
+        self._frames = frames
+
+    def take(self, at: int, rows: np.ndarray, fold: _SkinFold) -> None:
+        m = self.m
+        if not np.isfinite(rows).all():
             raise InputError(f"The network '{m.network_path}' gave values that are not finite numbers.")
-        skin = result[:, :m.n_skin]
-        jaw = result[:, m.n_skin + m.n_tongue:m.n_skin + m.n_tongue + m.jaw_size]
-        eyes = result[:, m.n_skin + m.n_tongue + m.jaw_size:]
-        weights = solve(self.solve, self._fold.project(skin, fps, m.animator))
-        return A2FFrames(fps=fps, weights={name: weights[:, i].astype(np.float32)
-                                           for i, name in enumerate(self.solve.pose_names)},
-                         jaw_open_deg=jaw_open_deg(m, jaw), eyes_deg=_eyes(m, eyes, fps) if m.eyes_size else None,
-                         provider=self.provider)
+        upper, lower = fold.project(rows[:, :m.n_skin])
+        if self.upper is None:
+            self.upper = np.zeros((self._frames, upper.shape[1]))
+            self.lower = np.zeros_like(self.upper)
+        self.upper[at:at + len(rows)], self.lower[at:at + len(rows)] = upper, lower
+        tail = rows[:, m.n_skin + m.n_tongue:]
+        self.jaw[at:at + len(rows)] = tail[:, :m.jaw_size]
+        self.eyes[at:at + len(rows)] = tail[:, m.jaw_size:m.jaw_size + m.eyes_size]
 
 
 @dataclass(frozen=True)
 class _SkinFold:
-    """The skin post-processing folded into the solve: Dᵀ(pose - neutral) = constant + cu·upper + cl·lower,
-    where cu and cl are the PCA coefficients smoothed with the upper and lower face's time constants."""
+    """The SDK's skin post-processing folded into the solve. Per frame the skin is
+    neutral + rest offsets + s·(upper strength·(1 - mask)·smooth_upper(x) + lower strength·mask·smooth_lower(x))
+    for the network's skin values x (through the PCA basis where there is one), and the solve needs only
+    Dᵀ(skin - solve neutral). Smoothing is linear and per value, so it commutes with the projection: each frame
+    is projected first (two small vectors) and the projections are smoothed."""
 
     constant: np.ndarray  # (active,)
-    upper: np.ndarray  # (n_skin, active): basis x (1 - lower-face mask) x D
-    lower: np.ndarray  # (n_skin, active): basis x lower-face mask x D
+    upper: np.ndarray  # (network skin values, active): basis x (1 - mask) x D
+    lower: np.ndarray  # (network skin values, active): basis x mask x D
 
-    def project(self, coefficients: np.ndarray, fps: float, a: dict[str, float]) -> np.ndarray:
-        scaled = coefficients.astype(np.float64) * a["skin_strength"]
-        cu = smooth(scaled, a["upper_face_smoothing"], 1.0 / fps) * a["upper_face_strength"]
-        cl = smooth(scaled, a["lower_face_smoothing"], 1.0 / fps) * a["lower_face_strength"]
-        return self.constant + cu @ self.upper + cl @ self.lower
+    def project(self, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = skin.astype(np.float64)
+        return x @ self.upper, x @ self.lower
+
+    def finish(self, upper: np.ndarray, lower: np.ndarray, fps: float, a: dict[str, float]) -> np.ndarray:
+        """Dᵀ(skin - neutral) per frame from the frames' projections."""
+        s = a["skin_strength"]
+        return (self.constant + s * a["upper_face_strength"] * smooth(upper, a["upper_face_smoothing"], 1.0 / fps)
+                + s * a["lower_face_strength"] * smooth(lower, a["lower_face_smoothing"], 1.0 / fps))
 
 
 def _fold_skin(m: A2FModel, prep: PreparedSolve) -> _SkinFold:
@@ -118,6 +202,12 @@ def _fold_skin(m: A2FModel, prep: PreparedSolve) -> _SkinFold:
     blend = (1.0 - per_row) * a["upper_face_strength"] + per_row * a["lower_face_strength"]
     pose_rest = m.skin_mean.astype(np.float64) + blend * offset
     constant = (pose_rest[rows] - prep.neutral) @ prep.deltas
+    if m.skin_matrix is None:  # the network gives vertex deltas: its values are the rows themselves
+        upper = np.zeros((m.n_skin, len(prep.active)))
+        low = np.zeros_like(upper)
+        upper[rows] = (1.0 - per_row[rows])[:, None] * prep.deltas
+        low[rows] = per_row[rows][:, None] * prep.deltas
+        return _SkinFold(constant, upper, low)
     upper = np.zeros((m.n_skin, len(prep.active)))
     low = np.zeros_like(upper)
     for lo in range(0, len(rows), ROW_BLOCK):
@@ -186,28 +276,35 @@ def _eyes(m: A2FModel, eyes: np.ndarray, fps: float) -> np.ndarray:
 
 
 def _check_tensors(session, m: A2FModel) -> None:
-    """The network's inputs and output must be the ones network_info.json describes."""
+    """The network's inputs and outputs must be the ones network_info.json describes (SDK model_regression.cpp,
+    model_diffusion.cpp): names, ranks and every fixed size."""
     inputs = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name: o.shape for o in session.get_outputs()}
-    expect = {"input": m.buffer_len, "emotion": m.emotion_size}
-    for name, last in expect.items():
-        if name not in inputs:
-            raise InputError(f"'{m.network_path}' has no input '{name}' (it has {', '.join(inputs)}): not an "
-                             "Audio2Face-3D regression network.")
-        dims = inputs[name]
-        if len(dims) == 3 and isinstance(dims[1], int) and dims[1] != 1:
-            raise InputError(f"'{m.network_path}': input '{name}' has shape {dims}; the released regression "
-                             "networks take one window per batch item ([batch, 1, n]).")
-        if len(dims) != 3 or (isinstance(dims[-1], int) and dims[-1] != last):
-            raise InputError(f"'{m.network_path}': input '{name}' has shape {dims}; network_info.json implies "
-                             f"[batch, 1, {last}]. The network and its files come from different models.")
-    if "result" not in outputs:
-        raise InputError(f"'{m.network_path}' has no output 'result' (it has {', '.join(outputs)}).")
-    dims = outputs["result"]
-    if isinstance(dims[-1], int) and dims[-1] != m.result_size:
-        raise InputError(f"'{m.network_path}': output 'result' has {dims[-1]} values per frame; network_info.json "
-                         f"says {m.result_size} (skin {m.n_skin} + tongue {m.n_tongue} + jaw {m.jaw_size} + eyes "
-                         f"{m.eyes_size}).")
+    if m.kind == "regression":
+        expect_in = {"input": [None, 1, m.buffer_len], "emotion": [None, 1, m.emotion_size]}
+        expect_out = {"result": [None, 1, m.result_size]}
+    else:
+        d = m.diffusion
+        assert d is not None
+        expect_in = {"window": [None, m.buffer_len], "identity": [None, len(m.identities)],
+                     "emotion": [None, d.center, len(m.emotion_names)],
+                     "input_latents": [d.steps, d.gru_layers, None, d.gru_size],
+                     "noise": [None, d.steps + 1, d.frames, m.result_size]}
+        expect_out = {"prediction": [None, d.frames, m.result_size],
+                      "output_latents": [d.steps, d.gru_layers, None, d.gru_size]}
+    for side, found, expected in (("input", inputs, expect_in), ("output", outputs, expect_out)):
+        for name, dims in expected.items():
+            if name not in found:
+                raise InputError(f"'{m.network_path}' has no {side} '{name}' (it has {', '.join(found)}): not an "
+                                 f"Audio2Face-3D {m.kind} network.")
+            shape = found[name]
+            fixed_ok = len(shape) == len(dims) and all(
+                want is None or not isinstance(have, int) or have == want for have, want in zip(shape, dims,
+                                                                                                 strict=True))
+            if not fixed_ok:
+                shown = ["batch" if want is None else want for want in dims]
+                raise InputError(f"'{m.network_path}': {side} '{name}' has shape {shape}; network_info.json implies "
+                                 f"{shown}. The network and its files come from different models.")
 
 
 def _onnxruntime():

@@ -29,8 +29,8 @@ def _key(folder: str) -> tuple[str, float]:
     return str(path), max(stamps, default=0.0)
 
 
-def a2f_runner(folder: str, device: str) -> A2FRunner:
-    return _a2f_runner(*_key(folder), device)
+def a2f_runner(folder: str, device: str, actor: str = "") -> A2FRunner:
+    return _a2f_runner(*_key(folder), device, (actor or "").strip().lower())
 
 
 def phone_model(folder: str, device: str):
@@ -38,10 +38,10 @@ def phone_model(folder: str, device: str):
 
 
 @cache
-def _a2f_runner(folder: str, _stamp: float, device: str) -> A2FRunner:
+def _a2f_runner(folder: str, _stamp: float, device: str, actor: str) -> A2FRunner:
     from .a2f_model import load_a2f_model
 
-    return A2FRunner(load_a2f_model(folder), device)
+    return A2FRunner(load_a2f_model(folder, actor or None), device)
 
 
 @cache

@@ -41,7 +41,7 @@ def kind_of(folder: Path) -> str:
                      f"(config.json).{hint}")
 
 
-def check(folder: str | Path, device: str = "auto") -> dict[str, Any]:
+def check(folder: str | Path, device: str = "auto", actor: str = "") -> dict[str, Any]:
     """Load the model in ``folder``, run a second of audio through it, and report what it is and where it ran.
     Raises InputError saying what is wrong."""
     root = Path(folder).expanduser()
@@ -52,15 +52,17 @@ def check(folder: str | Path, device: str = "auto") -> dict[str, Any]:
         from .a2f_model import load_a2f_model
         from .a2f_runner import A2FRunner
 
-        runner = A2FRunner(load_a2f_model(root), device)
+        runner = A2FRunner(load_a2f_model(root, actor or None), device)
         m = runner.model
         frames = runner.run(audio, 30.0, int(CHECK_SECONDS * 30))
         session = runner.session
-        return {"kind": "Audio2Face-3D regression", "folder": str(root), "actor": m.actor, "files": files,
+        pca = m.skin_matrix is not None
+        return {"kind": f"Audio2Face-3D {m.kind} ({'v2.3' if pca else 'v3.0'})", "folder": str(root),
+                "actor": m.actor, "identities": m.identities, "files": files,
                 "inputs": {i.name: i.shape for i in session.get_inputs()},
                 "outputs": {o.name: o.shape for o in session.get_outputs()},
-                "skin": f"{m.skin_mean.size // 3} vertices x {m.n_skin} PCA modes",
-                "tongue": f"{m.tongue_mean.size // 3} vertices x {m.n_tongue} PCA modes",
+                "skin": f"{m.skin_mean.size // 3} vertices" + (f" x {m.n_skin} PCA modes" if pca else " (deltas)"),
+                "tongue": f"{m.tongue_mean.size // 3} vertices" + (f" x {m.n_tongue} PCA modes" if pca else ""),
                 "poses": len(m.skin_blendshapes.pose_names), "emotions": m.emotion_names,
                 "provider": runner.provider, "device": "cuda" if "CUDA" in runner.provider else "cpu",
                 "ran": f"{len(frames.weights['jawOpen']) if 'jawOpen' in frames.weights else 0} frames"}
