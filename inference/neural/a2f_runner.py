@@ -132,9 +132,9 @@ class A2FRunner:
         parts = _Parts(m, windows * d.center)
         for k in range(windows):
             start = round(k * stride)
-            feeds = {"window": padded[None, start:start + m.buffer_len].astype(dtype["window"]),
-                     "identity": identity.astype(dtype["identity"]), "emotion": emotions.astype(dtype["emotion"]),
-                     "input_latents": state.astype(dtype["input_latents"]), "noise": noise.astype(dtype["noise"])}
+            feeds = {"window": padded[None, start:start + m.buffer_len], "identity": identity, "emotion": emotions,
+                     "input_latents": state, "noise": noise}
+            feeds = {k: v.astype(dtype[k], copy=False) for k, v in feeds.items()}  # no copy unless half precision
             prediction, state = self.session.run(["prediction", "output_latents"], feeds)
             kept = np.asarray(prediction, np.float32)[0, d.left:d.left + d.center]
             parts.take(k * d.center, kept, self._fold)
