@@ -56,6 +56,53 @@ def export_network_of_real_cost(path: Path, result_size: int, emotion_size: int 
 
 def _timed_network(runner) -> dict[str, float]:
     """Time spent inside the network's session.run, collected while the runner works."""
+    session_run = runner.session.run
+    spent = {"network": 0.0}
+
+    def timed_run(*args, **kwargs):
+        t = time.perf_counter()
+        out = session_run(*args, **kwargs)
+        spent["network"] += time.perf_counter() - t
+        return out
+
+    runner.session.run = timed_run
+    return spent
+
+
+def bench_a2f(audio: np.ndarray, folder: Path, device: str) -> dict:
+    from inference.neural.a2f_model import load_a2f_model
+    from inference.neural.a2f_runner import A2FRunner
+    from tools.make_tiny_a2f import make
+
+    model_dir = make(folder / "a2f-real", "real")
+    export_network_of_real_cost(model_dir / "network.onnx", load_a2f_model(model_dir).result_size)
+    seconds = len(audio) / 16000
+    started = time.perf_counter()
+    runner = A2FRunner(load_a2f_model(model_dir), device)
+    load_s = time.perf_counter() - started
+    spent = _timed_network(runner)
+    started = time.perf_counter()
+    frames = runner.run(audio, 30.0, int(seconds * 30) + 1)
+    total = time.perf_counter() - started
+    return {"provider": runner.provider, "audio_s": round(seconds, 2), "load_s": round(load_s, 2),
+            "network_s_per_s": round(spent["network"] / seconds, 4),
+            "post_and_solve_s_per_s": round((total - spent["network"]) / seconds, 4),
+            "total_s_per_s": round(total / seconds, 4), "jawOpen_max": round(float(frames.weights["jawOpen"].max()), 3)}
+
+
+def bench_a2f_v3(audio: np.ndarray, folder: Path, device: str) -> dict:
+    """v3.0 at its real sizes (24,002 skin vertices as deltas, 5,602 tongue, 256-wide GRU state, 60 frames per
+    1 s window): the windowing, state and post-processing are measured; its network here is a trivial stand-in
+    (the released one is a diffusion model, far heavier), so only the total minus the network means anything."""
+    from inference.neural.a2f_model import load_a2f_model
+    from inference.neural.a2f_runner import A2FRunner
+    from tools.make_tiny_a2f import make
+
+    model_dir = make(folder / "a2f-v3-real", "real", kind="diffusion")
+    seconds = len(audio) / 16000
+    started = time.perf_counter()
+    runner = A2FRunner(load_a2f_model(model_dir, "mark"), device)
+    load_s = time.perf_counter() - started
     spent = _timed_network(runner)
     started = time.perf_counter()
     runner.run(audio, 30.0, int(seconds * 30) + 1, seed=0)
