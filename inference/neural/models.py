@@ -18,6 +18,8 @@ KNOWN = {
                    "NVIDIA Open Model License"),
     "a2f-james": ("nvidia/Audio2Face-3D-v2.3.1-James", "Audio2Face-3D v2.3.1 regression, actor James",
                   "NVIDIA Open Model License"),
+    "a2f-v3": ("nvidia/Audio2Face-3D-v3.0", "Audio2Face-3D v3.0 diffusion, actors Claire, James and Mark",
+               "NVIDIA Open Model License"),
     "wav2vec2-espeak": ("facebook/wav2vec2-lv-60-espeak-cv-ft", "wav2vec2 large phoneme CTC, espeak IPA",
                         "Apache-2.0"),
     "wav2vec2-xlsr-espeak": ("facebook/wav2vec2-xlsr-53-espeak-cv-ft",
