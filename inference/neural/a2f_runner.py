@@ -11,12 +11,12 @@ coefficient space: the 61,520-vertex skin is never built per frame, and memory s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..cores import usable_cores
 from ..errors import InputError
 from .a2f_model import A2FModel
 from .blendshape_solve import PreparedSolve, prepare, solve
@@ -46,7 +46,7 @@ class A2FRunner:
         self.model = model
         providers = onnx_providers(device, ort.get_available_providers())
         options = ort.SessionOptions()
-        options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+        options.intra_op_num_threads = usable_cores()  # a batch worker's one core, else all this process may use
         options.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(str(model.network_path), options, providers=providers)

@@ -89,6 +89,10 @@ class PhoneModel:
             raise InputError(f"'{weights[0]}' could not be loaded as a Wav2Vec2ForCTC model: {str(e)[:300]}") from e
         # float32 whatever the file holds: a half-precision save would otherwise meet float32 audio on the CPU
         self.model.float().eval().to(self.device)
+        if self.device == "cpu":
+            from ..cores import usable_cores
+
+            torch.set_num_threads(usable_cores())  # a batch worker's one core, else all this process may use
         self._torch = torch
 
     def log_probs(self, audio: np.ndarray) -> np.ndarray:
