@@ -321,3 +321,19 @@ def test_animate_with_a_v3_model_and_an_actor(tiny_v3, demo_voice, tmp_path):
     assert done.returncode == 0, done.stderr
     meta = json.loads(out.read_text(encoding="utf-8"))["meta"]["a2f"]
     assert (meta["kind"], meta["actor"]) == ("diffusion", "james")
+
+
+def test_a_config_without_a_source_shot_takes_the_first_as_the_deploy_step_does(a2f_copy):
+    _edit_json(a2f_copy / "model_config.json", lambda j: j["config"].update(source_shot=None, source_frame=None))
+    model = _load(a2f_copy).model
+    assert np.array_equal(model.implicit_emotion, np.load(a2f_copy / "implicit_emo_db.npz")["emo_db"][0])
+
+
+def test_pose_names_match_arkit_whatever_their_case():
+    from inference.neural.a2f_runner import A2FFrames
+    from inference.neural.engines import arkit_channels
+
+    frames = A2FFrames(30.0, {"JawOpen": np.full(3, 0.5, np.float32), "mouthFunnel": np.full(3, 0.2, np.float32),
+                              "customPose": np.ones(3, np.float32), "eyeBlinkLeft": np.ones(3, np.float32)},
+                       np.zeros(3, np.float32), None, "CPUExecutionProvider")
+    assert sorted(arkit_channels(frames, 1.0, 1.0)) == ["jawOpen", "mouthFunnel"]

@@ -215,8 +215,11 @@ def load_a2f_model(folder: str | Path, actor: str | None = None) -> A2FModel:
         _expect(data_path, "shapes_matrix_tongue", flat, tongue_size * n_tongue,
                 "num_shapes_tongue x 3 x num_verts_tongue")
         skin_matrix = flat["shapes_matrix_skin"].reshape(n_skin, skin_size)
-        shot = field(config, config_path, "config", "source_shot", kind=str)
-        shot_frame = count(field(config, config_path, "config", "source_frame"), config_path, "config.source_frame")
+        # the Training Framework's deploy step writes null when no shot was chosen: its first shot, frame 0
+        shot = config["config"].get("source_shot")
+        shot_frame = config["config"].get("source_frame")
+        shot = None if shot is None else field(config, config_path, "config", "source_shot", kind=str)
+        shot_frame = 0 if shot_frame is None else count(shot_frame, config_path, "config.source_frame")
         implicit_len = count(params.get("implicit_emotion_len"), info_path, "params.implicit_emotion_len")
         emo_path = need(files["emotionDatabasePath"], "implicit_emo_db.npz", REMEDY)
         implicit = _implicit_emotion(emo_path, shot, shot_frame, implicit_len)
@@ -297,7 +300,7 @@ def _expect(path: Path, key: str, flat: dict[str, np.ndarray], size: int, meanin
         raise InputError(f"'{path}': {key} holds values that are not finite numbers.")
 
 
-def _implicit_emotion(path: Path, shot: str, frame: int, length: int) -> np.ndarray:
+def _implicit_emotion(path: Path, shot: str | None, frame: int, length: int) -> np.ndarray:
     db = read_npz(path, "implicit emotion database")
     for key in ("emo_db", "emo_spec_names", "emo_spec_start", "emo_spec_size"):
         if key not in db:
@@ -309,6 +312,7 @@ def _implicit_emotion(path: Path, shot: str, frame: int, length: int) -> np.ndar
     starts, sizes = np.asarray(db["emo_spec_start"]).reshape(-1), np.asarray(db["emo_spec_size"]).reshape(-1)
     if not len(shots) == len(starts) == len(sizes):
         raise InputError(f"'{path}': emo_spec_names, emo_spec_start and emo_spec_size differ in length.")
+    shot = shots[0] if shot is None and shots else shot
     if shot not in shots:
         raise InputError(f"model_config.json's source_shot '{shot}' is not in '{path}' (shots: "
                          f"{', '.join(shots[:6])}{'...' if len(shots) > 6 else ''}).")

@@ -11,7 +11,7 @@ import numpy as np
 from ..motion.arkit import ARKIT_NAMES
 from .a2f_runner import A2FFrames, A2FRunner
 
-ARKIT = frozenset(ARKIT_NAMES)
+ARKIT = {name.lower(): name for name in ARKIT_NAMES}  # a model's pose names matched without regard to case
 
 # what Audio2Face-3D drives; the eyelids, brows and head stay ours (blinks at phrase boundaries, brows on
 # stresses, the head style)
@@ -64,8 +64,9 @@ def explicit_emotion(runner: A2FRunner, emotion: str, strength: float) -> np.nda
 def arkit_channels(frames: A2FFrames, jaw_gain: float, lip_gain: float) -> dict[str, np.ndarray]:
     """The lower face (and gaze, where the model gives eyes) as ARKit curves, gains applied."""
     out: dict[str, np.ndarray] = {}
-    for name, values in frames.weights.items():
-        if name.startswith(A2F_PREFIXES) and name in ARKIT:  # a model's own extra poses are not clip channels
+    for pose, values in frames.weights.items():
+        name = ARKIT.get(pose.lower(), "")  # a model's own extra poses are not clip channels
+        if name.startswith(A2F_PREFIXES):
             out[name] = values * (jaw_gain if name.startswith("jaw") else lip_gain)
     if float(np.max(out.get("jawOpen", np.zeros(1)), initial=0.0)) <= 0.0:  # not solved: from the jaw's rotation
         out["jawOpen"] = np.clip(frames.jaw_open_deg / JAW_OPEN_FULL_DEG, 0.0, 1.0) * jaw_gain
