@@ -90,8 +90,7 @@ class MouthPainter:
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip
         colour = colour * (1.0 - CONTACT_SHADOW * np.exp(-below_top / CONTACT_SHADOW_MM))[..., None]
         colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.25 * self.ppm, 0.5))  # no cut-out edges
-        # a quarter of the photo's colour cast, not half: teeth stay near white under a warm light
-        return np.clip(colour * (self.gain * np.sqrt(self.tint)), 0.0, 1.0)
+        return np.clip(colour * self.gain, 0.0, 1.0)
 
     def _interior(self, mask: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray) -> np.ndarray:
         ppm = self.ppm

@@ -30,6 +30,7 @@ DEPTH_FALLOFF_MM = 20.0  # light reaching a surface this far behind the front te
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
 VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
 CAVITY = np.array([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat)
+SUPERSAMPLE = 2  # samples per output pixel along each axis
 
 
 @dataclass(frozen=True)
@@ -126,15 +127,18 @@ class GeometricInterior:
         interior surface on every pixel, the dark throat where none is seen."""
         x0, y0, x1, y1 = box
         shape = (y1 - y0, x1 - x0)
+        fine = (shape[0] * SUPERSAMPLE, shape[1] * SUPERSAMPLE)
         frame = self.frame(portrait_vertices, box)
-        image = np.broadcast_to(CAVITY, (*shape, 3)).copy()  # the throat, where no tooth or gum is seen
-        if not len(frame.corners):
+        image = np.broadcast_to(CAVITY, (*fine, 3)).copy()  # the throat, where no tooth or gum is seen
+        if len(frame.corners):
+            coverage = cover((frame.corners - np.array([x0, y0])) * SUPERSAMPLE, fine, pad=0.5)
+            depth = coverage.interpolate(frame.depth_mm)
+            nearest = one_per_pixel(coverage, fine, -depth)
+            image[nearest.ys, nearest.xs] = nearest.interpolate(frame.colour)
+        if SUPERSAMPLE == 1:
             return image
-        coverage = cover(frame.corners - np.array([x0, y0]), shape, pad=0.5)
-        depth = coverage.interpolate(frame.depth_mm)
-        nearest = one_per_pixel(coverage, shape, -depth)
-        image[nearest.ys, nearest.xs] = nearest.interpolate(frame.colour)
-        return image
+        # each output pixel the mean of its samples: edges of teeth against the throat without stair steps
+        return image.reshape(shape[0], SUPERSAMPLE, shape[1], SUPERSAMPLE, 3).mean(axis=(1, 3))
 
 
 class _JawReader:
