@@ -1,0 +1,72 @@
+"""Close-ups of the open mouth, 2x zoom: each photo's drawn interior (the default) above the interior from the
+fitted 3-D head (``PortraitRenderer(interior="geometry")``), for rest, "ah", "ee", "oo", "m" and a 20° turn.
+
+    .venv/bin/python tools/mouth_closeups.py [PHOTO ...] [-o docs/images/mouth_closeups.jpg]
+
+Without photos it uses ../shared/data/portraits. The turn asks for 20° of yaw; the renderer holds a photo's
+head within its limits (15° for a frontal photo), as it would in a video.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from inference.render.portrait_renderer import PortraitRenderer  # noqa: E402
+from inference.rigs.portrait import portrait_rig_from_file  # noqa: E402
+
+SIZE = 512  # the video size the close-ups are cut from
+CROP = (120, 80)  # output pixels around the mouth (width, height), shown at 2x
+POSES = [("rest", {}, 0.0), ("ah", {"jawOpen": 0.6, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2}, 0.0),
+         ("ee", {"jawOpen": 0.2, "mouthStretchLeft": 0.6, "mouthStretchRight": 0.6, "mouthSmileLeft": 0.3,
+                 "mouthSmileRight": 0.3}, 0.0),
+         ("oo", {"jawOpen": 0.25, "mouthPucker": 0.8, "mouthFunnel": 0.5}, 0.0),
+         ("m", {"jawOpen": 0.05, "mouthClose": 0.05, "mouthPressLeft": 0.5, "mouthPressRight": 0.5}, 1.0),
+         ("turn 20 deg", {"head.yaw": 20.0, "jawOpen": 0.45}, 0.0)]
+INNER_LIPS = (13, 14)  # MediaPipe's inner-lip midpoints, upper and lower
+
+
+def closeups(photo: Path) -> np.ndarray:
+    rig = portrait_rig_from_file(photo)
+    renderers = [("drawn", PortraitRenderer(rig, size=SIZE)),
+                 ("3-D head", PortraitRenderer(rig, size=SIZE, interior="geometry"))]
+    rows = []
+    for name, renderer in renderers:
+        row = []
+        for label, shapes, seal in POSES:
+            vertices = rig.evaluate(shapes, 1)[0] if shapes else rig.vertices
+            frame = renderer.render(vertices, seal)
+            centre = renderer.framing.project(vertices.astype(np.float64))[list(INNER_LIPS)].mean(0)
+            x0 = int(np.clip(round(centre[0] - CROP[0] / 2), 0, SIZE - CROP[0]))
+            y0 = int(np.clip(round(centre[1] - CROP[1] / 2), 0, SIZE - CROP[1]))
+            tile = cv2.resize(frame[y0:y0 + CROP[1], x0:x0 + CROP[0]], (2 * CROP[0], 2 * CROP[1]),
+                              interpolation=cv2.INTER_CUBIC)
+            text = f"{photo.stem}: {label}, {name}"
+            for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+                cv2.putText(tile, text, (5, 2 * CROP[1] - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, width,
+                            cv2.LINE_AA)
+            row.append(tile)
+        rows.append(np.hstack(row))
+    return np.vstack(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("photos", nargs="*", type=Path)
+    ap.add_argument("-o", "--output", type=Path, default=REPO / "docs" / "images" / "mouth_closeups.jpg")
+    args = ap.parse_args()
+    photos = args.photos or sorted((REPO.parent / "shared" / "data" / "portraits").glob("*.png"))
+    image = np.vstack([closeups(p) for p in photos])
+    cv2.imwrite(str(args.output), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 84])
+    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]})")
+
+
+if __name__ == "__main__":
+    main()
