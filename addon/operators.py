@@ -253,7 +253,9 @@ class VIVIDTALK_OT_generate(_EngineJobOperator, bpy.types.Operator):
             self.report({"WARNING"}, w)
         for line in applied.report:
             self.report({"INFO"}, line)
-        state.status = f"Done: take '{applied.action.name}' in scene '{context.scene.name}'."
+        learned = [line for line in applied.report if line.startswith(("Lips and jaw:", "Phones:"))]
+        state.status = f"Done: take '{applied.action.name}' in scene '{context.scene.name}'." + \
+            "".join(f" {line}" for line in learned)
         self.report({"INFO"}, state.status)
         return {"FINISHED"}
 

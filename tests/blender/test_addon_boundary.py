@@ -125,6 +125,8 @@ def test_generate_with_audio2face_keys_the_take_and_reports_the_provider(addon, 
     meta = json.loads(action["vividtalk_clip"])["meta"]
     assert meta["a2f"]["provider"] == "CPUExecutionProvider" and meta["options"]["engine"] == "a2f"
     assert "jawOpen" in meta["a2f"]["channels"]
+    status = bpy.context.window_manager.vividtalk_job.status
+    assert "Audio2Face-3D (mark) on CPUExecutionProvider" in status, status
 
 
 def test_engine_steps_pass_every_engine_option(addon, scene, tmp_path):
