@@ -1,5 +1,6 @@
 """What a cold ``vividtalk animate`` imports: not scipy.signal (half a second), scipy.ndimage (0.2-0.45 s) nor
-pkg_resources (0.3 s, through pyworld's package), which made most of the start-up of a short line."""
+pkg_resources (0.3 s, through pyworld's package), which made most of the start-up of a short line; nor the
+learned backends' onnxruntime, torch and transformers (seconds) unless a learned backend is asked for."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from inference.audio.prosody import pitch_hz
 
 def test_the_pipeline_and_the_command_line_start_without_the_slow_imports():
     probe = ("import sys, inference.cli, inference.pipeline, inference.audio.prosody as p; p._world(); "
-             "slow = ('scipy.signal', 'scipy.ndimage', 'pkg_resources', 'scipy.stats'); "
+             "slow = ('scipy.signal', 'scipy.ndimage', 'pkg_resources', 'scipy.stats', 'onnxruntime', 'torch', "
+             "'transformers'); "
              "print(sorted(m for m in slow if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
