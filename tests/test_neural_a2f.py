@@ -54,6 +54,17 @@ def test_the_folder_is_read_as_released(tiny_a2f):
     assert m.tongue_blendshapes is not None and len(m.tongue_blendshapes.pose_names) == 16
 
 
+def _follow(raw: np.ndarray, half_life: float, fps: float) -> np.ndarray:
+    """The SDK's two cascaded followers on every value, frame by frame (animator_cuda.cu)."""
+    alpha = 1 - 0.5 ** ((1 / fps) / half_life)
+    d1, d2, out = raw[0].copy(), raw[0].copy(), []
+    for r in raw:
+        d1 += (r - d1) * alpha
+        d2 += (d1 - d2) * alpha
+        out.append(d2.copy())
+    return np.array(out)
+
+
 def _sdk_weights(runner, audio: np.ndarray, fps: float, n: int) -> np.ndarray:
     """What the SDK computes, step by step on whole vertex arrays: network, PCA, skin composition (strength,
     eyelid and lip offsets), two-stage smoothing of the upper and lower face, the face-mask blend, the solve."""
@@ -73,17 +84,8 @@ def _sdk_weights(runner, audio: np.ndarray, fps: float, n: int) -> np.ndarray:
            + a["lip_open_offset"] * m.lip_open_delta)
     mask = np.repeat(lower_face_mask(m.skin_mean, a["face_mask_level"], a["face_mask_softness"]), 3)
 
-    def follow(half_life: float) -> np.ndarray:
-        alpha = 1 - 0.5 ** ((1 / fps) / half_life)
-        d1, d2, out = raw[0].copy(), raw[0].copy(), []
-        for r in raw:
-            d1 += (r - d1) * alpha
-            d2 += (d1 - d2) * alpha
-            out.append(d2.copy())
-        return np.array(out)
-
-    pose = (m.skin_mean + follow(a["upper_face_smoothing"]) * a["upper_face_strength"] * (1 - mask)
-            + follow(a["lower_face_smoothing"]) * a["lower_face_strength"] * mask)
+    pose = (m.skin_mean + _follow(raw, a["upper_face_smoothing"], fps) * a["upper_face_strength"] * (1 - mask)
+            + _follow(raw, a["lower_face_smoothing"], fps) * a["lower_face_strength"] * mask)
     return solve(runner.solve, runner.solve.project(pose))
 
 
@@ -281,17 +283,8 @@ def _sdk_v3_weights(runner, audio: np.ndarray, fps: float, n: int, seed: int) ->
         a["lip_open_offset"] * m.lip_open_delta
     mask = np.repeat(lower_face_mask(m.skin_mean, a["face_mask_level"], a["face_mask_softness"]), 3)
 
-    def follow(half_life: float) -> np.ndarray:
-        alpha = 1 - 0.5 ** ((1 / 60) / half_life)
-        d1, d2, out = raw[0].copy(), raw[0].copy(), []
-        for r in raw:
-            d1 += (r - d1) * alpha
-            d2 += (d1 - d2) * alpha
-            out.append(d2.copy())
-        return np.array(out)
-
-    pose = (m.skin_mean + follow(a["upper_face_smoothing"]) * a["upper_face_strength"] * (1 - mask)
-            + follow(a["lower_face_smoothing"]) * a["lower_face_strength"] * mask)
+    pose = (m.skin_mean + _follow(raw, a["upper_face_smoothing"], 60.0) * a["upper_face_strength"] * (1 - mask)
+            + _follow(raw, a["lower_face_smoothing"], 60.0) * a["lower_face_strength"] * mask)
     weights = solve(runner.solve, runner.solve.project(pose))
     native = np.arange(len(weights)) / 60.0
     return np.stack([np.interp(np.arange(n) / fps, native, w) for w in weights.T], axis=1)

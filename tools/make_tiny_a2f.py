@@ -50,12 +50,9 @@ def make(out: Path, size: str = "tiny", seed: int = 0, kind: str = "regression")
         return make_diffusion(out, size, seed)
     rng = np.random.default_rng(seed)
     s = SIZES[size]
-    out.mkdir(parents=True, exist_ok=True)
     v, t = s["skin_verts"], s["tongue_verts"]
-    neutral = _face_points(rng, v)
-    poses = _pose_deltas(rng, neutral)
+    neutral, poses, tongue_neutral = _meshes(out, rng, v, t)
     skin_basis = _basis(rng, poses, s["skin_modes"])
-    tongue_neutral = (_face_points(rng, t).reshape(-1, 3) * 0.2 + [0.0, -3.0, 2.0]).reshape(-1)
     tongue_basis = (rng.standard_normal((s["tongue_modes"], 3 * t)) * 0.05).astype(np.float32)
     _write_json(out / "model.json", {
         "networkInfoPath": "network_info.json", "networkPath": "network.trt",
@@ -106,11 +103,8 @@ def make_diffusion(out: Path, size: str = "tiny", seed: int = 0) -> Path:
     (SDK model_diffusion.cpp)."""
     rng = np.random.default_rng(seed)
     s = DIFFUSION_SIZES[size]
-    out.mkdir(parents=True, exist_ok=True)
     v, t = s["skin_verts"], s["tongue_verts"]
-    neutral = _face_points(rng, v)
-    poses = _pose_deltas(rng, neutral)
-    tongue_neutral = (_face_points(rng, t).reshape(-1, 3) * 0.2 + [0.0, -3.0, 2.0]).reshape(-1)
+    neutral, poses, tongue_neutral = _meshes(out, rng, v, t)
     _write_json(out / "model.json", {
         "networkInfoPath": "network_info.json", "networkPath": "network.trt",
         "modelConfigPaths": [f"model_config_{a}.json" for a in IDENTITIES],
@@ -142,6 +136,15 @@ def make_diffusion(out: Path, size: str = "tiny", seed: int = 0) -> Path:
     gate[3 * v + 3 * t:3 * v + 3 * t + 3 * JAW_POINTS] = np.tile([0.0, -0.6, 0.3], JAW_POINTS)
     _write_diffusion_network(out / "network.onnx", rng, gate, s["gru"])
     return out
+
+
+def _meshes(out: Path, rng, skin_verts: int, tongue_verts: int):
+    """The folder made; a skin neutral, its ARKit pose deltas, a tongue neutral."""
+    out.mkdir(parents=True, exist_ok=True)
+    neutral = _face_points(rng, skin_verts)
+    poses = _pose_deltas(rng, neutral)
+    tongue_neutral = (_face_points(rng, tongue_verts).reshape(-1, 3) * 0.2 + [0.0, -3.0, 2.0]).reshape(-1)
+    return neutral, poses, tongue_neutral
 
 
 def _animator_config() -> dict:
@@ -216,7 +219,7 @@ def _write_network(path: Path, rng, result_size: int) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    w_audio = rng.standard_normal((SEGMENTS, result_size)).astype(np.float32) * 0.5
+    w_audio = rng.standard_normal((SEGMENTS, result_size)).astype(np.float32) * 0.15  # the other modes: small
     w_audio[:, 0] = 0.0
     w_audio[SEGMENTS // 2 - 2:SEGMENTS // 2 + 2, 0] = 6.0  # ~10 ms either side of the output frame
     w_emotion = rng.standard_normal((IMPLICIT + len(EMOTIONS), result_size)).astype(np.float32) * 0.05
