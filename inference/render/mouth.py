@@ -23,6 +23,7 @@ REFERENCE_SKIN_LUMA = 0.55
 TOOTH_GAPS_MM = (0.0, 8.5, 14.0, 19.0)  # from the midline, on a 48 mm wide mouth
 REFERENCE_MOUTH_WIDTH_MM = 48.0
 CONTACT_SHADOW, CONTACT_SHADOW_MM = 0.3, 0.8  # the upper lip's shadow on the teeth right under it
+SEALED_GAP_MM, OPEN_GAP_MM = 1.0, 3.0  # lip gaps over which the drawn lip line gives way to the 3-D interior
 
 
 class MouthPainter:
@@ -74,10 +75,17 @@ class MouthPainter:
             alpha *= 1.0 - real
         if alpha.max() < 1e-3:
             return
+        # a lip gap of a millimetre or two shows the dark line between the lips, not teeth: the 3-D interior
+        # comes in as the gap opens (without this its incisors showed as a grey line on sealed lips)
+        opening = 0.0
         if self.interior is not None and vertices is not None:
-            colour = self._geometric(box, vertices, upper - offset)
-        else:
-            colour = self._interior(mask, upper - offset, lower - offset, corners - offset)
+            xs = np.arange(bw) + 0.5
+            gap_mm = float(np.max(_lip_line(lower - offset, xs) - _lip_line(upper - offset, xs))) / self.ppm
+            opening = float(np.clip((gap_mm - SEALED_GAP_MM) / (OPEN_GAP_MM - SEALED_GAP_MM), 0.0, 1.0))
+        colour = self._geometric(box, vertices, upper - offset) if opening > 0.0 else 0.0
+        if opening < 1.0:
+            drawn = self._interior(mask, upper - offset, lower - offset, corners - offset)
+            colour = drawn * (1.0 - opening) + colour * opening
         region = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
         out = region * (1.0 - alpha[..., None]) + colour * alpha[..., None]
         frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
