@@ -54,25 +54,31 @@ def sheet(photos: list[Path]) -> np.ndarray:
         tiles = [("photo pose", r.render(rig.vertices))]
         tiles += [(label, r.render(rig.evaluate(ch, 1)[0], seal)) for label, ch, seal in speech]
         tiles += [(label, r.render(rig.evaluate(ch, 1)[0])) for label, ch in POSES]
-        row = []
-        for label, frame in tiles:
-            t = cv2.resize(frame, (TILE, TILE), interpolation=cv2.INTER_AREA)
-            cv2.putText(t, label, (6, TILE - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(t, label, (6, TILE - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-            row.append(t)
-        rows.append(np.hstack(row))
+        rows.append(np.hstack([labelled(cv2.resize(frame, (TILE, TILE), interpolation=cv2.INTER_AREA), label, 0.45)
+                               for label, frame in tiles]))
     return np.vstack(rows)
 
 
-def main() -> None:
+def labelled(tile: np.ndarray, text: str, scale: float) -> np.ndarray:
+    """``tile`` (modified) with ``text`` at its bottom left, white on a black outline."""
+    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(tile, text, (6, tile.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, width, cv2.LINE_AA)
+    return tile
+
+
+def sheet_main(make, name: str, quality: int) -> None:
+    """A docs image tool's command line: photos (default ../shared/data/portraits) -> ``make(photos)`` -> JPEG."""
     ap = argparse.ArgumentParser()
     ap.add_argument("photos", nargs="*", type=Path)
-    ap.add_argument("-o", "--output", type=Path, default=REPO / "docs" / "images" / "render_contact_sheet.jpg")
+    ap.add_argument("-o", "--output", type=Path, default=REPO / "docs" / "images" / name)
     args = ap.parse_args()
-    photos = args.photos or sorted((REPO.parent / "shared" / "data" / "portraits").glob("*.png"))
-    image = sheet(photos)
-    cv2.imwrite(str(args.output), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
+    image = make(args.photos or sorted((REPO.parent / "shared" / "data" / "portraits").glob("*.png")))
+    cv2.imwrite(str(args.output), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]})")
+
+
+def main() -> None:
+    sheet_main(sheet, "render_contact_sheet.jpg", 82)
 
 
 if __name__ == "__main__":

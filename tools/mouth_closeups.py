@@ -9,7 +9,6 @@ head within its limits (15° for a frontal photo), as it would in a video.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from inference.render.portrait_renderer import PortraitRenderer  # noqa: E402
 from inference.rigs.portrait import portrait_rig_from_file  # noqa: E402
+from tools.contact_sheet import labelled, sheet_main  # noqa: E402
 
 SIZE = 512  # the video size the close-ups are cut from
 CROP = (120, 80)  # output pixels around the mouth (width, height), shown at 2x
@@ -48,24 +48,13 @@ def closeups(photo: Path) -> np.ndarray:
             y0 = int(np.clip(round(centre[1] - CROP[1] / 2), 0, SIZE - CROP[1]))
             tile = cv2.resize(frame[y0:y0 + CROP[1], x0:x0 + CROP[0]], (2 * CROP[0], 2 * CROP[1]),
                               interpolation=cv2.INTER_CUBIC)
-            text = f"{photo.stem}: {label}, {name}"
-            for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-                cv2.putText(tile, text, (5, 2 * CROP[1] - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, width,
-                            cv2.LINE_AA)
-            row.append(tile)
+            row.append(labelled(tile, f"{photo.stem}: {label}, {name}", 0.4))
         rows.append(np.hstack(row))
     return np.vstack(rows)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("photos", nargs="*", type=Path)
-    ap.add_argument("-o", "--output", type=Path, default=REPO / "docs" / "images" / "mouth_closeups.jpg")
-    args = ap.parse_args()
-    photos = args.photos or sorted((REPO.parent / "shared" / "data" / "portraits").glob("*.png"))
-    image = np.vstack([closeups(p) for p in photos])
-    cv2.imwrite(str(args.output), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 84])
-    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]})")
+    sheet_main(lambda photos: np.vstack([closeups(p) for p in photos]), "mouth_closeups.jpg", 84)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.rigid import kabsch
 from .smoothing import gaussian_smooth
 
 JITTER_S = 0.03
@@ -79,7 +80,7 @@ def _rotations(clouds: list[np.ndarray | None], found: np.ndarray) -> np.ndarray
     k = 0
     for i, ok in enumerate(found):
         if ok:
-            angles[i] = _euler_degrees(_kabsch(reference, shapes[k]))
+            angles[i] = _euler_degrees(kabsch(reference, shapes[k])[0])
             k += 1
     for axis in range(3):  # frames without a face: from their neighbours
         good = np.flatnonzero(found)
@@ -90,13 +91,6 @@ def _rotations(clouds: list[np.ndarray | None], found: np.ndarray) -> np.ndarray
 def _normalised(points: np.ndarray) -> np.ndarray:
     centred = points[:468] - points[:468].mean(0)
     return centred / np.sqrt((centred ** 2).sum(1).mean())
-
-
-def _kabsch(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The rotation R with points ~ reference @ R.T (least squares)."""
-    u, _, vt = np.linalg.svd(points.T @ reference)
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
 def _euler_degrees(r: np.ndarray) -> np.ndarray:

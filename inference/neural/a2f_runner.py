@@ -1,12 +1,14 @@
-"""Running an Audio2Face-3D regression network with onnxruntime (CUDA provider where present, else CPU), and
-turning its output into ARKit weights, a jaw angle and eye rotations per frame.
+"""Running an Audio2Face-3D network with onnxruntime (CUDA provider where present, else CPU), and turning its
+output into ARKit weights, a jaw angle and eye rotations per frame.
 
-The network is frame-random-access: one ``buffer_len`` window of 16 kHz audio (times the config's
-``input_strength``), its output frame at ``buffer_ofs``, gives skin and tongue PCA coefficients, jaw anchor
-deltas and eye rotations. Windows are batched. The SDK's skin post-processing (skin strength, eyelid and lip
-offsets, separate smoothing and strength for the upper and lower face blended by a soft mask over the
-neutral's height) and the blendshape solve are all linear in the PCA coefficients, so they are done in
-coefficient space: the 61,520-vertex skin is never built per frame, and memory stays flat with length.
+A regression network (v2.3) is frame-random-access: one ``buffer_len`` window of 16 kHz audio (times the
+config's ``input_strength``), its output frame at ``buffer_ofs``, gives skin and tongue PCA coefficients, jaw
+anchor deltas and eye rotations; windows are batched. A diffusion network (v3.0) runs its windows in order,
+carrying its state, and gives vertex deltas at its own frame rate. The SDK's skin post-processing (skin
+strength, eyelid and lip offsets, separate smoothing and strength for the upper and lower face blended by a
+soft mask over the neutral's height) and the blendshape solve are linear in the network's skin values, so each
+frame is projected onto the solve's few dimensions first (``_SkinFold``): the skin is never built per frame,
+and memory stays flat with length.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from ..cores import usable_cores
 from ..errors import InputError
+from ..geometry.rigid import kabsch
 from .a2f_model import A2FModel
 from .blendshape_solve import PreparedSolve, prepare, solve
 from .devices import onnx_providers
@@ -202,14 +205,12 @@ def _fold_skin(m: A2FModel, prep: PreparedSolve) -> _SkinFold:
     blend = (1.0 - per_row) * a["upper_face_strength"] + per_row * a["lower_face_strength"]
     pose_rest = m.skin_mean.astype(np.float64) + blend * offset
     constant = (pose_rest[rows] - prep.neutral) @ prep.deltas
+    upper = np.zeros((m.n_skin, len(prep.active)))
+    low = np.zeros_like(upper)
     if m.skin_matrix is None:  # the network gives vertex deltas: its values are the rows themselves
-        upper = np.zeros((m.n_skin, len(prep.active)))
-        low = np.zeros_like(upper)
         upper[rows] = (1.0 - per_row[rows])[:, None] * prep.deltas
         low[rows] = per_row[rows][:, None] * prep.deltas
         return _SkinFold(constant, upper, low)
-    upper = np.zeros((m.n_skin, len(prep.active)))
-    low = np.zeros_like(upper)
     for lo in range(0, len(rows), ROW_BLOCK):
         r = rows[lo:lo + ROW_BLOCK]
         basis = m.skin_matrix[:, r].astype(np.float64)
@@ -253,13 +254,7 @@ def jaw_open_deg(m: A2FModel, jaw: np.ndarray) -> np.ndarray:
     points = jaw.reshape(len(jaw), -1, 3).astype(np.float64) * a["lower_teeth_strength"]
     points += np.array([0.0, a["lower_teeth_height_offset"], a["lower_teeth_depth_offset"]]) + m.neutral_jaw
     ref = m.neutral_jaw.astype(np.float64)
-    ref_c = ref - ref.mean(axis=0)
-    moved = points - points.mean(axis=1, keepdims=True)
-    h = np.einsum("pi,fpj->fij", ref_c, moved)
-    u, _, vt = np.linalg.svd(h)
-    v, ut = np.swapaxes(vt, 1, 2), np.swapaxes(u, 1, 2)
-    v[:, :, -1] *= np.sign(np.linalg.det(v @ ut))[:, None]  # a rotation, never a reflection
-    r = v @ ut  # takes the neutral's centred points to the posed ones
+    r = np.stack([kabsch(ref, posed)[0] for posed in points])  # each frame's rotation from the neutral
     return np.degrees(np.arctan2(r[:, 2, 1], r[:, 1, 1])).astype(np.float32)
 
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..geometry.pinhole import project
 from ..geometry.raster import cover, one_per_pixel
+from ..geometry.rigid import kabsch
 from ..rigs.rig import FaceRig
-from .warp import kabsch
 
 JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""

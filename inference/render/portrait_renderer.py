@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.rigid import kabsch
 from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
 from ..rigs.rig import FaceRig, euler_matrices
@@ -24,7 +25,7 @@ from .layers import BackgroundLayers
 from .mouth import MouthPainter
 from .mouth_geometry import GeometricInterior
 from .remap import Remapper, make_remapper
-from .warp import PortraitWarp, kabsch
+from .warp import PortraitWarp
 
 HEAD_LIMITS_DEG = (10.0, 15.0, 10.0)
 """Pitch, yaw, roll a single photo supports before the warp shows what it cannot know (the side of the head)."""

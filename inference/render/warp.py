@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..geometry.rigid import kabsch
 from ..rigs import mediapipe_topology as mt
 from .framing import box_around
 
@@ -36,15 +37,6 @@ class FrameGeometry:
 
     dest: np.ndarray  # (V, 2) landmark positions
     photo_mouth_polygon: np.ndarray  # (K, 2) the photo's inner-lip loop moved with the skull
-
-
-def kabsch(rest: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation R and translation t with moved ≈ rest @ R.T + t (least squares, no reflection)."""
-    a, b = rest.mean(0), moved.mean(0)
-    u, _, vt = np.linalg.svd((rest - a).T @ (moved - b))
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    r = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    return r, b - r @ a
 
 
 class TpsField:
