@@ -76,7 +76,7 @@ class AnimateOptions:
             if spec["type"] == "enum" and str(value).strip().lower() not in spec["choices"]:
                 raise InputError(f"--{name.replace('_', '-')} '{value}' is not one of {', '.join(spec['choices'])}.")
         if self.engine == "a2f" and not (self.a2f_model or "").strip():
-            raise InputError("--engine a2f needs --a2f-model DIR: the folder of an Audio2Face-3D v2.3 model "
+            raise InputError("--engine a2f needs --a2f-model DIR: the folder of an Audio2Face-3D model "
                              "('vividtalk models fetch a2f-mark' downloads one).")
         if self.phones == "wav2vec2" and not (self.phone_model or "").strip():
             raise InputError("--phones wav2vec2 needs --phone-model DIR: the folder of a wav2vec2 phoneme model "

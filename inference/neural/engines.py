@@ -3,7 +3,7 @@ reuses them), and Audio2Face-3D's output turned into the clip's lower-face and g
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +37,14 @@ def phone_model(folder: str, device: str):
     return _phone_model(*_key(folder), device)
 
 
-@cache
+@lru_cache(maxsize=2)  # a replaced folder's old model is let go, not kept beside the new one
 def _a2f_runner(folder: str, _stamp: float, device: str, actor: str) -> A2FRunner:
     from .a2f_model import load_a2f_model
 
     return A2FRunner(load_a2f_model(folder, actor or None), device)
 
 
-@cache
+@lru_cache(maxsize=2)
 def _phone_model(folder: str, _stamp: float, device: str):
     from .wav2vec2_phones import PhoneModel
 
