@@ -500,6 +500,7 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
     filter_glob: StringProperty(default="*.mp4", options={"HIDDEN"})
     size: contract_property("render_options", "size")
     background: contract_property("render_options", "background")
+    mouth: contract_property("render_options", "mouth")
     run_async: BoolProperty(name="In the background", default=False, options={"HIDDEN", "SKIP_SAVE"})
 
     @classmethod
@@ -536,7 +537,7 @@ class VIVIDTALK_OT_render_video(_EngineJobOperator, bpy.types.Operator):
             (job.workdir / "take.json").write_text(json.dumps(sampled_clip(context, mesh, arm)), encoding="utf-8")
             motion = ["--motion", str(job.workdir / "take.json")]
         args = ["render", *(["--image", photo] if photo else []), *motion, "--size", str(self.size),
-                "--background", self.background.lower(), "-o", job.output]
+                "--background", self.background.lower(), "--mouth", self.mouth.lower(), "-o", job.output]
         audio = video.take_audio(context.scene)
         if audio:
             args[1:1] = ["--audio", audio]

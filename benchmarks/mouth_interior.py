@@ -1,6 +1,6 @@
 """Inside the open mouth: the rendered interior against the figures of real talking-head videos.
 
-    python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512] [--interior drawn|geometry]
+    python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512] [--interior geometry|drawn]
 
 Without videos it renders real English speech from ../shared/data (with its transcript) on every portrait in
 ../shared/data/portraits and measures those frames; given videos (real footage or our MP4s) it measures them.
@@ -15,7 +15,9 @@ luminance and chroma (patches on both cheeks and under the nose):
 - **band**: the mean luminance of the band within 15 % of the lip gap of the loop's edge over the whole
   interior's (a drawn dark outline shows as a low band).
 
-Each video reports the median of its open frames. The reference ranges are those of six real talking-head
+Each video reports the median of its open frames. Rendered videos also report how well the lip gap MediaPipe
+re-tracks on every frame (over the eye-corner distance) follows the jawOpen that drove it (Pearson r): a mouth
+the face tracker misreads would not read as the speech either. The reference ranges are those of six real talking-head
 videos quoted in the issue "The video from the 3D head": teeth 6-55 % (median about 45 %), brightness 0.55-0.78
 (the held-out bar 0.55-0.85), band 0.87-1.08 (held out: at least 0.85).
 """
@@ -27,6 +29,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import itertools
 import statistics
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -55,6 +58,7 @@ class InteriorStats:
     frames: int = 0
     faces: int = 0
     per_frame: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in REFERENCE})
+    gaps: list[float] = field(default_factory=list)  # every frame's re-tracked lip gap / eye-corner distance
 
     def median(self, name: str) -> float:
         values = [v for v in self.per_frame[name] if np.isfinite(v)]
@@ -121,10 +125,13 @@ def measure(frames: Iterable[np.ndarray]) -> InteriorStats:
             stats.frames += 1
             found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks
             if not found:
+                stats.gaps.append(float("nan"))
                 continue
             stats.faces += 1
             h, w = rgb.shape[:2]
             points = np.array([(p.x * w, p.y * h) for p in found[0].landmark])
+            eye = float(np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]]))
+            stats.gaps.append(float(np.linalg.norm(points[13] - points[14])) / max(eye, 1e-6))
             figures = frame_interior(rgb, points)
             if figures is not None:
                 for name, value in figures.items():
@@ -145,8 +152,9 @@ def video_frames(path: Path) -> Iterator[np.ndarray]:
 
 
 def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
-                    interior: str = "drawn") -> Iterator[np.ndarray]:
-    """Frames of real English speech on ``portrait``, rendered in memory (no encoding)."""
+                    interior: str = "geometry") -> tuple[Iterator[np.ndarray], np.ndarray]:
+    """Frames of real English speech on ``portrait``, rendered in memory (no encoding), and the jawOpen of the
+    clip that drives each frame."""
     from benchmarks.speed import english_speech
     from inference.io.images import load_rgb
     from inference.pipeline import AnimateOptions, animate
@@ -155,24 +163,39 @@ def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
     from inference.render.portrait_renderer import PortraitRenderer
     from inference.rigs.portrait import build_portrait_rig
 
-    audio, text = english_speech(seconds)
+    audio, text = english_speech(seconds)  # whole recordings: the transcript must match what is heard
     wav = folder / "speech.wav"
     if not wav.exists():
-        sf.write(wav, audio[: int(seconds * 16000)], 16000)
+        sf.write(wav, audio, 16000)
     clip = animate(wav, AnimateOptions(transcript=text), Progress())
+    last = round(seconds * clip.fps)
     rig = build_portrait_rig(load_rgb(portrait), source=portrait.name)
     renderer = PortraitRenderer(rig, size=size, interior=interior)
-    for vertices, seal in frames_from_clip(clip, rig).chunks():
-        for v, s in zip(vertices, seal, strict=True):
-            yield renderer.render(v, float(s))
+
+    def frames() -> Iterator[np.ndarray]:
+        for vertices, seal in itertools.islice(_frame_pairs(frames_from_clip(clip, rig)), last):
+            yield renderer.render(vertices, float(seal))
+
+    return frames(), clip.channels["jawOpen"][:last]
 
 
-def report(name: str, stats: InteriorStats) -> None:
+def _frame_pairs(frames) -> Iterator[tuple[np.ndarray, float]]:
+    for vertices, seal in frames.chunks():
+        yield from zip(vertices, seal, strict=True)
+
+
+def report(name: str, stats: InteriorStats, jaw: np.ndarray | None = None) -> None:
+    """One line of figures; with the driving clip's ``jaw``, how well the re-tracked lip gap follows it."""
     figures = []
     for key, (low, high) in REFERENCE.items():
         value = stats.median(key)
         verdict = "" if low is None else (" ok" if low <= value <= high else " OUT")
         figures.append(f"{key} {value:.2f}{verdict}")
+    if jaw is not None:
+        gaps = np.array(stats.gaps)
+        n = min(len(gaps), len(jaw))
+        found = np.isfinite(gaps[:n])
+        figures.append(f"re-tracked lip gap vs clip jawOpen r {np.corrcoef(gaps[:n][found], jaw[:n][found])[0, 1]:.3f}")
     print(f"{name}: {stats.open_frames} open of {stats.frames} frames (face in {stats.faces}); " + ", ".join(figures))
 
 
@@ -181,8 +204,8 @@ def main() -> None:
     ap.add_argument("videos", nargs="*", type=Path)
     ap.add_argument("--seconds", type=float, default=12.0, help="speech rendered on each portrait")
     ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--interior", choices=("drawn", "geometry"), default="drawn",
-                    help="the renderer's mouth interior: the shipped drawn one, or the fitted 3-D head's (in progress)")
+    ap.add_argument("--interior", choices=("geometry", "drawn"), default="geometry",
+                    help="the renderer's mouth interior (--mouth): the fitted 3-D head's (default) or the drawn one")
     args = ap.parse_args()
     if args.videos:
         for path in args.videos:
@@ -190,8 +213,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         for portrait in sorted((SHARED / "portraits").glob("*.png")):
-            report(f"{portrait.stem} ({args.size}², {args.interior})",
-                   measure(rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)))
+            frames, jaw = rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)
+            report(f"{portrait.stem} ({args.size}², {args.interior})", measure(frames), jaw)
     print("reference, six real videos: teeth 0.06-0.55 (median ~0.45), brightness 0.55-0.78, band 0.87-1.08")
 
 

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the cluster this machine belongs to, or $RAY_ADDRESS) or 'ray://HOST:PORT' (Ray Client)")
     add_options(p, "animate_options")
     add_options(p, "engine_options")
-    add_options(p, "render_options", ("size", "background"))
+    add_options(p, "render_options", ("size", "background", "mouth"))
     add_progress(p)
 
     p = sub.add_parser("export-csv", help="motion clip -> ARKit curves CSV (Unreal Live Link Face layout)")
@@ -375,7 +375,7 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     progress.update("rig", 1.0)
     frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
     result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers,
-                          layered=args.background == "layers")
+                          layered=args.background == "layers", interior=args.mouth)
     progress.result(output=result.output, frames=result.frames, duration=result.duration,
                     seconds=round(result.seconds, 3), audio=result.audio, warnings=progress.warnings)
     if progress.mode != "json":

@@ -343,6 +343,8 @@ FILE_CASES = [
                               "{out}/result.mp4"], BAD_INPUT, "out of range"),
     Case("render-background", ["render", "--rig", "{rig}", "--motion", "{clip}", "--background", "sky", "-o",
                                "{out}/result.mp4"], BAD_INPUT, "invalid choice"),
+    Case("render-mouth", ["render", "--rig", "{rig}", "--motion", "{clip}", "--mouth", "teeth", "-o",
+                          "{out}/result.mp4"], BAD_INPUT, "invalid choice"),
     Case("render-device", ["render", "--rig", "{rig}", "--motion", "{clip}", "--device", "tpu", "-o",
                            "{out}/result.mp4"], BAD_INPUT, "Unknown device"),
 ]

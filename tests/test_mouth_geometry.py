@@ -1,4 +1,4 @@
-"""The mouth interior from the fitted 3-D head (work in progress, not yet the renderer's default): the jaw read
+"""The mouth interior from the fitted 3-D head (the renderer's default): the jaw read
 off the portrait rig's frames, and teeth, gums and tongue seen through the opened lips."""
 
 import numpy as np
@@ -30,7 +30,7 @@ def test_jaw_and_head_motion_are_read_off_the_portrait_frames(renderer):
 
 def test_open_mouth_shows_teeth_and_a_shaded_interior(renderer):
     rig, r = renderer
-    drawn = PortraitRenderer(rig, size=512)
+    drawn = PortraitRenderer(rig, size=512, interior="drawn")
     verts = rig.evaluate({"jawOpen": 0.7})[0]
     dest = r.framing.project(verts.astype(np.float64))
     import cv2
@@ -48,3 +48,47 @@ def test_open_mouth_shows_teeth_and_a_shaded_interior(renderer):
     assert not np.array_equal(frame, drawn.render(verts, 0.0))  # the option changes the interior only
     outside = ~cv2.dilate(inside.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
     assert np.array_equal(frame[outside], drawn.render(verts, 0.0)[outside])
+
+
+@pytest.mark.parametrize("turn", [{"head.yaw": 15.0}, {"head.yaw": -15.0}, {"head.pitch": 10.0},
+                                  {"head.roll": 8.0}])
+def test_the_teeth_stay_behind_the_lips_when_the_head_turns(renderer, turn):
+    """The interior turns with the head about a point behind the upper lip: its incisors' edge stays under the
+    turned upper lip (it drifted by a centimetre when turned about the wrong point). The lip sits 7.5 mm in front
+    of the edge, so a 15 degree turn moves it about 2 mm more than the teeth: parallax, not drift."""
+    rig, r = renderer
+    interior = r.mouth.interior
+    ppm = r.framing.px_per_mm_out
+
+    def tip_and_lip(shapes):
+        verts = rig.evaluate({**shapes, "jawOpen": 0.5})[0].astype(np.float64)
+        return interior.incisor_edge_px(verts) - r.framing.project(verts)[13]
+
+    rest, turned = tip_and_lip({}), tip_and_lip(turn)
+    assert np.abs(turned - rest).max() < 3.5 * ppm
+
+
+def test_every_tooth_is_wound_outward():
+    """The renderer culls the teeth's back faces as it does the gums', which holds only while every tooth of the
+    shipped head is a closed surface wound outward: each directed edge once, a positive enclosed volume."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from inference.render.mouth_geometry import _interior_triangles
+    from inference.rigs.ict import load_ict_rig
+
+    head = load_ict_rig()
+    triangles, kind = _interior_triangles(head)
+    teeth = triangles[kind == 0]
+    points = head.vertices.astype(np.float64)
+    directed = np.concatenate([teeth[:, [0, 1]], teeth[:, [1, 2]], teeth[:, [2, 0]]])
+    assert len(np.unique(directed, axis=0)) == len(directed)  # neighbours run each shared edge opposite ways
+    assert len(np.unique(np.sort(directed, axis=1), axis=0)) * 2 == len(directed)  # closed: every edge twice
+    n = len(points)
+    count, tooth = connected_components(coo_matrix((np.ones(len(directed)), tuple(directed.T)), (n, n)),
+                                        directed=False)
+    a, b, c = (points[teeth[:, k]] for k in range(3))
+    volume = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0  # closed surfaces: the origin does not matter
+    owners = np.unique(tooth[teeth[:, 0]])
+    assert len(owners) == 32
+    assert (np.bincount(tooth[teeth[:, 0]], weights=volume, minlength=count)[owners] > 0).all()

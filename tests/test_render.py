@@ -315,3 +315,23 @@ def test_cli_render_into_a_read_only_folder(tmp_path, read_only_folder):
     _clip(3).save(tmp_path / "c.json")
     assert main(["render", "--motion", str(tmp_path / "c.json"), "-o", str(read_only_folder / "o.mp4"),
                  "--progress", "quiet"]) == 3
+
+
+def test_the_mouth_option_reaches_the_renderer(rig, tmp_path):
+    """``vividtalk render --mouth drawn`` paints the interior; the default takes it from the fitted 3-D head.
+    Only the inside of the mouth differs."""
+    from inference.cli import main
+
+    clip = _clip(2, jawOpen=np.array([0.7, 0.7]))
+    clip.save(tmp_path / "take.json")
+    rig.save(tmp_path / "face.npz")
+    frames = {}
+    for mouth in ("geometry", "drawn"):
+        out = tmp_path / mouth
+        assert main(["render", "--rig", str(tmp_path / "face.npz"), "--motion", str(tmp_path / "take.json"),
+                     "--size", "256", "--mouth", mouth, "-o", str(out), "--progress", "quiet"]) == 0
+        frames[mouth] = cv2.imread(str(sorted(out.glob("*.png"))[0])).astype(int)
+    differs = np.abs(frames["geometry"] - frames["drawn"]).max(axis=2) > 8
+    assert differs.sum() > 20
+    ys, xs = np.nonzero(differs)
+    assert np.ptp(ys) < 0.2 * 256 and np.ptp(xs) < 0.3 * 256  # one small region: the mouth

@@ -1,5 +1,5 @@
-"""Close-ups of the open mouth, 2x zoom: each photo's drawn interior (the default) above the interior from the
-fitted 3-D head (``PortraitRenderer(interior="geometry")``), for rest, "ah", "ee", "oo", "m" and a 20° turn.
+"""Close-ups of the open mouth, 2x zoom: each photo's interior from the fitted 3-D head (the default) above the
+drawn one the renderer used before (``--mouth drawn``), for rest, "ah", "ee", "oo", "m" and a 20° turn.
 
     .venv/bin/python tools/mouth_closeups.py [PHOTO ...] [-o docs/images/mouth_closeups.jpg]
 
@@ -35,8 +35,8 @@ INNER_LIPS = (13, 14)  # MediaPipe's inner-lip midpoints, upper and lower
 
 def closeups(photo: Path) -> np.ndarray:
     rig = portrait_rig_from_file(photo)
-    renderers = [("drawn", PortraitRenderer(rig, size=SIZE)),
-                 ("3-D head", PortraitRenderer(rig, size=SIZE, interior="geometry"))]
+    renderers = [("3-D head", PortraitRenderer(rig, size=SIZE)),
+                 ("drawn", PortraitRenderer(rig, size=SIZE, interior="drawn"))]
     rows = []
     for name, renderer in renderers:
         row = []

@@ -118,7 +118,7 @@ class LineWorker:
 
         rig = _portrait_rig(str(line.rig) if line.rig else "")
         render_video(rig, frames_from_clip(clip, rig), line.outputs["mp4"], str(line.audio), o["size"], "cpu",
-                     progress, workers=1, layered=o["background"] == "layers")
+                     progress, workers=1, layered=o["background"] == "layers", interior=o["mouth"])
 
 
 @cache

@@ -6,7 +6,7 @@ Columns (CSV) or keys (JSON lines):
 - ``lang`` and any other animate option by its long name (``mouth_gain``, ``head_gain``, ``emotion``, ``seed``,
   ...; a hyphen works as well as the underscore); empty takes the batch's default;
 - ``rig``: for videos, a portrait photo or a rig file from ``vividtalk rig`` (default: the built-in face),
-  and ``size`` and ``background`` as ``vividtalk render`` takes them;
+  and ``size``, ``background`` and ``mouth`` as ``vividtalk render`` takes them;
 - ``head_from``: a video of a speaker whose head motion the line takes in style (as ``--head-from``; learned
   once per video and worker), or a head style saved by ``vividtalk head-style`` (.npz);
 - one path per wanted output: ``clip`` (motion clip .json), ``csv`` (Live Link Face curves), ``mp4`` (the
@@ -33,7 +33,7 @@ from ..errors import InputError
 OUTPUTS = ("clip", "csv", "mp4", "fbx", "blend")
 """What a line can ask for (FBX and .blend files are made in Blender's Python module: blender_pass.py)."""
 INPUTS = ("audio", "transcript", "rig", "head_from")
-VIDEO_OPTIONS = ("size", "background")
+VIDEO_OPTIONS = ("size", "background", "mouth")
 """The render options a line may set for its video."""
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 

@@ -57,6 +57,7 @@ def cover(triangles_xy: np.ndarray, shape: tuple[int, int], pad: float = 0.0) ->
     size = np.maximum(hi - lo + 1, 0)
     count = size[:, 0] * size[:, 1]
     usable = np.flatnonzero((np.abs(det) > 1e-12) & (count > 0))
+    inv_det = 1.0 / np.where(np.abs(det) > 1e-12, det, 1.0)
     # the distance from a point to each edge is its barycentric coordinate times that edge's height
     lengths = np.linalg.norm(tri[:, [1, 2, 0]] - tri[:, [2, 0, 1]], axis=2)  # edge opposite each corner
     heights = np.abs(det)[:, None] / np.maximum(lengths, 1e-12)
@@ -68,16 +69,22 @@ def cover(triangles_xy: np.ndarray, shape: tuple[int, int], pad: float = 0.0) ->
         owner = np.repeat(piece, n)
         offset = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
         width = size[owner, 0]
-        xs = lo[owner, 0] + offset % width
-        ys = lo[owner, 1] + offset // width
-        px, py = xs + 0.5 - a[owner, 0], ys + 0.5 - a[owner, 1]
-        d = det[owner]
-        v = (px * e2[owner, 1] - py * e2[owner, 0]) / d
-        u = (py * e1[owner, 0] - px * e1[owner, 1]) / d
-        bary = np.column_stack([1 - v - u, v, u])
-        inside = (bary >= -slack[owner]).all(1)
-        bary = np.clip(bary[inside], 0, None)
-        bary /= bary.sum(1, keepdims=True)
+        row, col = np.divmod(offset, width)
+        xs = lo[owner, 0] + col
+        ys = lo[owner, 1] + row
+        px, py = xs + (0.5 - a[owner, 0]), ys + (0.5 - a[owner, 1])
+        inv = inv_det[owner]
+        v = (px * e2[owner, 1] - py * e2[owner, 0]) * inv
+        u = (py * e1[owner, 0] - px * e1[owner, 1]) * inv
+        w = 1.0 - v - u
+        if pad > 0:
+            inside = (w >= -slack[owner, 0]) & (v >= -slack[owner, 1]) & (u >= -slack[owner, 2])
+        else:
+            inside = (w >= 0) & (v >= 0) & (u >= 0)
+        bary = np.column_stack([w[inside], v[inside], u[inside]])
+        if pad > 0:  # pixels in the pad lie outside: their coordinates are moved onto the triangle
+            bary = np.clip(bary, 0, None)
+            bary /= bary.sum(1, keepdims=True)
         parts.append((ys[inside], xs[inside], owner[inside], bary.astype(np.float32)))
     if not parts:
         empty = np.zeros(0, np.int64)

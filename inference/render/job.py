@@ -29,11 +29,12 @@ class RenderResult:
 
 def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, audio: str | None,
                  size: int = 512, device: str = "cpu", progress: Progress | None = None,
-                 workers: int | None = None, layered: bool = False) -> RenderResult:
+                 workers: int | None = None, layered: bool = False, interior: str = "geometry") -> RenderResult:
     """Render every frame of ``frames`` through ``rig``'s photo and write ``output`` (MP4 or PNG folder).
 
     ``workers``: processes rendering frames in parallel (None: one per core, as the clip repays);
-    ``layered``: the person over a still background plate instead of one warped picture."""
+    ``layered``: the person over a still background plate instead of one warped picture; ``interior``: the
+    mouth's inside from the fitted 3-D head (``geometry``) or painted (``drawn``)."""
     progress = progress or Progress()
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
@@ -45,7 +46,7 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
     check_output(output)  # before the renderer starts (its set-up also checks the device)
-    with FramePool(rig, size, workers, device=device, layered=layered) as pool:
+    with FramePool(rig, size, workers, device=device, layered=layered, interior=interior) as pool:
         sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
         try:
             for done, frame in enumerate(pool.frames(frames.chunks()), 1):

@@ -1,9 +1,12 @@
-"""The mouth interior the photo does not contain: cavity, tongue and teeth drawn in millimetres.
+"""The mouth interior the photo does not contain, painted inside the frame's inner-lip loop.
 
-Where the photo's own mouth interior lands (moved with the skull, see ``warp``) its real teeth stay; only
-the extra opening is painted. Sizes follow an adult mouth: at most 7 mm of upper incisor shows, the canines
+By default it is the fitted 3-D head's teeth, gums and tongue (``mouth_geometry``) with the upper lip's
+contact shadow; below a 1 mm lip gap the dark line between the lips is drawn instead, and the 3-D interior
+comes in as the gap opens to 3 mm. Without a fitted head (``--mouth drawn``, or a photo the head cannot be
+fitted to) cavity, tongue and teeth are drawn in millimetres: at most 7 mm of upper incisor shows, the canines
 14-19 mm from the midline on a 48 mm wide mouth; the tongue shows once the mouth is 6-10 mm open.
-Brightness follows the skin under the nose so the interior sits in the photo's lighting.
+Where the photo's own mouth interior lands (moved with the skull, see ``warp``) its real teeth stay; only the
+extra opening is painted. Brightness follows the skin under the nose so the interior sits in the photo's light.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class MouthPainter:
             xs = np.arange(bw) + 0.5
             gap_mm = float(np.max(_lip_line(lower - offset, xs) - _lip_line(upper - offset, xs))) / self.ppm
             opening = float(np.clip((gap_mm - SEALED_GAP_MM) / (OPEN_GAP_MM - SEALED_GAP_MM), 0.0, 1.0))
-        colour = self._geometric(box, vertices, upper - offset) if opening > 0.0 else 0.0
+        colour = self._geometric(box, vertices, upper - offset, polygon) if opening > 0.0 else 0.0
         if opening < 1.0:
             drawn = self._interior(mask, upper - offset, lower - offset, corners - offset)
             colour = drawn * (1.0 - opening) + colour * opening
@@ -90,9 +93,11 @@ class MouthPainter:
         out = region * (1.0 - alpha[..., None]) + colour * alpha[..., None]
         frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
-    def _geometric(self, box: tuple[int, int, int, int], vertices: np.ndarray, upper: np.ndarray) -> np.ndarray:
-        """The fitted head's interior in the box, in the photo's light, with the upper lip's contact shadow."""
-        colour = self.interior.paint(box, vertices)
+    def _geometric(self, box: tuple[int, int, int, int], vertices: np.ndarray, upper: np.ndarray,
+                   polygon: np.ndarray) -> np.ndarray:
+        """The fitted head's interior in the box, in the photo's light, with the upper lip's contact shadow
+        (``upper``: the upper inner lip in box pixels; ``polygon``: the inner-lip loop in output pixels)."""
+        colour = self.interior.paint(box, vertices, polygon)
         bh, bw = colour.shape[:2]
         top = _lip_line(upper, np.arange(bw) + 0.5)
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip

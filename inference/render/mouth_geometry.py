@@ -5,32 +5,38 @@ The ICT-FaceKit head that ships with vividtalk is fitted to the photo (identity,
 with the skull, the lower teeth, gums and tongue with the jaw. Each frame the jaw opening is read off the
 portrait rig's vertices (so edited meshes from Blender drive it as well as clips do), the head's rigid motion
 likewise, and the interior is projected through the photo's camera into the output frame and rasterised
-nearest-first. Shading puts it in the photo's light: a light from the front and above, darker with depth
-behind the lips (the only light in a mouth comes in through the opening), a contact shadow under the upper
-lip, and the skin's brightness and colour cast.
+nearest-first. Shading puts it in the photo's light (its direction, ambient share and colour read off the face,
+``lighting``): darker with depth behind the lips (the only light in a mouth comes in through the opening), the
+light from everywhere tinted by the gums and tongue it bounced off, a contact shadow under the upper lip, and the
+skin's brightness.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
+from ..geometry.normals import vertex_normals
 from ..geometry.pinhole import project
 from ..geometry.raster import cover, one_per_pixel
 from ..geometry.rigid import kabsch
 from ..rigs.rig import FaceRig
+from .lighting import FRONT_LIGHT, Light
 
 JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""
 BASE_COLOUR = {"teeth": (0.93, 0.91, 0.86), "gums": (0.66, 0.30, 0.31)}
-LIGHT = np.array([0.0, 0.45, 1.0]) / np.linalg.norm([0.0, 0.45, 1.0])  # camera space: from the front, above
-AMBIENT = 0.35
+BOUNCE = np.array(BASE_COLOUR["gums"]) / np.mean(BASE_COLOUR["gums"])
+"""The colour of light that has bounced off gums, tongue and lips: the light from everywhere takes it deeper in."""
 DEPTH_FALLOFF_MM = 20.0  # light reaching a surface this far behind the front teeth falls to 1/e
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
+INCISOR_BEHIND_LIP_MM = 7.5  # the upper incisors' edge behind the lips' meeting line (ICT-FaceKit's neutral head)
 VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
 CAVITY = np.array([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat)
 SUPERSAMPLE = 2  # samples per output pixel along each axis
+UPPER_LIP_MIDDLE = 13  # MediaPipe's (and the portrait rig's) middle of the upper inner lip
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class GeometricInterior:
     """The fitted head's mouth interior for one photo, posed per frame from the portrait rig's vertices."""
 
     def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray, upper_lip_px: np.ndarray,
-                 px_per_mm: float):
+                 px_per_mm: float, light: Light = FRONT_LIGHT):
         """``head``: the ICT rig fitted to the photo (``photo_pose`` and ``photo_intrinsics`` set);
         ``portrait``: the portrait rig the frames come as; ``to_output_px``: photo pixels (..., 2) -> output
         pixels; ``skull``: portrait vertex indices that move rigidly with the head; ``upper_lip_px``: the middle
@@ -55,6 +61,7 @@ class GeometricInterior:
         if head.photo_pose is None or head.photo_intrinsics is None:
             raise ValueError("the head has no photo view; fit it to the photo first")
         self.skull = np.asarray(skull)
+        self.light = light
         self.portrait_rest = portrait.vertices.astype(np.float64)
         self._jaw_reader = _JawReader(portrait)
         triangles, kind = _interior_triangles(head)
@@ -68,27 +75,35 @@ class GeometricInterior:
         triangles, kind = triangles[near], kind[near]
         used = np.unique(triangles)
         self.triangles = np.searchsorted(used, triangles)
-        self.two_sided = kind == 0
         reach = np.exp(-np.clip(behind_mm[used], 0.0, None) / DEPTH_FALLOFF_MM)  # (Vi,) light reaching it
         posed = head.evaluate({"jawOpen": JAW_SAMPLES})[:, used].astype(np.float64)  # (S, Vi, 3) rig metres
         self.camera = posed @ rot.T + move  # (S, Vi, 3) camera metres
-        self.normals = np.stack([_vertex_normals(c, self.triangles) for c in self.camera])  # (S, Vi, 3)
-        vertex_kind = _kind_of(self.triangles, self.two_sided, len(used))
+        self.normals = np.stack([vertex_normals(c, self.triangles) for c in self.camera])  # (S, Vi, 3)
+        vertex_kind = _kind_of(self.triangles, kind == 0, len(used))
         self.albedo = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * reach[:, None]
+        # the light from everywhere: the room's at the lips, more and more what the mouth's walls reflect inside
+        self.ambient_colour = 1.0 + (1.0 - reach[:, None]) * (BOUNCE - 1.0)
         self.focal, width, height = head.photo_intrinsics
         self.photo_size = (int(width), int(height))
-        self.pivot = (head.joint_positions[head.joint_names.index("head")] @ rot.T + move).astype(np.float64)
         # the fitted head's incisors land within a few millimetres of the photo's mouth, and the eye sees that
         # much: their edges are put INCISOR_SHOW_MM under the portrait's upper lip, midline on midline
         upper_teeth = np.flatnonzero((vertex_kind == 0) & (head.weights[used, head.joint_names.index("jaw")] < 0.5))
         shift = np.zeros(2)
+        self.edge = 0  # the interior vertex at the upper incisors' edge
         if len(upper_teeth):
             px = to_output_px(project(self.camera[0, upper_teeth], self.focal, self.photo_size))
             mid = float(np.median(px[:, 0]))
             front = np.abs(px[:, 0] - mid) < 4.0 * px_per_mm
-            tip = np.array([mid, px[front, 1].max() if front.any() else px[:, 1].max()])
+            candidates = np.flatnonzero(front) if front.any() else np.arange(len(px))
+            edge = candidates[np.argmax(px[candidates, 1])]  # the lowest point of the front teeth
+            tip = np.array([mid, px[edge, 1]])
             shift = np.asarray(upper_lip_px, np.float64) + np.array([0.0, INCISOR_SHOW_MM * px_per_mm]) - tip
+            self.edge = int(upper_teeth[edge])
         self.to_output_px = lambda p: to_output_px(p) + shift
+        # the same point in the portrait rig: under and behind the middle of its upper inner lip. The head's
+        # motion moves the interior about it, so the teeth stay behind the lips when the head turns
+        self.tip_portrait = self.portrait_rest[UPPER_LIP_MIDDLE] + np.array(
+            [0.0, -INCISOR_SHOW_MM, -INCISOR_BEHIND_LIP_MM]) / 1000.0
 
     def jaw_open(self, portrait_vertices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """The frame's jawOpen read off the portrait's vertices, and the head's rigid motion (R, t) from rest."""
@@ -96,43 +111,71 @@ class GeometricInterior:
         local = (portrait_vertices - move) @ rot  # the frame without the head's motion
         return self._jaw_reader(local), rot, move
 
-    def frame(self, portrait_vertices: np.ndarray, box: tuple[int, int, int, int] | None = None) -> InteriorFrame:
-        """The posed interior; with ``box`` (x0, y0, x1, y1) only the triangles that reach into it."""
+    def posed(self, portrait_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """The interior's vertices in camera space (Vi, 3) for a portrait frame, the jaw sample below the frame's
+        jawOpen, the share of the way to the next one, and the head's rotation."""
         jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
         k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
         i = min(int(k), len(JAW_SAMPLES) - 2)
         f = k - i
         cam = self.camera[i] * (1.0 - f) + self.camera[i + 1] * f
-        # the head's motion, measured on the portrait rig (camera-aligned axes), about the head pivot
-        cam = (cam - self.pivot) @ rot.T + self.pivot + move
+        # the head's motion, measured on the portrait rig (its axes are the camera's), moves the incisors' edge
+        # as it moves the same point of the portrait, and turns the interior about it
+        edge = self.camera[0, self.edge]
+        cam = (cam - edge) @ rot.T + edge + (self.tip_portrait @ rot.T + move - self.tip_portrait)
+        return cam, i, f, rot
+
+    def incisor_edge_px(self, portrait_vertices: np.ndarray) -> np.ndarray:
+        """Where the upper incisors' edge lands in the output frame (x, y)."""
+        cam, *_ = self.posed(portrait_vertices)
+        return self.to_output_px(project(cam[self.edge], self.focal, self.photo_size))
+
+    def frame(self, portrait_vertices: np.ndarray, box: tuple[int, int, int, int] | None = None,
+              outline: np.ndarray | None = None) -> InteriorFrame:
+        """The posed interior; with ``box`` (x0, y0, x1, y1) only the triangles that reach into it, with
+        ``outline`` (N, 2 output pixels, the inner-lip loop) only those that reach into its convex hull."""
+        cam, i, f, rot = self.posed(portrait_vertices)
         px = self.to_output_px(project(cam, self.focal, self.photo_size))
-        corners = px[self.triangles]
-        # gums and tongue are seen from inside the mouth: walls facing away are hidden behind what faces the
-        # camera and are dropped; the teeth are kept both ways (ICT's winding varies among them)
-        e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-        facing = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
-        keep = facing | self.two_sided
+        # a triangle whose corners all lie beyond one edge of the box, or of the outline's hull, is not seen
+        beyond = np.zeros(len(px), np.int64)
         if box is not None:
             x0, y0, x1, y1 = box
-            keep &= (corners[..., 0].max(1) >= x0) & (corners[..., 0].min(1) < x1)
-            keep &= (corners[..., 1].max(1) >= y0) & (corners[..., 1].min(1) < y1)
+            beyond |= (px[:, 0] < x0) * 1 | (px[:, 0] >= x1) * 2 | (px[:, 1] < y0) * 4 | (px[:, 1] >= y1) * 8
+        if outline is not None and len(outline) >= 3:
+            hull = cv2.convexHull(np.asarray(outline, np.float32)).reshape(-1, 2).astype(np.float64)
+            side = np.sign(_signed_area(hull))
+            for k, (a, b) in enumerate(zip(hull, np.roll(hull, -1, axis=0), strict=True)):
+                across = (b[0] - a[0]) * (px[:, 1] - a[1]) - (b[1] - a[1]) * (px[:, 0] - a[0])
+                beyond |= (across * side < -1.0 * np.hypot(*(b - a))) * (16 << k)  # over a pixel outside
+        triangles = self.triangles
+        if beyond.any():
+            triangles = triangles[(beyond[triangles[:, 0]] & beyond[triangles[:, 1]] & beyond[triangles[:, 2]]) == 0]
+        corners = px[triangles]
+        # every surface is one-sided: the teeth wound outward, the gums and tongue seen from inside the mouth;
+        # what faces away is hidden behind what faces the camera and is dropped
+        e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        keep = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
         normals = (self.normals[i] * (1.0 - f) + self.normals[i + 1] * f) @ rot.T
-        lit = AMBIENT + (1.0 - AMBIENT) * np.abs(normals @ LIGHT)  # two-sided: ICT's winding varies by part
-        shaded = self.albedo * lit[:, None]  # (Vi, 3)
-        chosen = self.triangles[keep]
+        light = self.light
+        direct = (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)
+        shaded = self.albedo * (light.ambient * self.ambient_colour + direct[:, None]) * light.colour  # (Vi, 3)
+        chosen = triangles[keep]
         return InteriorFrame(corners[keep], -cam[chosen, 2] * 1000.0, shaded[chosen])
 
-    def paint(self, box: tuple[int, int, int, int], portrait_vertices: np.ndarray) -> np.ndarray:
+    def paint(self, box: tuple[int, int, int, int], portrait_vertices: np.ndarray,
+              outline: np.ndarray | None = None) -> np.ndarray:
         """Linear RGB (h, w, 3) of the interior inside ``box`` (x0, y0, x1, y1, output pixels): the nearest
-        interior surface on every pixel, the dark throat where none is seen."""
+        interior surface on every pixel, the dark throat where none is seen. With ``outline`` (the inner-lip
+        loop) what lies outside it is left dark: the lips cover it."""
         x0, y0, x1, y1 = box
         shape = (y1 - y0, x1 - x0)
         fine = (shape[0] * SUPERSAMPLE, shape[1] * SUPERSAMPLE)
-        frame = self.frame(portrait_vertices, box)
+        frame = self.frame(portrait_vertices, box, outline)
         image = np.broadcast_to(CAVITY, (*fine, 3)).copy()  # the throat, where no tooth or gum is seen
         if len(frame.corners):
-            coverage = cover((frame.corners - np.array([x0, y0])) * SUPERSAMPLE, fine, pad=0.5)
-            depth = coverage.interpolate(frame.depth_mm)
+            coverage = cover((frame.corners - np.array([x0, y0])) * SUPERSAMPLE, fine)
+            # the nearest triangle by its middle's depth: they are a fraction of a millimetre across
+            depth = frame.depth_mm.mean(axis=1)[coverage.triangle]
             nearest = one_per_pixel(coverage, fine, -depth)
             image[nearest.ys, nearest.xs] = nearest.interpolate(frame.colour)
         if SUPERSAMPLE == 1:
@@ -181,13 +224,6 @@ def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(triangles), np.concatenate(kinds)
 
 
-def _vertex_normals(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Unit normals per vertex: the area-weighted sum of its triangles', each turned toward the camera first
-    (ICT's teeth mix windings; the lighting is two-sided, so only the line of a normal matters)."""
-    a, b, c = (points[triangles[:, k]] for k in range(3))
-    faces = np.cross(b - a, c - a)
-    faces *= np.where(faces[:, 2:] < 0, -1.0, 1.0)
-    normals = np.zeros_like(points)
-    for corner in range(3):
-        np.add.at(normals, triangles[:, corner], faces)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+def _signed_area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))

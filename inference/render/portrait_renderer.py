@@ -8,13 +8,16 @@ image (no flicker) and an edited key in Blender changes exactly the frames it to
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.normals import vertex_normals
 from ..geometry.rigid import kabsch
 from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
@@ -22,6 +25,7 @@ from ..rigs.rig import FaceRig, euler_matrices
 from .eyelids import LashPainter
 from .framing import Framing
 from .layers import BackgroundLayers
+from .lighting import Light, light_of_photo, skin_points
 from .mouth import MouthPainter
 from .mouth_geometry import GeometricInterior
 from .remap import Remapper, make_remapper
@@ -58,10 +62,10 @@ class PortraitRenderer:
     """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
 
     def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
-                 layered: bool = False, interior: str = "drawn"):
+                 layered: bool = False, interior: str = "geometry"):
         """``layered``: composite the warped person over a still, inpainted background plate (``layers``);
-        ``interior``: ``drawn`` (the shipped mouth interior, ``mouth``) or ``geometry`` (the fitted 3-D head's
-        teeth, gums and tongue, ``mouth_geometry``: work in progress, not yet on the command line)."""
+        ``interior``: ``geometry`` (the teeth, gums and tongue of the 3-D head fitted to the photo,
+        ``mouth_geometry``; the drawn one where no head can be fitted) or ``drawn`` (painted, ``mouth``)."""
         require_portrait(rig)
         self.rig = rig
         photo = rig.texture
@@ -82,7 +86,8 @@ class PortraitRenderer:
         ppm_out = self.framing.px_per_mm_out
         skin = self.source[tuple(np.clip(self.src_px[mt.UNDER_NOSE, ::-1] + m, 0, size + 2 * m - 1).astype(int))]
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
-        fitted = _fitted_interior(rig, photo, self.framing) if interior == "geometry" else None
+        self.light = self._photo_light()
+        fitted = _fitted_interior(rig, photo, self.framing, self.light) if interior == "geometry" else None
         self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
@@ -118,6 +123,14 @@ class PortraitRenderer:
         self.lashes.paint(frame, geo.dest)
         return frame
 
+    def _photo_light(self) -> Light:
+        """The photo's light, read off the shading of the face as photographed."""
+        points = self.rig.photo_vertices.astype(np.float64)
+        normals = vertex_normals(points, self.rig.face_indices.reshape(-1, 3))
+        if normals[:468, 2].mean() < 0:  # the mesh's winding decides which way its normals point: toward the camera
+            normals = -normals
+        return light_of_photo(self.source, self.src_px + self.framing.margin, normals, skin_points(points * 1000.0))
+
     def _within_limits(self, verts: np.ndarray) -> np.ndarray:
         """Turn the whole head back inside the angles the photo supports (about the head joint)."""
         rot, trans = kabsch(self.rig.vertices[self._skull], verts[self._skull])
@@ -134,19 +147,37 @@ class PortraitRenderer:
         return (verts - pivot) @ fix.T + pivot
 
 
-def _fitted_interior(rig: FaceRig, photo: np.ndarray, framing: Framing) -> GeometricInterior | None:
+def _fitted_interior(rig: FaceRig, photo: np.ndarray, framing: Framing, light: Light) -> GeometricInterior | None:
     """The 3-D head fitted to the photo, as the mouth's interior; None where it cannot be fitted (the drawn
     interior is used then)."""
-    from ..rigs.ict import head_seen_in
-
-    try:
-        head = head_seen_in(photo, rig.name)
-    except InputError:
+    head = _head_seen_in(photo, rig.name)
+    if head is None:
         return None
     origin = np.array([framing.x0, framing.y0])
     upper_lip = framing.project(rig.vertices[13].astype(np.float64))
     return GeometricInterior(head, rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL), upper_lip,
-                             framing.px_per_mm_out)
+                             framing.px_per_mm_out, light)
+
+
+_FITTED_HEADS: OrderedDict[bytes, FaceRig | None] = OrderedDict()
+FITTED_HEADS_KEPT = 4
+"""Heads fitted in this process, by photo: a batch's video lines and a serve session reuse one portrait's
+(the fit costs about 1.5 s)."""
+
+
+def _head_seen_in(photo: np.ndarray, source: str) -> FaceRig | None:
+    from ..rigs.ict import head_seen_in
+
+    key = hashlib.sha1(np.ascontiguousarray(photo).data).digest() + repr(photo.shape).encode()
+    if key not in _FITTED_HEADS:
+        try:
+            _FITTED_HEADS[key] = head_seen_in(photo, source)
+        except InputError:
+            _FITTED_HEADS[key] = None
+        while len(_FITTED_HEADS) > FITTED_HEADS_KEPT:
+            _FITTED_HEADS.popitem(last=False)
+    _FITTED_HEADS.move_to_end(key)
+    return _FITTED_HEADS[key]
 
 
 def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarray:
