@@ -4,20 +4,21 @@ surface come back, and a painting famous for its light from the upper left reads
 import numpy as np
 import pytest
 
-from inference.render.lighting import FRONT_LIGHT, light_of_photo
+from inference.render.lighting import FRONT_LIGHT, light_of_photo, linear_to_srgb, srgb_to_linear
 
 SKIN = np.array([0.80, 0.60, 0.50])
 
 
 def _lit_dome(direction, ambient, light_colour=(1.0, 1.0, 1.0), size=200):
-    """An image of a half-sphere of skin facing the camera, and its points' pixels and normals."""
+    """An image of a half-sphere of skin facing the camera (shaded in linear light, stored sRGB-encoded as
+    photos are), and its points' pixels and normals."""
     direction = np.asarray(direction, float) / np.linalg.norm(direction)
     ys, xs = np.mgrid[0:size, 0:size]
     nx, ny = (xs + 0.5 - size / 2) / (size / 2), -(ys + 0.5 - size / 2) / (size / 2)
     nz = np.sqrt(np.clip(1 - nx**2 - ny**2, 0, None))
     inside = nx**2 + ny**2 < 0.9
     shade = ambient + (1 - ambient) * np.clip(nx * direction[0] + ny * direction[1] + nz * direction[2], 0, None)
-    rgb = np.clip(SKIN * np.asarray(light_colour) * shade[..., None] * 0.9, 0, 1)
+    rgb = linear_to_srgb(srgb_to_linear(SKIN) * np.asarray(light_colour) * shade[..., None] * 0.9)
     rgb[~inside] = 0
     rng = np.random.default_rng(0)
     pick = rng.choice(np.flatnonzero(inside.ravel()), 400, replace=False)

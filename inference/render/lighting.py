@@ -1,11 +1,11 @@
 """The light a photo was taken in, read off the face's own shading, so what the renderer adds sits in it.
 
 A face is a good light probe: its skin is close to one colour and its normals point every way. Each skin point's
-brightness is fitted as ``ambient + direct · (n · l)`` (Lambert's law where the skin faces the light, the first
-two terms of the light's spherical harmonics), which gives the direction ``l`` and how much of the light comes
-from everywhere. The light's colour is the skin's colour over a typical skin's, taken at half strength: a warm
-or cool cast of the whole photo (tungsten light, a varnished painting) carries over; a person's own complexion,
-which it cannot tell from light, changes it little.
+brightness, in linear light (photos store it sRGB-encoded), is fitted as ``ambient + direct · (n · l)``
+(Lambert's law where the skin faces the light, the first two terms of the light's spherical harmonics), which
+gives the direction ``l`` and how much of the light comes from everywhere. The light's colour is the skin's
+colour over a typical skin's, taken at half strength: a warm or cool cast of the whole photo (tungsten light, a
+varnished painting) carries over; a person's own complexion, which it cannot tell from light, changes it little.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def light_of_photo(rgb: np.ndarray, pixels: np.ndarray, normals: np.ndarray, ski
     """The light on the face in ``rgb`` (uint8): ``pixels`` (V, 2) and unit ``normals`` (V, 3, camera axes) of the
     face mesh's points, of which ``skin`` (indices) are plain skin."""
     h, w = rgb.shape[:2]
-    blurred = cv2.GaussianBlur(rgb, (0, 0), 2.0).astype(np.float64) / 255.0  # pores and stubble averaged out
+    blurred = srgb_to_linear(cv2.GaussianBlur(rgb, (0, 0), 2.0).astype(np.float64) / 255.0)  # pores averaged out
     xy = np.round(pixels[skin]).astype(np.int64)
     inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
     if inside.sum() < 30:
@@ -78,6 +78,18 @@ def light_of_photo(rgb: np.ndarray, pixels: np.ndarray, normals: np.ndarray, ski
     direction[2] = max(direction[2], MIN_FRONT)
     direction /= np.linalg.norm(direction)
     ambient = float(np.clip(base / (base + strength), *AMBIENT_RANGE))
-    cast = np.median(colour[kept], axis=0) / TYPICAL_SKIN
+    cast = np.median(colour[kept], axis=0) / srgb_to_linear(TYPICAL_SKIN)
     cast = np.sqrt(cast / cast.mean())
     return Light(direction, ambient, np.clip(cast / cast.mean(), *COLOUR_RANGE))
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """Linear light of sRGB-encoded values in 0..1 (IEC 61966-2-1): what shading multiplies."""
+    v = np.asarray(values, np.float64)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(values: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in 0..1 of linear light (IEC 61966-2-1): what an image stores."""
+    v = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
+    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055)

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from .framing import box_around
+from .lighting import linear_to_srgb, srgb_to_linear
 from .mouth_geometry import GeometricInterior
 
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
@@ -40,6 +41,8 @@ class MouthPainter:
         self.ppm = px_per_mm
         luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
         self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))
+        # the same in linear light, where the 3-D interior is shaded
+        self.exposure = float(srgb_to_linear(self.gain * REFERENCE_SKIN_LUMA) / srgb_to_linear(REFERENCE_SKIN_LUMA))
         # half of the photo's colour cast (a warm painting gets warm teeth)
         self.tint = np.sqrt(np.clip(skin_rgb / max(float(skin_rgb.mean()), 1.0), 0.5, 2.0))
         self.photo_has_interior = photo_gap_mm > 1.5
@@ -103,7 +106,7 @@ class MouthPainter:
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip
         colour = colour * (1.0 - CONTACT_SHADOW * np.exp(-below_top / CONTACT_SHADOW_MM))[..., None]
         colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.25 * self.ppm, 0.5))  # no cut-out edges
-        return np.clip(colour * self.gain, 0.0, 1.0)
+        return linear_to_srgb(colour * self.exposure)  # shaded in linear light, stored like the photo
 
     def _interior(self, mask: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray) -> np.ndarray:
         ppm = self.ppm

@@ -23,18 +23,22 @@ from ..geometry.pinhole import project
 from ..geometry.raster import cover, one_per_pixel
 from ..geometry.rigid import kabsch
 from ..rigs.rig import FaceRig
-from .lighting import FRONT_LIGHT, Light
+from .lighting import FRONT_LIGHT, Light, srgb_to_linear
 
 JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""
 BASE_COLOUR = {"teeth": (0.93, 0.91, 0.86), "gums": (0.66, 0.30, 0.31)}
-BOUNCE = np.array(BASE_COLOUR["gums"]) / np.mean(BASE_COLOUR["gums"])
-"""The colour of light that has bounced off gums, tongue and lips: the light from everywhere takes it deeper in."""
-DEPTH_FALLOFF_MM = 20.0  # light reaching a surface this far behind the front teeth falls to 1/e
+"""Each material as it looks in full light (sRGB); shading works on them in linear light."""
+BOUNCE = 0.5 + 0.5 * srgb_to_linear(BASE_COLOUR["gums"]) / np.mean(srgb_to_linear(BASE_COLOUR["gums"]))
+"""The colour of the light from everywhere deep in a mouth, where half of it has bounced off gums and tongue."""
+DEPTH_FALLOFF_MM = 14.0
+"""Light reaching a surface this far behind the front teeth falls to 1/e: the share of the sky a point that deep
+sees through a 45 x 12 mm opening (the view factor of the lips' opening in speech) falls as exp(-d / 14 mm)
+within a few per cent over 5-20 mm."""
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
 INCISOR_BEHIND_LIP_MM = 7.5  # the upper incisors' edge behind the lips' meeting line (ICT-FaceKit's neutral head)
 VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
-CAVITY = np.array([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat)
+CAVITY = srgb_to_linear([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat), linear light
 SUPERSAMPLE = 2  # samples per output pixel along each axis
 UPPER_LIP_MIDDLE = 13  # MediaPipe's (and the portrait rig's) middle of the upper inner lip
 
@@ -80,7 +84,7 @@ class GeometricInterior:
         self.camera = posed @ rot.T + move  # (S, Vi, 3) camera metres
         self.normals = np.stack([vertex_normals(c, self.triangles) for c in self.camera])  # (S, Vi, 3)
         vertex_kind = _kind_of(self.triangles, kind == 0, len(used))
-        self.albedo = np.array([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * reach[:, None]
+        self.albedo = srgb_to_linear([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * reach[:, None]
         # the light from everywhere: the room's at the lips, more and more what the mouth's walls reflect inside
         self.ambient_colour = 1.0 + (1.0 - reach[:, None]) * (BOUNCE - 1.0)
         self.focal, width, height = head.photo_intrinsics
