@@ -92,3 +92,21 @@ def test_every_tooth_is_wound_outward():
     owners = np.unique(tooth[teeth[:, 0]])
     assert len(owners) == 32
     assert (np.bincount(tooth[teeth[:, 0]], weights=volume, minlength=count)[owners] > 0).all()
+
+
+def test_culling_to_the_lip_loop_changes_nothing_inside_it(renderer):
+    """Triangles wholly outside the inner-lip loop's hull are skipped (most of them: the lips cover them), and
+    every pixel inside the loop comes out the same."""
+    import cv2
+
+    rig, r = renderer
+    interior = r.mouth.interior
+    verts = rig.evaluate({"jawOpen": 0.5, "head.yaw": 6.0})[0].astype(np.float64)
+    loop = r.framing.project(verts)[[*mt.LIP_UPPER_INNER, *mt.LIP_LOWER_INNER[::-1]]]
+    x0, y0 = np.floor(loop.min(0)).astype(int) - 6
+    x1, y1 = np.ceil(loop.max(0)).astype(int) + 6
+    box = (int(x0), int(y0), int(x1), int(y1))
+    assert len(interior.frame(verts, box, loop).corners) < 0.5 * len(interior.frame(verts, box).corners)
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(inside, [np.round(loop - [x0, y0]).astype(np.int32)], 1)
+    assert np.array_equal(interior.paint(box, verts, loop)[inside > 0], interior.paint(box, verts)[inside > 0])

@@ -146,11 +146,11 @@ class GeometricInterior:
             x0, y0, x1, y1 = box
             beyond |= (px[:, 0] < x0) * 1 | (px[:, 0] >= x1) * 2 | (px[:, 1] < y0) * 4 | (px[:, 1] >= y1) * 8
         if outline is not None and len(outline) >= 3:
-            hull = cv2.convexHull(np.asarray(outline, np.float32)).reshape(-1, 2).astype(np.float64)
-            side = np.sign(_signed_area(hull))
+            # clockwise on the screen: a point is outside an edge where it lies to the edge's left
+            hull = cv2.convexHull(np.asarray(outline, np.float32), clockwise=True).reshape(-1, 2).astype(np.float64)
             for k, (a, b) in enumerate(zip(hull, np.roll(hull, -1, axis=0), strict=True)):
                 across = (b[0] - a[0]) * (px[:, 1] - a[1]) - (b[1] - a[1]) * (px[:, 0] - a[0])
-                beyond |= (across * side < -1.0 * np.hypot(*(b - a))) * (16 << k)  # over a pixel outside
+                beyond |= (across > np.hypot(*(b - a))) * (16 << k)  # more than a pixel outside
         triangles = self.triangles
         if beyond.any():
             triangles = triangles[(beyond[triangles[:, 0]] & beyond[triangles[:, 1]] & beyond[triangles[:, 2]]) == 0]
@@ -227,7 +227,3 @@ def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:
             kinds.append(kind)
     return np.concatenate(triangles), np.concatenate(kinds)
 
-
-def _signed_area(polygon: np.ndarray) -> float:
-    x, y = polygon[:, 0], polygon[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
