@@ -16,8 +16,9 @@ luminance and chroma (patches on both cheeks and under the nose):
   interior's (a drawn dark outline shows as a low band).
 
 Each video reports the median of its open frames. Rendered videos also report how well the lip gap MediaPipe
-re-tracks on every frame (over the eye-corner distance) follows the jawOpen that drove it (Pearson r): a mouth
-the face tracker misreads would not read as the speech either. The reference ranges are those of six real talking-head
+re-tracks on every frame (over the eye-corner distance) follows the jawOpen that drove it (Pearson r), and on how
+many of the clip's P/B/M the re-tracked lips close: a mouth the face tracker misreads would not read as the
+speech either. The reference ranges are those of six real talking-head
 videos quoted in the issue "The video from the 3D head": teeth 6-55 % (median about 45 %), brightness 0.55-0.78
 (the held-out bar 0.55-0.85), band 0.87-1.08 (held out: at least 0.85).
 """
@@ -48,6 +49,9 @@ OPEN_GAP = 0.08  # lip gap over eye-corner distance above which a frame's interi
 TEETH_LUMA, TEETH_CHROMA, DARK_LUMA, BAND = 0.75, 0.5, 0.25, 0.15
 SKIN_POINTS = (205, 425, mt.UNDER_NOSE)  # cheeks and under the nose
 EYE_OUTER = (33, 263)
+CLOSED_GAP = 0.025  # re-tracked lip gap over eye-corner distance below which lips count as closed (as the GRID
+# scorer counts its tracked closures)
+CLOSURE_SLACK_S = 0.04  # a frame either side of a closure (25-30 frames/s)
 REFERENCE = {"teeth": (0.06, 0.55), "dark": (None, None), "brightness": (0.55, 0.78), "band": (0.87, 1.08)}
 
 
@@ -151,10 +155,19 @@ def video_frames(path: Path) -> Iterator[np.ndarray]:
         capture.release()
 
 
+@dataclass
+class RenderedSpeech:
+    """Rendered frames of a clip, and what of the clip they are checked against."""
+
+    frames: Iterator[np.ndarray]
+    fps: float
+    jaw: np.ndarray  # the clip's jawOpen per frame
+    closures: list[tuple[float, float]]  # the clip's P/B/M (seconds)
+
+
 def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
-                    interior: str = "geometry") -> tuple[Iterator[np.ndarray], np.ndarray]:
-    """Frames of real English speech on ``portrait``, rendered in memory (no encoding), and the jawOpen of the
-    clip that drives each frame."""
+                    interior: str = "geometry") -> RenderedSpeech:
+    """Frames of real English speech on ``portrait``, rendered in memory (no encoding)."""
     from benchmarks.speed import english_speech
     from inference.io.images import load_rgb
     from inference.pipeline import AnimateOptions, animate
@@ -176,7 +189,8 @@ def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
         for vertices, seal in itertools.islice(_frame_pairs(frames_from_clip(clip, rig)), last):
             yield renderer.render(vertices, float(seal))
 
-    return frames(), clip.channels["jawOpen"][:last]
+    closures = [(s, e) for s, e, v in clip.visemes if v == "MBP" and e <= last / clip.fps]
+    return RenderedSpeech(frames(), clip.fps, clip.channels["jawOpen"][:last], closures)
 
 
 def _frame_pairs(frames) -> Iterator[tuple[np.ndarray, float]]:
@@ -184,18 +198,24 @@ def _frame_pairs(frames) -> Iterator[tuple[np.ndarray, float]]:
         yield from zip(vertices, seal, strict=True)
 
 
-def report(name: str, stats: InteriorStats, jaw: np.ndarray | None = None) -> None:
-    """One line of figures; with the driving clip's ``jaw``, how well the re-tracked lip gap follows it."""
+def report(name: str, stats: InteriorStats, speech: RenderedSpeech | None = None) -> None:
+    """One line of figures; for rendered speech also how well the re-tracked lip gap follows the clip's jawOpen
+    (Pearson r over the frames with a face) and the share of the clip's P/B/M where it closes (under
+    CLOSED_GAP of the eye-corner distance on a frame within CLOSURE_SLACK_S of the closure)."""
     figures = []
     for key, (low, high) in REFERENCE.items():
         value = stats.median(key)
         verdict = "" if low is None else (" ok" if low <= value <= high else " OUT")
         figures.append(f"{key} {value:.2f}{verdict}")
-    if jaw is not None:
+    if speech is not None:
         gaps = np.array(stats.gaps)
-        n = min(len(gaps), len(jaw))
+        n = min(len(gaps), len(speech.jaw))
         found = np.isfinite(gaps[:n])
-        figures.append(f"re-tracked lip gap vs clip jawOpen r {np.corrcoef(gaps[:n][found], jaw[:n][found])[0, 1]:.3f}")
+        r = np.corrcoef(gaps[:n][found], speech.jaw[:n][found])[0, 1]
+        times = np.arange(n) / speech.fps
+        closed = [bool(np.any(gaps[:n][(times >= s - CLOSURE_SLACK_S) & (times <= e + CLOSURE_SLACK_S)] < CLOSED_GAP))
+                  for s, e in speech.closures]
+        figures.append(f"re-tracked lip gap vs clip jawOpen r {r:.3f}, closes on {sum(closed)} of {len(closed)} P/B/M")
     print(f"{name}: {stats.open_frames} open of {stats.frames} frames (face in {stats.faces}); " + ", ".join(figures))
 
 
@@ -213,8 +233,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         for portrait in sorted((SHARED / "portraits").glob("*.png")):
-            frames, jaw = rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)
-            report(f"{portrait.stem} ({args.size}², {args.interior})", measure(frames), jaw)
+            speech = rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)
+            report(f"{portrait.stem} ({args.size}², {args.interior})", measure(speech.frames), speech)
     print("reference, six real videos: teeth 0.06-0.55 (median ~0.45), brightness 0.55-0.78, band 0.87-1.08")
 
 
