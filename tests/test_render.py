@@ -335,3 +335,25 @@ def test_the_mouth_option_reaches_the_renderer(rig, tmp_path):
     assert differs.sum() > 20
     ys, xs = np.nonzero(differs)
     assert np.ptp(ys) < 0.2 * 256 and np.ptp(xs) < 0.3 * 256  # one small region: the mouth
+
+
+def test_a_photo_the_head_cannot_be_fitted_to_gets_the_drawn_mouth_and_a_warning(rig, tmp_path, monkeypatch):
+    import inference.rigs.ict as ict
+    from inference.render import portrait_renderer
+
+    def refuse(*_args, **_kwargs):
+        raise InputError("no head")
+
+    monkeypatch.setattr(ict, "head_seen_in", refuse)
+    monkeypatch.setattr(portrait_renderer, "_FITTED_HEADS", type(portrait_renderer._FITTED_HEADS)())
+    clip = _clip(2, jawOpen=np.array([0.7, 0.7]))
+    progress = Progress()
+    render_video(rig, frames_from_clip(clip, rig), tmp_path / "fallback", None, size=128, workers=1,
+                 progress=progress)
+    drawn = render_video(rig, frames_from_clip(clip, rig), tmp_path / "drawn", None, size=128, workers=1,
+                         interior="drawn")
+    assert any("could not be fitted" in w for w in progress.warnings)
+    assert drawn.frames == 2
+    for a, b in zip(sorted((tmp_path / "fallback").glob("*.png")), sorted((tmp_path / "drawn").glob("*.png")),
+                    strict=True):
+        assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))

@@ -35,7 +35,7 @@ class FramePool:
     """Renders (vertices, lip seal) chunks into frames with ``workers`` processes."""
 
     def __init__(self, rig: FaceRig, size: int, workers: int = 1, **renderer_options):
-        """``renderer_options``: PortraitRenderer's keyword options (device, layered, interior)."""
+        """``renderer_options``: PortraitRenderer's keyword options (device, layered, interior, head)."""
         self.workers = max(1, int(workers))
         self.report = LimitReport()
         if self.workers == 1:

@@ -12,7 +12,7 @@ from ..progress import Progress
 from ..rigs.rig import FaceRig
 from .frame_pool import FramePool, auto_workers
 from .mesh_frames import MeshFrames
-from .portrait_renderer import require_portrait
+from .portrait_renderer import fitted_head, require_portrait
 from .video_out import check_output, open_sink
 
 MIN_SIZE, MAX_SIZE = 64, 2048
@@ -34,7 +34,8 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
 
     ``workers``: processes rendering frames in parallel (None: one per core, as the clip repays);
     ``layered``: the person over a still background plate instead of one warped picture; ``interior``: the
-    mouth's inside from the fitted 3-D head (``geometry``) or painted (``drawn``)."""
+    mouth's inside from the fitted 3-D head (``geometry``; drawn, with a warning, where the head cannot be
+    fitted to the photo) or painted (``drawn``)."""
     progress = progress or Progress()
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
@@ -46,7 +47,16 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
     check_output(output)  # before the renderer starts (its set-up also checks the device)
-    with FramePool(rig, size, workers, device=device, layered=layered, interior=interior) as pool:
+    head = None
+    if interior == "geometry":  # fitted once here, not in every worker
+        progress.update("head", 0.0, "fitting the 3-D head to the photo")
+        head = fitted_head(rig)
+        progress.update("head", 1.0)
+        if head is None:
+            progress.warn("The 3-D head could not be fitted to this photo, so the inside of the mouth is drawn "
+                          "(as with --mouth drawn).")
+            interior = "drawn"
+    with FramePool(rig, size, workers, device=device, layered=layered, interior=interior, head=head) as pool:
         sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
         try:
             for done, frame in enumerate(pool.frames(frames.chunks()), 1):

@@ -62,10 +62,11 @@ class PortraitRenderer:
     """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
 
     def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
-                 layered: bool = False, interior: str = "geometry"):
+                 layered: bool = False, interior: str = "geometry", head: FaceRig | None = None):
         """``layered``: composite the warped person over a still, inpainted background plate (``layers``);
         ``interior``: ``geometry`` (the teeth, gums and tongue of the 3-D head fitted to the photo,
-        ``mouth_geometry``; the drawn one where no head can be fitted) or ``drawn`` (painted, ``mouth``)."""
+        ``mouth_geometry``; the drawn one where no head can be fitted) or ``drawn`` (painted, ``mouth``);
+        ``head``: that head already fitted (``fitted_head``), so worker processes need not fit it again."""
         require_portrait(rig)
         self.rig = rig
         photo = rig.texture
@@ -87,7 +88,9 @@ class PortraitRenderer:
         skin = self.source[tuple(np.clip(self.src_px[mt.UNDER_NOSE, ::-1] + m, 0, size + 2 * m - 1).astype(int))]
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
         self.light = self._photo_light()
-        fitted = _fitted_interior(rig, photo, self.framing, self.light) if interior == "geometry" else None
+        if interior == "geometry" and head is None:
+            head = fitted_head(rig)
+        fitted = _interior_of(head, rig, self.framing, self.light) if interior == "geometry" and head else None
         self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
@@ -147,12 +150,8 @@ class PortraitRenderer:
         return (verts - pivot) @ fix.T + pivot
 
 
-def _fitted_interior(rig: FaceRig, photo: np.ndarray, framing: Framing, light: Light) -> GeometricInterior | None:
-    """The 3-D head fitted to the photo, as the mouth's interior; None where it cannot be fitted (the drawn
-    interior is used then)."""
-    head = _head_seen_in(photo, rig.name)
-    if head is None:
-        return None
+def _interior_of(head: FaceRig, rig: FaceRig, framing: Framing, light: Light) -> GeometricInterior:
+    """The fitted head's teeth, gums and tongue as the mouth's interior, placed in the output frame."""
     origin = np.array([framing.x0, framing.y0])
     upper_lip = framing.project(rig.vertices[13].astype(np.float64))
     return GeometricInterior(head, rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL), upper_lip,
@@ -165,13 +164,16 @@ FITTED_HEADS_KEPT = 4
 (the fit costs about 1.5 s)."""
 
 
-def _head_seen_in(photo: np.ndarray, source: str) -> FaceRig | None:
+def fitted_head(rig: FaceRig) -> FaceRig | None:
+    """The built-in 3-D head fitted to the portrait rig's photo (its view of the photo set), or None where it
+    cannot be fitted; kept per photo in this process."""
     from ..rigs.ict import head_seen_in
 
+    photo = rig.texture
     key = hashlib.sha1(np.ascontiguousarray(photo).data).digest() + repr(photo.shape).encode()
     if key not in _FITTED_HEADS:
         try:
-            _FITTED_HEADS[key] = head_seen_in(photo, source)
+            _FITTED_HEADS[key] = head_seen_in(photo, rig.name)
         except InputError:
             _FITTED_HEADS[key] = None
         while len(_FITTED_HEADS) > FITTED_HEADS_KEPT:
