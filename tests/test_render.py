@@ -357,3 +357,25 @@ def test_a_photo_the_head_cannot_be_fitted_to_gets_the_drawn_mouth_and_a_warning
     for a, b in zip(sorted((tmp_path / "fallback").glob("*.png")), sorted((tmp_path / "drawn").glob("*.png")),
                     strict=True):
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
+
+
+def test_gaze_moves_the_redetected_irises_inside_the_eye_openings(rig, renderer):
+    """Looking to the image's left and right moves both irises that way between the eye corners, and they stay
+    inside the opening (the eyeball slides behind the lids; the lids do not squash)."""
+
+    def iris_along_eye(frame):
+        p = detect_landmarks(frame).points[:, :2]
+        along = []
+        for side, (outer, inner) in {"R": (33, 133), "L": (263, 362)}.items():
+            corner_to_corner = p[inner] - p[outer]
+            t = float((p[mt.IRIS[side][0]] - p[outer]) @ corner_to_corner / (corner_to_corner @ corner_to_corner))
+            along.append(t if side == "R" else 1.0 - t)  # 0 at the image-left corner, 1 at the image-right one
+        return np.array(along)
+
+    ahead = iris_along_eye(_frame(rig, renderer))
+    # ARKit: eyeLookOut of the subject's right eye and eyeLookIn of the left turn the gaze to the subject's right,
+    # which is the image's left
+    image_left = iris_along_eye(_frame(rig, renderer, eyeLookOutRight=0.8, eyeLookInLeft=0.8))
+    image_right = iris_along_eye(_frame(rig, renderer, eyeLookInRight=0.8, eyeLookOutLeft=0.8))
+    assert (image_left < ahead - 0.04).all() and (image_right > ahead + 0.04).all(), (image_left, ahead, image_right)
+    assert ((image_left > 0.1) & (image_right < 0.9)).all()  # still inside the opening
