@@ -38,7 +38,6 @@ within a few per cent over 5-20 mm."""
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
 INCISOR_BEHIND_LIP_MM = 7.5  # the upper incisors' edge behind the lips' meeting line (ICT-FaceKit's neutral head)
 VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
-CAVITY = srgb_to_linear([0.035, 0.010, 0.012])  # where no interior surface is seen (the throat), linear light
 SUPERSAMPLE = 2  # samples per output pixel along each axis
 UPPER_LIP_MIDDLE = 13  # MediaPipe's (and the portrait rig's) middle of the upper inner lip
 
@@ -87,6 +86,10 @@ class GeometricInterior:
         self.albedo = srgb_to_linear([BASE_COLOUR[k] for k in ("teeth", "gums")])[vertex_kind] * reach[:, None]
         # the light from everywhere: the room's at the lips, more and more what the mouth's walls reflect inside
         self.ambient_colour = 1.0 + (1.0 - reach[:, None]) * (BOUNCE - 1.0)
+        # what lies deeper than is drawn (the throat, the cheeks' walls beside the back teeth): mouth wall in the
+        # light from everywhere that reaches that deep, so the drawn surfaces meet it without an edge
+        self.throat = (srgb_to_linear(BASE_COLOUR["gums"]) * np.exp(-VISIBLE_DEPTH_MM / DEPTH_FALLOFF_MM)
+                       * light.ambient * BOUNCE * light.colour)
         self.focal, width, height = head.photo_intrinsics
         self.photo_size = (int(width), int(height))
         # the fitted head's incisors land within a few millimetres of the photo's mouth, and the eye sees that
@@ -175,7 +178,7 @@ class GeometricInterior:
         shape = (y1 - y0, x1 - x0)
         fine = (shape[0] * SUPERSAMPLE, shape[1] * SUPERSAMPLE)
         frame = self.frame(portrait_vertices, box, outline)
-        image = np.broadcast_to(CAVITY, (*fine, 3)).copy()  # the throat, where no tooth or gum is seen
+        image = np.broadcast_to(self.throat, (*fine, 3)).copy()  # where no tooth, gum or tongue is seen
         if len(frame.corners):
             coverage = cover((frame.corners - np.array([x0, y0])) * SUPERSAMPLE, fine)
             # the nearest triangle by its middle's depth: they are a fraction of a millimetre across
