@@ -70,10 +70,8 @@ def render_only_pool(clip: MotionClip, size: int, n: int, workers: int, mouth: s
 
 
 def _first_frames(clip: MotionClip, rig, n: int) -> tuple[np.ndarray, np.ndarray]:
-    frames = frames_from_clip(clip, rig)
-    verts = np.concatenate([v for v, _ in frames.chunks()])[:n]
-    seal = np.concatenate([s for _, s in frames.chunks()])[:n]
-    return verts, seal
+    chunks = list(frames_from_clip(clip, rig).chunks())  # the rig evaluated once
+    return np.concatenate([v for v, _ in chunks])[:n], np.concatenate([s for _, s in chunks])[:n]
 
 
 def end_to_end(minutes: float, size: int, folder: Path) -> tuple[float, float, float]:

@@ -87,10 +87,13 @@ class PortraitRenderer:
         ppm_out = self.framing.px_per_mm_out
         skin = self.source[tuple(np.clip(self.src_px[mt.UNDER_NOSE, ::-1] + m, 0, size + 2 * m - 1).astype(int))]
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
-        self.light = self._photo_light()
         if interior == "geometry" and head is None:
             head = fitted_head(rig)
-        fitted = _interior_of(head, rig, self.framing, self.light) if interior == "geometry" and head else None
+        self.light: Light | None = None  # the photo's light, read where the 3-D interior needs it
+        fitted = None
+        if interior == "geometry" and head is not None:
+            self.light = self._photo_light()
+            fitted = _interior_of(head, rig, self.framing, self.light)
         self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
