@@ -436,7 +436,8 @@ def test_render_video_of_another_rig_drives_the_portrait_face(addon, scene, spee
     assert _generate(audio_path=str(wav), transcript=text, rig="SELECTED") == {"FINISHED"}
     scene.frame_end = scene.frame_start + 44
     out = tmp_path / "character.mp4"
-    assert bpy.ops.vividtalk.render_video(filepath=str(out), size=96, background="LAYERS") == {"FINISHED"}
+    assert bpy.ops.vividtalk.render_video(filepath=str(out), size=96, background="LAYERS",
+                                          mouth="DRAWN") == {"FINISHED"}
     frames = _decode_video(out).astype(float)
     assert frames.shape[0] == 45
     motion = np.abs(frames - frames[0]).mean(axis=(1, 2, 3))
