@@ -49,3 +49,20 @@ def test_no_jumps_anywhere():
     # per 10 ms: lips part fast after a plosive (~0.5 of the range in 50 ms) but nothing jumps in one step
     assert np.abs(np.diff(jaw)).max() < 0.09
     assert np.abs(np.diff(jaw - close)).max() < 0.16
+
+
+def test_the_upper_lip_rises_with_the_opening_and_stays_down_in_a_seal():
+    """Real speakers raise the upper lip by about a quarter of the lip gap (benchmarks/lip_share.py); the lip
+    sync raises it with the jaw, and not on a bilabial, where the lips must meet."""
+    phones = [Phone(s, e, p) for s, e, p in UTTERANCE]
+    n = at(3.0) + 1
+    out = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams())
+    jaw = out["jawOpen"].astype(float)
+    for side in ("mouthUpperUpLeft", "mouthUpperUpRight"):
+        lift = out[side].astype(float)
+        vowel = slice(at(1.12), at(1.22))
+        assert lift[vowel].min() > 0.5 * jaw[vowel].min() > 0.05  # up on the open vowel, in step with the jaw
+        assert lift[at(1.02): at(1.05)].max() < 0.05  # down in the B's seal
+        assert lift[: at(0.4)].max() < 0.01  # and at rest in the pause
+    no_lips = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams(lip_gain=0.0))
+    assert no_lips["mouthUpperUpLeft"].max() == 0.0  # a lip action: the lip gain scales it

@@ -1,5 +1,6 @@
 """Close-ups of the open mouth, 2x zoom: each photo's interior from the fitted 3-D head (the default) above the
-drawn one the renderer used before (``--mouth drawn``), for rest, "ah", "ee", "oo", "m" and a 20° turn.
+drawn one the renderer used before (``--mouth drawn``), for rest, "ah", "ee", "oo", "m" and a 20° turn, each the
+pose our lip sync gives that phone.
 
     .venv/bin/python tools/mouth_closeups.py [PHOTO ...] [-o docs/images/mouth_closeups.jpg]
 
@@ -20,16 +21,15 @@ sys.path.insert(0, str(REPO))
 
 from inference.render.portrait_renderer import PortraitRenderer  # noqa: E402
 from inference.rigs.portrait import portrait_rig_from_file  # noqa: E402
+from inference.rigs.retarget import viseme_pose  # noqa: E402
 from tools.contact_sheet import labelled, sheet_main  # noqa: E402
 
 SIZE = 512  # the video size the close-ups are cut from
 CROP = (120, 80)  # output pixels around the mouth (width, height), shown at 2x
-POSES = [("rest", {}, 0.0), ("ah", {"jawOpen": 0.6, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2}, 0.0),
-         ("ee", {"jawOpen": 0.2, "mouthStretchLeft": 0.6, "mouthStretchRight": 0.6, "mouthSmileLeft": 0.3,
-                 "mouthSmileRight": 0.3}, 0.0),
-         ("oo", {"jawOpen": 0.25, "mouthPucker": 0.8, "mouthFunnel": 0.5}, 0.0),
-         ("m", {"jawOpen": 0.05, "mouthClose": 0.05, "mouthPressLeft": 0.5, "mouthPressRight": 0.5}, 1.0),
-         ("turn 20 deg", {"head.yaw": 20.0, "jawOpen": 0.45}, 0.0)]
+POSES = [("rest", {}, 0.0), ("ah", viseme_pose("AA"), 0.0), ("ee", viseme_pose("IY"), 0.0),
+         ("oo", viseme_pose("UW"), 0.0), ("m", viseme_pose("M"), 1.0),
+         ("turn 20 deg", {**viseme_pose("AH"), "head.yaw": 20.0}, 0.0)]
+"""Each pose as the lip sync reaches it at a phone's apex (at typical loudness), and the seal under it."""
 INNER_LIPS = (13, 14)  # MediaPipe's inner-lip midpoints, upper and lower
 
 

@@ -32,6 +32,13 @@ BREATH_S, BREATH_PEAK_S, BREATH_FADE_S, BREATH_JAW = 0.45, 0.12, 0.08, 0.2  # in
 RELAX_S = 0.08  # time constant of the mouth settling after an utterance
 SILENT_CLOSURE_S = 0.06  # a bilabial after a pause is shut this long before its sound starts
 REST_PAUSE_S = 0.25  # pauses longer than this relax to the rest pose; shorter ones are bridged
+# The upper lip's share of the opening. Tracked on the five GRID speakers (MediaPipe face mesh, the inner lips'
+# midpoints against the nasal bridge), the upper lip rises by 16-30 % (mean 23 %) of the inner-lip gap as the
+# mouth opens; the jaw carries only the lower lip. mouthUpperUp = 1.15 x jawOpen gives the portrait rig 21-25 %
+# on the same clips (benchmarks/lipsync_grid.py) and ICT-FaceKit's head, whose jaw also drags the upper lip
+# down a little, about 22 %.
+UPPER_LIP_PER_JAW = 1.15
+UPPER_LIP_CHANNELS = ("mouthUpperUpLeft", "mouthUpperUpRight")
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,16 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     jaw = jaw * (1.0 - 0.6 * seal)  # the jaw rises into a bilabial...
     out["jawOpen"] = np.clip(jaw, 0.0, 1.0).astype(np.float32)
     out["mouthClose"] = np.clip(seal * out["jawOpen"], 0.0, 1.0).astype(np.float32)  # ...and the lips seal
+    lift = upper_lip_lift(out["jawOpen"], seal) * params.lip_gain
     for j, c in enumerate(LIP_CHANNELS):
-        out[c] = np.clip(lips[:, j], 0.0, 1.0).astype(np.float32)
+        out[c] = np.clip(lips[:, j] + (lift if c in UPPER_LIP_CHANNELS else 0.0), 0.0, 1.0).astype(np.float32)
     return out
+
+
+def upper_lip_lift(jaw_open, seal=0.0):
+    """mouthUpperUp (each side) the opening adds: the upper lip rises with the jaw, showing the upper teeth as
+    real speakers' does, and stays down where the lips seal (``seal`` 1)."""
+    return UPPER_LIP_PER_JAW * np.asarray(jaw_open) * (1.0 - np.asarray(seal))
 
 
 def _speaking_envelope(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndarray:

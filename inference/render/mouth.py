@@ -6,7 +6,8 @@ comes in as the gap opens to 3 mm. Without a fitted head (``--mouth drawn``, or 
 fitted to) cavity, tongue and teeth are drawn in millimetres: at most 7 mm of upper incisor shows, the canines
 14-19 mm from the midline on a 48 mm wide mouth; the tongue shows once the mouth is 6-10 mm open.
 Where the photo's own mouth interior lands (moved with the skull, see ``warp``) its real teeth stay; only the
-extra opening is painted. Brightness follows the skin under the nose so the interior sits in the photo's light.
+extra opening is painted (with the 3-D interior, everything there but the photo's teeth: ``photo_teeth``).
+Brightness follows the skin of the cheeks and under the nose, so the interior sits in the photo's light.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from .framing import box_around
 from .lighting import linear_to_srgb, srgb_to_linear
 from .mouth_geometry import GeometricInterior
+from .photo_teeth import teeth_likeness
 
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
 CAVITY_LIPS = np.array([0.30, 0.085, 0.095])
@@ -39,6 +41,7 @@ class MouthPainter:
         the interior is drawn from the rules below."""
         self.interior = interior
         self.ppm = px_per_mm
+        self.skin = skin_rgb
         luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
         self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))
         # the same in linear light, where the 3-D interior is shaded
@@ -76,8 +79,12 @@ class MouthPainter:
             cv2.fillPoly(real, [np.round((photo_polygon - offset) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
             # grown a little before softening, so the photo's own interior is kept right up to its lips
             grow = max(1, round(0.6 * self.ppm))
-            real = cv2.dilate(real, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-            real = cv2.GaussianBlur(real.astype(np.float32) / 255.0, (0, 0), max(0.3 * self.ppm, 0.5))
+            real = cv2.dilate(real, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(np.float32) / 255.0
+            if self.interior is not None:
+                # of it only the teeth: its dark gap and the lips' inner rim give way to the 3-D interior, lined
+                # up with them (the warped photo is what the frame holds there before painting)
+                real *= teeth_likeness(cv2.GaussianBlur(frame[y0:y1, x0:x1], (3, 3), 0), self.skin)
+            real = cv2.GaussianBlur(real, (0, 0), max(0.3 * self.ppm, 0.5))
             alpha *= 1.0 - real
         if alpha.max() < 1e-3:
             return

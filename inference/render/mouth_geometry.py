@@ -55,12 +55,13 @@ class InteriorFrame:
 class GeometricInterior:
     """The fitted head's mouth interior for one photo, posed per frame from the portrait rig's vertices."""
 
-    def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray, upper_lip_px: np.ndarray,
-                 px_per_mm: float, light: Light = FRONT_LIGHT):
+    def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray, edge_px: np.ndarray,
+                 edge_drop_mm: float, px_per_mm: float, light: Light = FRONT_LIGHT):
         """``head``: the ICT rig fitted to the photo (``photo_pose`` and ``photo_intrinsics`` set);
         ``portrait``: the portrait rig the frames come as; ``to_output_px``: photo pixels (..., 2) -> output
-        pixels; ``skull``: portrait vertex indices that move rigidly with the head; ``upper_lip_px``: the middle
-        of the portrait's upper inner lip at rest, in output pixels (``px_per_mm`` of them to a millimetre)."""
+        pixels; ``skull``: portrait vertex indices that move rigidly with the head; ``edge_px``: where the
+        middle of the upper incisors' edge is seen at rest, in output pixels (``px_per_mm`` of them to a
+        millimetre), ``edge_drop_mm`` below the portrait rig's upper inner lip at rest (``incisor_edge``)."""
         if head.photo_pose is None or head.photo_intrinsics is None:
             raise ValueError("the head has no photo view; fit it to the photo first")
         self.skull = np.asarray(skull)
@@ -93,7 +94,7 @@ class GeometricInterior:
         self.focal, width, height = head.photo_intrinsics
         self.photo_size = (int(width), int(height))
         # the fitted head's incisors land within a few millimetres of the photo's mouth, and the eye sees that
-        # much: their edges are put INCISOR_SHOW_MM under the portrait's upper lip, midline on midline
+        # much: their edges are put where the photo's are seen (or would be), midline on midline
         upper_teeth = np.flatnonzero((vertex_kind == 0) & (head.weights[used, head.joint_names.index("jaw")] < 0.5))
         shift = np.zeros(2)
         self.edge = 0  # the interior vertex at the upper incisors' edge
@@ -104,13 +105,13 @@ class GeometricInterior:
             candidates = np.flatnonzero(front) if front.any() else np.arange(len(px))
             edge = candidates[np.argmax(px[candidates, 1])]  # the lowest point of the front teeth
             tip = np.array([mid, px[edge, 1]])
-            shift = np.asarray(upper_lip_px, np.float64) + np.array([0.0, INCISOR_SHOW_MM * px_per_mm]) - tip
+            shift = np.asarray(edge_px, np.float64) - tip
             self.edge = int(upper_teeth[edge])
         self.to_output_px = lambda p: to_output_px(p) + shift
         # the same point in the portrait rig: under and behind the middle of its upper inner lip. The head's
         # motion moves the interior about it, so the teeth stay behind the lips when the head turns
         self.tip_portrait = self.portrait_rest[UPPER_LIP_MIDDLE] + np.array(
-            [0.0, -INCISOR_SHOW_MM, -INCISOR_BEHIND_LIP_MM]) / 1000.0
+            [0.0, -edge_drop_mm, -INCISOR_BEHIND_LIP_MM]) / 1000.0
 
     def jaw_open(self, portrait_vertices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """The frame's jawOpen read off the portrait's vertices, and the head's rigid motion (R, t) from rest."""

@@ -27,7 +27,8 @@ from .framing import Framing
 from .layers import BackgroundLayers
 from .lighting import Light, light_of_photo, skin_points
 from .mouth import MouthPainter
-from .mouth_geometry import GeometricInterior
+from .mouth_geometry import INCISOR_SHOW_MM, GeometricInterior
+from .photo_teeth import upper_teeth_edge
 from .remap import Remapper, make_remapper
 from .warp import PortraitWarp
 
@@ -85,7 +86,7 @@ class PortraitRenderer:
         self.warp = PortraitWarp(self.src_px, rig.vertices, rig.photo_vertices, tris, self.framing.project, size,
                                  mask)
         ppm_out = self.framing.px_per_mm_out
-        skin = self.source[tuple(np.clip(self.src_px[mt.UNDER_NOSE, ::-1] + m, 0, size + 2 * m - 1).astype(int))]
+        skin = _skin_colour(self.source, self.src_px + m, ppm_out)
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
         if interior == "geometry" and head is None:
             head = fitted_head(rig)
@@ -93,7 +94,7 @@ class PortraitRenderer:
         fitted = None
         if interior == "geometry" and head is not None:
             self.light = self._photo_light()
-            fitted = _interior_of(head, rig, self.framing, self.light)
+            fitted = self._interior_of(head, skin.astype(np.float64))
         self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
@@ -137,6 +138,20 @@ class PortraitRenderer:
             normals = -normals
         return light_of_photo(self.source, self.src_px + self.framing.margin, normals, skin_points(points * 1000.0))
 
+    def _interior_of(self, head: FaceRig, skin_rgb: np.ndarray) -> GeometricInterior:
+        """The fitted head's teeth, gums and tongue as the mouth's interior, placed in the output frame with
+        the upper incisors' edge where the photo shows it, or else INCISOR_SHOW_MM under the photo's upper lip."""
+        framing, ppm = self.framing, self.framing.px_per_mm_out
+        rest_lip = framing.project(self.rig.vertices[13].astype(np.float64))
+        photo_lip, photo_lower = self.src_px[13], self.src_px[14]
+        m = framing.margin
+        seen = upper_teeth_edge(self.source, photo_lip + m, photo_lower + m, skin_rgb, ppm)
+        edge_y = seen - m if seen is not None else photo_lip[1] + INCISOR_SHOW_MM * ppm
+        edge_px = np.array([photo_lip[0], edge_y])
+        origin = np.array([framing.x0, framing.y0])
+        return GeometricInterior(head, self.rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL),
+                                 edge_px, (edge_y - rest_lip[1]) / ppm, ppm, self.light)
+
     def _within_limits(self, verts: np.ndarray) -> np.ndarray:
         """Turn the whole head back inside the angles the photo supports (about the head joint)."""
         rot, trans = kabsch(self.rig.vertices[self._skull], verts[self._skull])
@@ -151,14 +166,6 @@ class PortraitRenderer:
         fix = euler_matrices(np.radians(clamped)) @ rot.T
         pivot = rot @ self._head_pivot + trans  # where the neck's pivot went: turn back about it
         return (verts - pivot) @ fix.T + pivot
-
-
-def _interior_of(head: FaceRig, rig: FaceRig, framing: Framing, light: Light) -> GeometricInterior:
-    """The fitted head's teeth, gums and tongue as the mouth's interior, placed in the output frame."""
-    origin = np.array([framing.x0, framing.y0])
-    upper_lip = framing.project(rig.vertices[13].astype(np.float64))
-    return GeometricInterior(head, rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL), upper_lip,
-                             framing.px_per_mm_out, light)
 
 
 _FITTED_HEADS: OrderedDict[bytes, FaceRig | None] = OrderedDict()
@@ -183,6 +190,23 @@ def fitted_head(rig: FaceRig) -> FaceRig | None:
             _FITTED_HEADS.popitem(last=False)
     _FITTED_HEADS.move_to_end(key)
     return _FITTED_HEADS[key]
+
+
+SKIN_PATCHES = (mt.CHEEK["R"][0], mt.CHEEK["L"][0], mt.UNDER_NOSE)
+SKIN_PATCH_RADIUS_MM = 3.0
+
+
+def _skin_colour(rgb: np.ndarray, pixels: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The skin's colour (3, 0-255): the median of patches on both cheeks and under the nose. One spot is not
+    enough: under a side light one cheek is in shadow, and under the nose is the nose's own shadow."""
+    r = max(1, round(SKIN_PATCH_RADIUS_MM * px_per_mm))
+    h, w = rgb.shape[:2]
+    patches = []
+    for x, y in np.round(pixels[list(SKIN_PATCHES)]).astype(int):
+        patch = rgb[max(0, y - r):min(h, y + r + 1), max(0, x - r):min(w, x + r + 1)].reshape(-1, 3)
+        if len(patch):
+            patches.append(np.median(patch, axis=0))
+    return np.median(patches, axis=0) if patches else np.full(3, 128.0)
 
 
 def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarray:
