@@ -106,7 +106,67 @@ def test_culling_to_the_lip_loop_changes_nothing_inside_it(renderer):
     x0, y0 = np.floor(loop.min(0)).astype(int) - 6
     x1, y1 = np.ceil(loop.max(0)).astype(int) + 6
     box = (int(x0), int(y0), int(x1), int(y1))
-    assert len(interior.frame(verts, box, loop).corners) < 0.5 * len(interior.frame(verts, box).corners)
+    assert len(interior.frame(verts, box, loop).corners) < 0.5 * len(interior.frame(verts, box, loop, False).corners)
     inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillPoly(inside, [np.round(loop - [x0, y0]).astype(np.int32)], 1)
-    assert np.array_equal(interior.paint(box, verts, loop)[inside > 0], interior.paint(box, verts)[inside > 0])
+    culled, whole = interior.paint(box, verts, loop), interior.paint(box, verts, loop, cull=False)
+    assert np.array_equal(culled[inside > 0], whole[inside > 0])
+
+
+def test_the_lips_shade_the_inside_from_a_light_above(renderer):
+    """Direct light reaches a point of the interior only through the opening: from straight ahead everything
+    the opening shows is lit; the higher the light, the more the upper lip shades, and from 35 degrees above
+    the back of the mouth gets no direct light at all."""
+    from dataclasses import replace
+
+    import cv2
+
+    rig, r = renderer
+    interior = r.mouth.interior
+    verts = rig.evaluate({"jawOpen": 0.5})[0].astype(np.float64)
+    loop = r.framing.project(verts)[[*mt.LIP_UPPER_INNER, *mt.LIP_LOWER_INNER[::-1]]]
+    cam, *_ = interior.posed(verts)
+    from inference.render.mouth_geometry import project
+
+    px = interior.to_output_px(project(cam, interior.focal, interior.photo_size))
+    behind_mm = -cam[:, 2] * 1000.0 + cam[interior.edge, 2] * 1000.0  # behind the incisors' edge
+    contour = loop.astype(np.float32).reshape(-1, 1, 2)
+    seen = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), True) > 2.0 for x, y in px])
+    light = interior.light
+    lit = {}
+    try:
+        for degrees in (0, 20, 35):
+            up = np.radians(degrees)
+            interior.light = replace(light, direction=np.array([0.0, np.sin(up), np.cos(up)]))
+            lit[degrees] = interior._through_the_lips(cam, px, loop)
+    finally:
+        interior.light = light
+    assert lit[0][seen].min() > 0.9
+    deep = seen & (behind_mm > 25.0)
+    assert deep.any() and lit[35][deep].max() < 0.1
+    assert lit[0][seen].sum() > lit[20][seen].sum() > lit[35][seen].sum()  # the higher the light, the less enters
+    assert lit[20][seen].max() > 0.5  # part of what is seen still catches the light
+
+
+def test_the_teeth_keep_their_crowns_and_lose_their_roots():
+    """ICT-FaceKit's teeth come with their roots (an upper central incisor is 28 mm tall); only the crowns are
+    drawn, so no root shows through a mouth corner on a turn."""
+    from inference.render.mouth_geometry import _interior_triangles, _without_roots
+    from inference.rigs.ict import load_ict_rig
+
+    head = load_ict_rig()
+    triangles, kind = _interior_triangles(head)
+    kept, kept_kind = _without_roots(head, triangles, kind)
+    assert (kept_kind == 1).sum() == (kind == 1).sum()  # gums and tongue untouched
+    assert 0.3 < (kept_kind == 0).sum() / (kind == 0).sum() < 0.7
+    mm = head.vertices.astype(np.float64) * 1000.0
+    upper = head.weights[:, head.joint_names.index("jaw")] < 0.5
+    front = np.abs(mm[:, 0]) < 4.0
+
+    def central_incisor_height(tris: np.ndarray) -> float:
+        corners = np.unique(tris)
+        return float(np.ptp(mm[corners[upper[corners] & front[corners]], 1]))
+
+    whole = central_incisor_height(triangles[kind == 0])
+    assert whole > 20.0  # crown and root
+    assert central_incisor_height(kept[kept_kind == 0]) < 0.7 * whole  # the crown, and triangles reaching past it

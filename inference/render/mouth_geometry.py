@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..geometry.normals import vertex_normals
 from ..geometry.pinhole import project
@@ -37,6 +39,7 @@ sees through a 45 x 12 mm opening (the view factor of the lips' opening in speec
 within a few per cent over 5-20 mm."""
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
 INCISOR_BEHIND_LIP_MM = 7.5  # the upper incisors' edge behind the lips' meeting line (ICT-FaceKit's neutral head)
+CROWN_SHARE = 0.45  # of a tooth's height, the crown (crown to root: 10.5 to 13 mm for an upper central incisor)
 VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
 SUPERSAMPLE = 2  # samples per output pixel along each axis
 UPPER_LIP_MIDDLE = 13  # MediaPipe's (and the portrait rig's) middle of the upper inner lip
@@ -66,9 +69,11 @@ class GeometricInterior:
             raise ValueError("the head has no photo view; fit it to the photo first")
         self.skull = np.asarray(skull)
         self.light = light
+        self.px_per_mm = px_per_mm
         self.portrait_rest = portrait.vertices.astype(np.float64)
         self._jaw_reader = _JawReader(portrait)
         triangles, kind = _interior_triangles(head)
+        triangles, kind = _without_roots(head, triangles, kind)
         rot, move = head.photo_pose[:, :3], head.photo_pose[:, 3]
         rest = head.vertices.astype(np.float64) @ rot.T + move
         # how far behind the front teeth each vertex sits at rest: light falls off with it, and the back of
@@ -139,9 +144,10 @@ class GeometricInterior:
         return self.to_output_px(project(cam[self.edge], self.focal, self.photo_size))
 
     def frame(self, portrait_vertices: np.ndarray, box: tuple[int, int, int, int] | None = None,
-              outline: np.ndarray | None = None) -> InteriorFrame:
-        """The posed interior; with ``box`` (x0, y0, x1, y1) only the triangles that reach into it, with
-        ``outline`` (N, 2 output pixels, the inner-lip loop) only those that reach into its convex hull."""
+              outline: np.ndarray | None = None, cull: bool = True) -> InteriorFrame:
+        """The posed interior; with ``box`` (x0, y0, x1, y1) only the triangles that reach into it. With
+        ``outline`` (N, 2 output pixels, the inner-lip loop) the lips shade it from the light, and (``cull``)
+        only the triangles that reach into the loop's convex hull are kept."""
         cam, i, f, rot = self.posed(portrait_vertices)
         px = self.to_output_px(project(cam, self.focal, self.photo_size))
         # a triangle whose corners all lie beyond one edge of the box, or of the outline's hull, is not seen
@@ -149,7 +155,7 @@ class GeometricInterior:
         if box is not None:
             x0, y0, x1, y1 = box
             beyond |= (px[:, 0] < x0) * 1 | (px[:, 0] >= x1) * 2 | (px[:, 1] < y0) * 4 | (px[:, 1] >= y1) * 8
-        if outline is not None and len(outline) >= 3:
+        if cull and outline is not None and len(outline) >= 3:
             # clockwise on the screen: a point is outside an edge where it lies to the edge's left
             hull = cv2.convexHull(np.asarray(outline, np.float32), clockwise=True).reshape(-1, 2).astype(np.float64)
             for k, (a, b) in enumerate(zip(hull, np.roll(hull, -1, axis=0), strict=True)):
@@ -166,19 +172,46 @@ class GeometricInterior:
         normals = (self.normals[i] * (1.0 - f) + self.normals[i + 1] * f) @ rot.T
         light = self.light
         direct = (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)
+        if outline is not None and len(outline) >= 3:
+            direct = direct * self._through_the_lips(cam, px, outline)
         shaded = self.albedo * (light.ambient * self.ambient_colour + direct[:, None]) * light.colour  # (Vi, 3)
         chosen = triangles[keep]
         return InteriorFrame(corners[keep], -cam[chosen, 2] * 1000.0, shaded[chosen])
 
+    def _through_the_lips(self, cam: np.ndarray, px: np.ndarray, outline: np.ndarray) -> np.ndarray:
+        """0-1 per vertex: how much of the light's direct beam reaches it past the lips. The only way in is
+        the opening: followed toward the light to the lips' plane, a vertex's beam must pass inside the
+        inner-lip loop, or the upper lip (under a light from above), the lower lip or a cheek shades it. The
+        edge is softened over a millimetre, the penumbra of a light as wide as a window."""
+        lips_mm = -cam[self.edge, 2] * 1000.0 - INCISOR_BEHIND_LIP_MM  # the lips' plane, from the camera
+        behind = np.clip(-cam[:, 2] * 1000.0 - lips_mm, 0.0, None)  # (Vi,) mm behind the lips' plane
+        to_light = self.light.direction
+        if to_light[2] <= 0.05:  # a light from the side or behind does not shine into the mouth
+            return np.zeros(len(cam))
+        step = np.array([to_light[0], -to_light[1]]) / to_light[2] * self.px_per_mm  # px per mm of depth, y down
+        at_lips = px + behind[:, None] * step
+        soft = max(1, round(self.px_per_mm))
+        lo = np.floor(np.asarray(outline).min(axis=0)).astype(int) - 2 * soft
+        hi = np.ceil(np.asarray(outline).max(axis=0)).astype(int) + 2 * soft
+        opening = np.zeros((hi[1] - lo[1] + 1, hi[0] - lo[0] + 1), np.float32)
+        cv2.fillPoly(opening, [np.round((np.asarray(outline) - lo) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, 4)
+        opening = cv2.GaussianBlur(opening, (0, 0), 0.5 * soft)
+        cell = np.round(at_lips - lo).astype(int)
+        inside = ((cell >= 0) & (cell < np.array(opening.shape[::-1]))).all(axis=1)
+        lit = np.zeros(len(cam))
+        lit[inside] = opening[cell[inside, 1], cell[inside, 0]]
+        return lit
+
     def paint(self, box: tuple[int, int, int, int], portrait_vertices: np.ndarray,
-              outline: np.ndarray | None = None) -> np.ndarray:
+              outline: np.ndarray | None = None, cull: bool = True) -> np.ndarray:
         """Linear RGB (h, w, 3) of the interior inside ``box`` (x0, y0, x1, y1, output pixels): the nearest
         interior surface on every pixel, the dark throat where none is seen. With ``outline`` (the inner-lip
-        loop) what lies outside it is left dark: the lips cover it."""
+        loop) the lips shade it, and (``cull``) what lies wholly outside the loop is left dark: the lips cover
+        it."""
         x0, y0, x1, y1 = box
         shape = (y1 - y0, x1 - x0)
         fine = (shape[0] * SUPERSAMPLE, shape[1] * SUPERSAMPLE)
-        frame = self.frame(portrait_vertices, box, outline)
+        frame = self.frame(portrait_vertices, box, outline, cull)
         image = np.broadcast_to(self.throat, (*fine, 3)).copy()  # where no tooth, gum or tongue is seen
         if len(frame.corners):
             coverage = cover((frame.corners - np.array([x0, y0])) * SUPERSAMPLE, fine)
@@ -215,6 +248,32 @@ def _kind_of(triangles: np.ndarray, is_teeth: np.ndarray, count: int) -> np.ndar
     kind = np.ones(count, np.int64)
     kind[np.unique(triangles[is_teeth])] = 0
     return kind
+
+
+def _without_roots(head: FaceRig, triangles: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The triangles without the teeth's roots. ICT-FaceKit models whole teeth, roots and all; the gums hide
+    the roots from the front, but their surfaces are one-sided, so through a mouth corner on a turn the roots
+    showed as grey slabs. Each tooth (a closed surface of its own) keeps the CROWN_SHARE of its height nearest
+    its biting end: the crown."""
+    teeth = triangles[kind == 0]
+    if not len(teeth):
+        return triangles, kind
+    n = len(head.vertices)
+    edges = np.concatenate([teeth[:, [0, 1]], teeth[:, [1, 2]], teeth[:, [2, 0]]])
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, tooth = connected_components(graph, directed=False)
+    height = head.vertices[:, 1].astype(np.float64)
+    lower = head.weights[:, head.joint_names.index("jaw")] >= 0.5  # lower teeth bite upward
+    used = np.unique(teeth)
+    top = np.full(n, -np.inf)
+    bottom = np.full(n, np.inf)
+    np.maximum.at(top, tooth[used], height[used])
+    np.minimum.at(bottom, tooth[used], height[used])
+    top, bottom = top[tooth], bottom[tooth]  # per vertex: its tooth's extent
+    from_bite = np.where(lower, top - height, height - bottom) / np.maximum(top - bottom, 1e-9)
+    crown = from_bite <= CROWN_SHARE
+    keep = (kind != 0) | crown[triangles].any(axis=1)
+    return triangles[keep], kind[keep]
 
 
 def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:
