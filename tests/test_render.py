@@ -95,6 +95,29 @@ def test_closed_mouth_photo_opens_with_the_jaw_and_seals_back(shared_data):
     assert sealed < 0.35 * opened, (opened, sealed)
 
 
+def test_a_smiling_photo_s_upper_lip_rises_only_beyond_where_the_photo_has_it(shared_data):
+    """The astronaut smiles with her upper lip up and her teeth showing. The lip sync's upper-lip lift moves a
+    closed-mouth photo's lip by the full amount, but hers only where it goes beyond the photo's own: lifting it
+    again showed her gums on every open vowel."""
+    rig = portrait_rig_from_file(shared_data / "portraits" / "astronaut.png")
+    r = PortraitRenderer(rig, size=SIZE, interior="drawn")
+    raised_mm = (rig.photo_vertices[13, 1] - rig.vertices[13, 1]) * 1000.0
+    assert raised_mm > 2.0  # the rest pose lowered her upper lip to close the photo's gap
+
+    def upper_lip_mm(lift: float) -> float:
+        verts = rig.evaluate({"mouthUpperUpLeft": lift, "mouthUpperUpRight": lift}, 1)[0].astype(np.float64)
+        return float((verts + r._photo_lip_offset(verts))[13, 1] - rig.photo_vertices[13, 1]) * 1000.0
+
+    assert upper_lip_mm(0.0) == pytest.approx(0.0, abs=0.05)  # at rest: the photo's own lip
+    small = 0.5 * raised_mm / 6.7  # both sides at 1 lift this rig's upper lip 6.7 mm
+    assert upper_lip_mm(small) == pytest.approx(0.0, abs=0.1)  # within what the smile already lifts
+    assert upper_lip_mm(1.0) == pytest.approx(6.7 - raised_mm, abs=0.5)  # beyond it, the rest
+    closed = portrait_rig_from_file(shared_data / "portraits" / "flux_man_0324.png")
+    plain = PortraitRenderer(closed, size=SIZE, interior="drawn")
+    verts = closed.evaluate({"mouthUpperUpLeft": 0.5, "mouthUpperUpRight": 0.5}, 1)[0].astype(np.float64)
+    assert np.abs(plain._photo_lip_offset(verts)[13]).max() < 2e-4  # a closed mouth: all of the lift
+
+
 def test_blink_closes_the_redetected_eyes(rig, renderer):
     def lids(frame):
         p = detect_landmarks(frame).points

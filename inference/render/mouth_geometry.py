@@ -40,7 +40,8 @@ within a few per cent over 5-20 mm."""
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
 INCISOR_BEHIND_LIP_MM = 7.5  # the upper incisors' edge behind the lips' meeting line (ICT-FaceKit's neutral head)
 CROWN_SHARE = 0.45  # of a tooth's height, the crown (crown to root: 10.5 to 13 mm for an upper central incisor)
-VISIBLE_DEPTH_MM = 40.0  # farther back (molars, the socket's walls) is as dark as the cavity: not drawn
+VISIBLE_DEPTH_MM = 40.0  # farther back (the socket's walls, the throat) is as dark as the cavity: not drawn
+VISIBLE_TEETH_DEPTH_MM = 28.0  # the molars behind the premolars: the cheeks hide them (the buccal corridor)
 SUPERSAMPLE = 2  # samples per output pixel along each axis
 UPPER_LIP_MIDDLE = 13  # MediaPipe's (and the portrait rig's) middle of the upper inner lip
 
@@ -80,7 +81,7 @@ class GeometricInterior:
         # the mouth (dark in every real video) is left to the cavity colour
         front = rest[triangles[kind == 0].ravel(), 2].max() if (kind == 0).any() else rest[triangles, 2].max()
         behind_mm = (front - rest[:, 2]) * 1000.0
-        near = behind_mm[triangles].min(1) < VISIBLE_DEPTH_MM
+        near = behind_mm[triangles].min(1) < np.where(kind == 0, VISIBLE_TEETH_DEPTH_MM, VISIBLE_DEPTH_MM)
         triangles, kind = triangles[near], kind[near]
         used = np.unique(triangles)
         self.triangles = np.searchsorted(used, triangles)

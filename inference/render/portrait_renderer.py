@@ -116,7 +116,7 @@ class PortraitRenderer:
         ``lip_seal`` (0-1) closes the photo's own lip gap (photos that show teeth): 0 keeps the photo's
         mouth at rest, 1 seals it like the rig's rest pose (P, B, M)."""
         verts = self._within_limits(np.asarray(vertices, np.float64))
-        dest = verts + (1.0 - float(np.clip(lip_seal, 0, 1))) * self.lip_offset
+        dest = verts + (1.0 - float(np.clip(lip_seal, 0, 1))) * self._photo_lip_offset(verts)
         backward, geo = self.warp.frame_map(verts, dest)
         m = self.framing.margin
         source_px = backward + (m - 0.5)
@@ -129,6 +129,21 @@ class PortraitRenderer:
         self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon, verts)
         self.lashes.paint(frame, geo.dest)
         return frame
+
+    def _photo_lip_offset(self, verts: np.ndarray) -> np.ndarray:
+        """The photo's own lip gap, added back to the frame's vertices. A photo whose upper lip is already up (a
+        smile showing teeth) does not raise it again as the lip sync does: talking lifts the upper lip only
+        beyond where the photo has it, as its muscles can pull it only so far (without this, a smiling photo
+        showed its gums on every open vowel)."""
+        offset = self.lip_offset
+        raised = offset[:, 1] > 0.0  # the upper lip's points the rest pose lowered
+        if not raised.any():
+            return offset
+        rot, move = kabsch(self.rig.vertices[self._skull], verts[self._skull])
+        rise = ((verts[raised] - move) @ rot - self.rig.vertices[raised])[:, 1]  # the frame's own lift, head still
+        offset = offset.copy()
+        offset[raised, 1] = np.maximum(offset[raised, 1] - np.clip(rise, 0.0, None), 0.0)
+        return offset
 
     def _photo_light(self) -> Light:
         """The photo's light, read off the shading of the face as photographed."""
