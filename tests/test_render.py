@@ -101,6 +101,7 @@ def test_a_smiling_photo_s_upper_lip_rises_only_beyond_where_the_photo_has_it(sh
     again showed her gums on every open vowel."""
     rig = portrait_rig_from_file(shared_data / "portraits" / "astronaut.png")
     r = PortraitRenderer(rig, size=SIZE, interior="drawn")
+    assert r.photo_incisor_edge is not None  # her upper teeth show
     raised_mm = (rig.photo_vertices[13, 1] - rig.vertices[13, 1]) * 1000.0
     assert raised_mm > 2.0  # the rest pose lowered her upper lip to close the photo's gap
 
@@ -112,10 +113,12 @@ def test_a_smiling_photo_s_upper_lip_rises_only_beyond_where_the_photo_has_it(sh
     small = 0.5 * raised_mm / 6.7  # both sides at 1 lift this rig's upper lip 6.7 mm
     assert upper_lip_mm(small) == pytest.approx(0.0, abs=0.1)  # within what the smile already lifts
     assert upper_lip_mm(1.0) == pytest.approx(6.7 - raised_mm, abs=0.5)  # beyond it, the rest
-    closed = portrait_rig_from_file(shared_data / "portraits" / "flux_man_0324.png")
-    plain = PortraitRenderer(closed, size=SIZE, interior="drawn")
-    verts = closed.evaluate({"mouthUpperUpLeft": 0.5, "mouthUpperUpRight": 0.5}, 1)[0].astype(np.float64)
-    assert np.abs(plain._photo_lip_offset(verts)[13]).max() < 2e-4  # a closed mouth: all of the lift
+    # lips merely parted (no teeth between them) are at rest: the lift adds to them in full
+    parted = portrait_rig_from_file(shared_data / "portraits" / "flux_woman_0033.png")
+    plain = PortraitRenderer(parted, size=SIZE, interior="drawn")
+    assert plain.photo_incisor_edge is None and plain.lip_offset[13, 1] > 1e-3
+    verts = parted.evaluate({"mouthUpperUpLeft": 0.5, "mouthUpperUpRight": 0.5}, 1)[0].astype(np.float64)
+    assert np.array_equal(plain._photo_lip_offset(verts), plain.lip_offset)
 
 
 def test_blink_closes_the_redetected_eyes(rig, renderer):

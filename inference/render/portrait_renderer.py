@@ -88,13 +88,16 @@ class PortraitRenderer:
         ppm_out = self.framing.px_per_mm_out
         skin = _skin_colour(self.source, self.src_px + m, ppm_out)
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
+        seen = upper_teeth_edge(self.source, self.src_px[13] + m, self.src_px[14] + m, skin, ppm_out)
+        self.photo_incisor_edge = None if seen is None else seen - m
+        """Where the photo's own upper incisors end (output pixels, a row), None where it shows none."""
         if interior == "geometry" and head is None:
             head = fitted_head(rig)
         self.light: Light | None = None  # the photo's light, read where the 3-D interior needs it
         fitted = None
         if interior == "geometry" and head is not None:
             self.light = self._photo_light()
-            fitted = self._interior_of(head, skin.astype(np.float64))
+            fitted = self._interior_of(head)
         self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
@@ -132,12 +135,12 @@ class PortraitRenderer:
 
     def _photo_lip_offset(self, verts: np.ndarray) -> np.ndarray:
         """The photo's own lip gap, added back to the frame's vertices. A photo whose upper lip is already up (a
-        smile showing teeth) does not raise it again as the lip sync does: talking lifts the upper lip only
+        smile showing its upper teeth) does not raise it again as the lip sync does: talking lifts the upper lip only
         beyond where the photo has it, as its muscles can pull it only so far (without this, a smiling photo
-        showed its gums on every open vowel)."""
+        showed its gums on every open vowel). Lips merely parted, without teeth, are at rest: the lift adds."""
         offset = self.lip_offset
         raised = offset[:, 1] > 0.0  # the upper lip's points the rest pose lowered
-        if not raised.any():
+        if self.photo_incisor_edge is None or not raised.any():
             return offset
         rot, move = kabsch(self.rig.vertices[self._skull], verts[self._skull])
         rise = ((verts[raised] - move) @ rot - self.rig.vertices[raised])[:, 1]  # the frame's own lift, head still
@@ -153,15 +156,14 @@ class PortraitRenderer:
             normals = -normals
         return light_of_photo(self.source, self.src_px + self.framing.margin, normals, skin_points(points * 1000.0))
 
-    def _interior_of(self, head: FaceRig, skin_rgb: np.ndarray) -> GeometricInterior:
+    def _interior_of(self, head: FaceRig) -> GeometricInterior:
         """The fitted head's teeth, gums and tongue as the mouth's interior, placed in the output frame with
         the upper incisors' edge where the photo shows it, or else INCISOR_SHOW_MM under the photo's upper lip."""
         framing, ppm = self.framing, self.framing.px_per_mm_out
         rest_lip = framing.project(self.rig.vertices[13].astype(np.float64))
-        photo_lip, photo_lower = self.src_px[13], self.src_px[14]
-        m = framing.margin
-        seen = upper_teeth_edge(self.source, photo_lip + m, photo_lower + m, skin_rgb, ppm)
-        edge_y = seen - m if seen is not None else photo_lip[1] + INCISOR_SHOW_MM * ppm
+        photo_lip = self.src_px[13]
+        seen = self.photo_incisor_edge
+        edge_y = seen if seen is not None else photo_lip[1] + INCISOR_SHOW_MM * ppm
         edge_px = np.array([photo_lip[0], edge_y])
         origin = np.array([framing.x0, framing.y0])
         return GeometricInterior(head, self.rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL),
