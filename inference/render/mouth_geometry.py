@@ -65,7 +65,8 @@ class GeometricInterior:
         ``portrait``: the portrait rig the frames come as; ``to_output_px``: photo pixels (..., 2) -> output
         pixels; ``skull``: portrait vertex indices that move rigidly with the head; ``edge_px``: where the
         middle of the upper incisors' edge is seen at rest, in output pixels (``px_per_mm`` of them to a
-        millimetre), ``edge_drop_mm`` below the portrait rig's upper inner lip at rest (``incisor_edge``)."""
+        millimetre), ``edge_drop_mm`` below the portrait rig's upper inner lip at rest (the interior turns about
+        the point that far under the lip and INCISOR_BEHIND_LIP_MM behind it)."""
         if head.photo_pose is None or head.photo_intrinsics is None:
             raise ValueError("the head has no photo view; fit it to the photo first")
         self.skull = np.asarray(skull)
