@@ -170,7 +170,8 @@ def viseme_pose(phone: str) -> dict[str, float]:
         pose["mouthClose"] = jaw
     else:
         for channel in UPPER_LIP_CHANNELS:
-            pose[channel] = min(1.0, pose.get(channel, 0.0) + float(upper_lip_lift(jaw)))
+            lift = upper_lip_lift(jaw, 0.0, shape.channels.get("mouthPucker", 0.0))
+            pose[channel] = min(1.0, pose.get(channel, 0.0) + float(lift))
     return pose
 
 
