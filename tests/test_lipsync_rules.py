@@ -66,3 +66,15 @@ def test_the_upper_lip_rises_with_the_opening_and_stays_down_in_a_seal():
         assert lift[: at(0.4)].max() < 0.01  # and at rest in the pause
     no_lips = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams(lip_gain=0.0))
     assert no_lips["mouthUpperUpLeft"].max() == 0.0  # a lip action: the lip gain scales it
+
+
+def test_a_rounded_vowel_pushes_the_lips_forward_instead_of_lifting_the_upper_one():
+    timing = [(0.0, 0.5, "SIL"), (0.5, 0.6, "T"), (0.6, 0.9, "UW"), (0.9, 1.0, "T"), (1.0, 1.3, "AA"),
+              (1.3, 2.0, "SIL")]
+    phones = [Phone(s, e, p) for s, e, p in timing]
+    n = at(2.0) + 1
+    out = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams())
+    lift, jaw = out["mouthUpperUpLeft"].astype(float), out["jawOpen"].astype(float)
+    rounded, open_vowel = slice(at(0.7), at(0.8)), slice(at(1.1), at(1.2))
+    assert jaw[rounded].min() > 0.1  # the jaw is open on the "oo"...
+    assert lift[rounded].max() < 0.25 * lift[open_vowel].min()  # ...but the upper lip stays, unlike on the "ah"

@@ -36,7 +36,7 @@ REST_PAUSE_S = 0.25  # pauses longer than this relax to the rest pose; shorter o
 # midpoints against the nasal bridge), the upper lip rises by 16-30 % (mean 23 %) of the inner-lip gap as the
 # mouth opens; the jaw carries only the lower lip. mouthUpperUp = 1.2 x jawOpen (none in rounded vowels) gives
 # the portrait rig 20-26 % (mean 22 %) on the same clips (python -m benchmarks.lip_share); on ICT-FaceKit's head,
-# whose jaw also drags the upper lip down a little, 1.2 x jawOpen makes about 23 % of an open vowel's gap.
+# whose jaw also drags the upper lip down a little, 1.2 x jawOpen makes about 22 % of an open vowel's gap.
 UPPER_LIP_PER_JAW = 1.2
 UPPER_LIP_CHANNELS = ("mouthUpperUpLeft", "mouthUpperUpRight")
 ROUNDED_PUCKER = 0.75  # mouthPucker of a fully rounded vowel (the W viseme's): no upper-lip lift there
