@@ -121,6 +121,29 @@ def test_a_smiling_photo_s_upper_lip_rises_only_beyond_where_the_photo_has_it(sh
     assert np.array_equal(plain._photo_lip_offset(verts), plain.lip_offset)
 
 
+def test_of_the_photo_s_own_interior_only_its_teeth_stay(shared_data):
+    """Where the photo's mouth interior lands as the mouth opens, its teeth stay (they are the real ones) and
+    the rest, its dark gap and the lips' wet inner rim, gives way to the 3-D interior lined up with them: kept
+    whole, it floated as a strip inside the opened mouth."""
+    from inference.render.photo_teeth import teeth_likeness
+
+    for name, shows_teeth in (("astronaut", True), ("flux_woman_0033", False)):
+        rig = portrait_rig_from_file(shared_data / "portraits" / f"{name}.png")
+        r = PortraitRenderer(rig, size=SIZE)
+        assert r.mouth.interior is not None
+        photo = _photo_in_frame(r)
+        inside = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.fillPoly(inside, [np.round(r.src_px[list(mt.INNER_MOUTH_LOOP)]).astype(np.int32)], 1)
+        inside = cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
+        likeness = teeth_likeness(photo, r.mouth.skin)
+        teeth, rest = inside & (likeness > 0.95), inside & (likeness < 0.05)
+        assert rest.sum() > 20 and (teeth.sum() > 20) == shows_teeth
+        changed = np.abs(_frame(rig, r, jawOpen=0.3).astype(int) - photo.astype(int)).max(axis=2)
+        if shows_teeth:
+            assert np.median(changed[teeth]) <= 4  # the photo's own teeth, where they were
+        assert np.median(changed[rest]) >= 15  # its gap and lip rim replaced
+
+
 def test_blink_closes_the_redetected_eyes(rig, renderer):
     def lids(frame):
         p = detect_landmarks(frame).points
