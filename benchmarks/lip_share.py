@@ -17,8 +17,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.mouth_interior import EYE_OUTER, SHARED, video_frames
-from inference.io.quiet import native_stderr_silenced
+from benchmarks.mouth_interior import EYE_OUTER, SHARED, face_mesh_points, video_frames
 
 UPPER_INNER, LOWER_INNER, NASAL_BRIDGE = 13, 14, 168
 
@@ -48,19 +47,7 @@ def shares(points: np.ndarray) -> tuple[float, float, float]:
 
 def tracked_points(video) -> np.ndarray:
     """Face-mesh points (T, 478, 2) of every frame a face is found in."""
-    from inference.rigs.mediapipe_compat import restore_get_prototype
-
-    restore_get_prototype()
-    from mediapipe.python.solutions.face_mesh import FaceMesh
-
-    rows = []
-    with native_stderr_silenced(), FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True) as mesh:
-        for rgb in video_frames(video):
-            found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks
-            if found:
-                h, w = rgb.shape[:2]
-                rows.append([(p.x * w, p.y * h) for p in found[0].landmark])
-    return np.asarray(rows, np.float64)
+    return np.asarray([points for _, points in face_mesh_points(video_frames(video)) if points is not None])
 
 
 def animated_points(wav, transcript: str) -> np.ndarray:

@@ -120,29 +120,35 @@ def _skin(luma: np.ndarray, chroma: np.ndarray, points: np.ndarray, eye: float) 
     return float(np.median(luma[y, x])), float(max(np.median(chroma[y, x]), 0.02))
 
 
-def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None, fps: float = 30.0) -> InteriorStats:
-    """Run the face mesh over RGB frames (in order, tracking) and collect each open frame's figures; with
-    ``landmarker`` (a ``face_landmarker.task`` file) also FaceLandmarker's jawOpen on every frame."""
+def face_mesh_points(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Each RGB frame with the face mesh's points on it (478, 2 pixels; None where no face is found), the frames
+    tracked in order as a video."""
     from inference.rigs.mediapipe_compat import restore_get_prototype
 
     restore_get_prototype()
     from mediapipe.python.solutions.face_mesh import FaceMesh
 
-    stats = InteriorStats()
     with native_stderr_silenced(), FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-                                            min_detection_confidence=0.5) as mesh, \
-            _blendshape_reader(landmarker, fps) as jaw_of:
+                                            min_detection_confidence=0.5) as mesh:
         for rgb in frames:
+            found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks
+            h, w = rgb.shape[:2]
+            yield rgb, np.array([(p.x * w, p.y * h) for p in found[0].landmark]) if found else None
+
+
+def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None, fps: float = 30.0) -> InteriorStats:
+    """Run the face mesh over RGB frames (in order, tracking) and collect each open frame's figures; with
+    ``landmarker`` (a ``face_landmarker.task`` file) also FaceLandmarker's jawOpen on every frame."""
+    stats = InteriorStats()
+    with _blendshape_reader(landmarker, fps) as jaw_of:
+        for rgb, points in face_mesh_points(frames):
             stats.frames += 1
             if jaw_of is not None:
                 stats.landmarker_jaw.append(jaw_of(rgb))
-            found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks
-            if not found:
+            if points is None:
                 stats.gaps.append(float("nan"))
                 continue
             stats.faces += 1
-            h, w = rgb.shape[:2]
-            points = np.array([(p.x * w, p.y * h) for p in found[0].landmark])
             eye = float(np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]]))
             stats.gaps.append(float(np.linalg.norm(points[13] - points[14])) / max(eye, 1e-6))
             figures = frame_interior(rgb, points)

@@ -185,11 +185,11 @@ class GeometricInterior:
         the opening: followed toward the light to the lips' plane, a vertex's beam must pass inside the
         inner-lip loop, or the upper lip (under a light from above), the lower lip or a cheek shades it. The
         edge is softened over a millimetre, the penumbra of a light as wide as a window."""
-        lips_mm = -cam[self.edge, 2] * 1000.0 - INCISOR_BEHIND_LIP_MM  # the lips' plane, from the camera
-        behind = np.clip(-cam[:, 2] * 1000.0 - lips_mm, 0.0, None)  # (Vi,) mm behind the lips' plane
         to_light = self.light.direction
         if to_light[2] <= 0.05:  # a light from the side or behind does not shine into the mouth
             return np.zeros(len(cam))
+        lips_mm = -cam[self.edge, 2] * 1000.0 - INCISOR_BEHIND_LIP_MM  # the lips' plane, from the camera
+        behind = np.clip(-cam[:, 2] * 1000.0 - lips_mm, 0.0, None)  # (Vi,) mm behind the lips' plane
         step = np.array([to_light[0], -to_light[1]]) / to_light[2] * self.px_per_mm  # px per mm of depth, y down
         at_lips = px + behind[:, None] * step
         soft = max(1, round(self.px_per_mm))

@@ -91,6 +91,9 @@ class PortraitRenderer:
         seen = upper_teeth_edge(self.source, self.src_px[13] + m, self.src_px[14] + m, skin, ppm_out)
         self.photo_incisor_edge = None if seen is None else seen - m
         """Where the photo's own upper incisors end (output pixels, a row), None where it shows none."""
+        smiling = self.photo_incisor_edge is not None
+        self._lip_raised = np.flatnonzero(self.lip_offset[:, 1] > 0.0) if smiling else np.zeros(0, np.int64)
+        """The upper lip's points that a photo showing its upper teeth has up and the rest pose lowered."""
         if interior == "geometry" and head is None:
             head = fitted_head(rig)
         self.light: Light | None = None  # the photo's light, read where the 3-D interior needs it
@@ -98,7 +101,7 @@ class PortraitRenderer:
         if interior == "geometry" and head is not None:
             self.light = self._photo_light()
             fitted = self._interior_of(head)
-        self.mouth = MouthPainter(ppm_out, skin.astype(np.float64), photo_gap_mm, fitted)
+        self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
         self.layers = None
@@ -138,9 +141,8 @@ class PortraitRenderer:
         smile showing its upper teeth) does not raise it again as the lip sync does: talking lifts the upper lip only
         beyond where the photo has it, as its muscles can pull it only so far (without this, a smiling photo
         showed its gums on every open vowel). Lips merely parted, without teeth, are at rest: the lift adds."""
-        offset = self.lip_offset
-        raised = offset[:, 1] > 0.0  # the upper lip's points the rest pose lowered
-        if self.photo_incisor_edge is None or not raised.any():
+        offset, raised = self.lip_offset, self._lip_raised
+        if not len(raised):
             return offset
         rot, move = kabsch(self.rig.vertices[self._skull], verts[self._skull])
         rise = ((verts[raised] - move) @ rot - self.rig.vertices[raised])[:, 1]  # the frame's own lift, head still

@@ -169,9 +169,9 @@ def viseme_pose(phone: str) -> dict[str, float]:
     if shape.closes_lips:
         pose["mouthClose"] = jaw
     else:
+        lift = float(upper_lip_lift(jaw, 0.0, shape.channels.get("mouthPucker", 0.0)))
         for channel in UPPER_LIP_CHANNELS:
-            lift = upper_lip_lift(jaw, 0.0, shape.channels.get("mouthPucker", 0.0))
-            pose[channel] = min(1.0, pose.get(channel, 0.0) + float(lift))
+            pose[channel] = min(1.0, pose.get(channel, 0.0) + lift)
     return pose
 
 
