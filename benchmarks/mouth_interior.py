@@ -136,11 +136,11 @@ def face_mesh_points(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray,
             yield rgb, np.array([(p.x * w, p.y * h) for p in found[0].landmark]) if found else None
 
 
-def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None, fps: float = 30.0) -> InteriorStats:
+def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None) -> InteriorStats:
     """Run the face mesh over RGB frames (in order, tracking) and collect each open frame's figures; with
     ``landmarker`` (a ``face_landmarker.task`` file) also FaceLandmarker's jawOpen on every frame."""
     stats = InteriorStats()
-    with _blendshape_reader(landmarker, fps) as jaw_of:
+    with _blendshape_reader(landmarker) as jaw_of:
         for rgb, points in face_mesh_points(frames):
             stats.frames += 1
             if jaw_of is not None:
@@ -159,9 +159,11 @@ def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None, fps: f
 
 
 @contextmanager
-def _blendshape_reader(model: Path | None, fps: float):
-    """A function RGB frame -> FaceLandmarker's jawOpen (nan without a face), fed the frames in order as a video;
-    None without a model. MediaPipe's FaceLandmarker: a model trained on real faces reads our mouths."""
+def _blendshape_reader(model: Path | None):
+    """A function RGB frame -> FaceLandmarker's jawOpen (nan without a face); None without a model. MediaPipe's
+    FaceLandmarker, a model trained on real faces, reads our mouths. Each frame is read on its own (IMAGE mode), as
+    the GRID clips' FaceLandmarker figures in ../shared/data were made: read so, those clips give back their jawOpen
+    at r >= 0.999. The VIDEO mode's tracking filter lags its readings by about a frame (r 0.91-0.98 against them)."""
     if model is None:
         yield None
         return
@@ -169,13 +171,12 @@ def _blendshape_reader(model: Path | None, fps: float):
     from mediapipe.tasks.python import BaseOptions, vision
 
     options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model)),
-                                           running_mode=vision.RunningMode.VIDEO, output_face_blendshapes=True,
+                                           running_mode=vision.RunningMode.IMAGE, output_face_blendshapes=True,
                                            num_faces=1)
-    frame = itertools.count()
     with native_stderr_silenced(), vision.FaceLandmarker.create_from_options(options) as landmarker:
         def jaw_open(rgb: np.ndarray) -> float:
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-            found = landmarker.detect_for_video(image, round(next(frame) * 1000.0 / fps)).face_blendshapes
+            found = landmarker.detect(image).face_blendshapes
             if not found:
                 return float("nan")
             return next(c.score for c in found[0] if c.category_name == "jawOpen")
@@ -284,7 +285,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for portrait in sorted((SHARED / "portraits").glob("*.png")):
             speech = rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)
-            stats = measure(speech.frames, args.face_landmarker, speech.fps)
+            stats = measure(speech.frames, args.face_landmarker)
             report(f"{portrait.stem} ({args.size}², {args.interior})", stats, speech)
     print("reference, six real videos: teeth 0.06-0.55 (median ~0.45), brightness 0.55-0.78, band 0.87-1.08")
 

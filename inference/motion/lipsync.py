@@ -39,7 +39,7 @@ REST_PAUSE_S = 0.25  # pauses longer than this relax to the rest pose; shorter o
 # whose jaw also drags the upper lip down a little, 1.2 x jawOpen makes about 22 % of an open vowel's gap.
 UPPER_LIP_PER_JAW = 1.2
 UPPER_LIP_CHANNELS = ("mouthUpperUpLeft", "mouthUpperUpRight")
-ROUNDED_PUCKER = 0.75  # mouthPucker of a fully rounded vowel (the W viseme's): no upper-lip lift there
+ROUNDED_PUCKER = LIP_SHAPES["W"].channels["mouthPucker"]  # a fully rounded vowel's: no upper-lip lift there
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,17 @@ class LipShape:
     dominance: float = 1.0  # how strongly the shape resists its neighbours (coarticulation)
 
 
+# Rounding (W) is what connected speech shows, not a held "oo": real speakers' mouth corners come to 0.93-0.98 of
+# their usual distance on the GRID clips' rounded vowels (5th percentile, python -m benchmarks.lip_share); these
+# values give the portrait rig 0.95 on the same speech (0.75 / 0.45 gave 0.85, which MediaPipe's FaceLandmarker
+# read as small, wide-open mouths).
 LIP_SHAPES: dict[str, LipShape] = {
     "SIL": LipShape({}, dominance=0.3),
     "MBP": LipShape({"mouthPressLeft": 0.35, "mouthPressRight": 0.35, "mouthRollLower": 0.15,
                      "mouthRollUpper": 0.1}, closes_lips=True, dominance=4.0),
     "FV": LipShape({"mouthRollLower": 0.55, "mouthUpperUpLeft": 0.25, "mouthUpperUpRight": 0.25,
                     "mouthShrugUpper": 0.1}, dominance=3.0),
-    "W": LipShape({"mouthPucker": 0.75, "mouthFunnel": 0.45}, dominance=2.0),
+    "W": LipShape({"mouthPucker": 0.3, "mouthFunnel": 0.2}, dominance=2.0),
     "OPEN": LipShape({"mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3, "mouthUpperUpLeft": 0.1,
                       "mouthUpperUpRight": 0.1}, dominance=1.0),
     "MID": LipShape({"mouthStretchLeft": 0.2, "mouthStretchRight": 0.2, "mouthLowerDownLeft": 0.15,
