@@ -3,7 +3,8 @@
     .venv/bin/python tools/contact_sheet.py [PHOTO ...] [-o docs/images/render_contact_sheet.jpg]
 
 Columns: the photo's own pose (neutral), three frames of real speech (the built-in voice line), the jaw
-wide open, pucker, blink, head turned left and right. Without photos it uses ../shared/data/portraits.
+wide open, pucker, blink, head turned left and right by 12° and by 25° (the most a photo is turned). Without
+photos it uses ../shared/data/portraits.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from inference.rigs.rig import clip_channels  # noqa: E402
 TILE = 200
 POSES = [("wide open", {"jawOpen": 1.0}), ("pucker", {"mouthPucker": 0.9, "jawOpen": 0.1}),
          ("blink", {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}), ("turn left", {"head.yaw": 12.0, "head.pitch": 3.0}),
-         ("turn right", {"head.yaw": -12.0, "head.roll": 5.0})]
+         ("turn right", {"head.yaw": -12.0, "head.roll": 5.0}), ("turn 25 left", {"head.yaw": 25.0}),
+         ("turn 25 right, down", {"head.yaw": -25.0, "head.pitch": 10.0})]
 
 
 def speech_frames() -> list[tuple[str, dict[str, float], float]]:

@@ -4,8 +4,8 @@ pose our lip sync gives that phone.
 
     .venv/bin/python tools/mouth_closeups.py [PHOTO ...] [-o docs/images/mouth_closeups.jpg]
 
-Without photos it uses ../shared/data/portraits. The turn asks for 20° of yaw; the renderer holds a photo's
-head within its limits (15° for a frontal photo), as it would in a video.
+Without photos it uses ../shared/data/portraits. The turn is 20° of yaw (within the 25° a frontal photo is
+turned by at most).
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ from .mouth import MouthPainter
 from .mouth_geometry import INCISOR_SHOW_MM, GeometricInterior
 from .photo_teeth import upper_teeth_edge
 from .remap import Remapper, make_remapper
+from .turned_skin import TurnedSkin
 from .warp import PortraitWarp
 
-HEAD_LIMITS_DEG = (10.0, 15.0, 10.0)
+HEAD_LIMITS_DEG = (15.0, 25.0, 10.0)
 """Pitch, yaw, roll a single photo supports before the warp shows what it cannot know (the side of the head)."""
 
 
@@ -96,11 +97,10 @@ class PortraitRenderer:
         """The upper lip's points that a photo showing its upper teeth has up and the rest pose lowered."""
         if interior == "geometry" and head is None:
             head = fitted_head(rig)
-        self.light: Light | None = None  # the photo's light, read where the 3-D interior needs it
-        fitted = None
-        if interior == "geometry" and head is not None:
-            self.light = self._photo_light()
-            fitted = self._interior_of(head)
+        self.light: Light = self._photo_light()
+        fitted = self._interior_of(head) if interior == "geometry" and head is not None else None
+        self.turned_skin = TurnedSkin(self.source, self.src_px + m, rig.photo_vertices, self.warp.skin,
+                                      np.array(mt.FACE_OVAL), skin, self.light, size)
         self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted)
         self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
         self.remapper: Remapper = make_remapper(device, self.source)
@@ -111,6 +111,8 @@ class PortraitRenderer:
                                  "use --background warp.")
             face_w = float(np.linalg.norm(self.src_px[mt.CHEEK_EDGE["L"]] - self.src_px[mt.CHEEK_EDGE["R"]]))
             self.layers = BackgroundLayers(self.source, matte, face_w, self.src_px[mt.CHIN, 1] + m, m, size)
+        self.painted_skin = 0.0
+        """Pixels' worth of skin the last frame drew where a turn stretched the photo (``turned_skin``)."""
         self.limits = _head_limits(rig)
         self.limit_report = LimitReport()
         self._skull = np.array(mt.SKULL)
@@ -129,6 +131,7 @@ class PortraitRenderer:
         frame = self.remapper.remap(source_px)
         if self.layers is not None:
             frame = self.layers.composite(frame, source_px)
+        self.painted_skin = self.turned_skin.paint(frame, geo.dest, self.src_px, geo.turned, dest)
         upper = geo.dest[list(mt.LIP_UPPER_INNER)]
         lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
         corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]

@@ -37,6 +37,7 @@ class FrameGeometry:
 
     dest: np.ndarray  # (V, 2) landmark positions
     photo_mouth_polygon: np.ndarray  # (K, 2) the photo's inner-lip loop moved with the skull
+    turned: np.ndarray  # (V, 2) the photographed face moved by the head's rigid motion alone
 
 
 class TpsField:
@@ -176,7 +177,7 @@ class PortraitWarp:
 
         box = box_around(np.vstack([dest, photo_mouth]), 8, (self.size, self.size))
         if box is None:  # the face left the frame
-            return backward, FrameGeometry(dest, photo_mouth)
+            return backward, FrameGeometry(dest, photo_mouth, rigid_px)
         x0, y0, x1, y1 = box
         corner = np.array([x0, y0], np.float64)
         ids = self._ids[: y1 - y0, : x1 - x0]
@@ -200,7 +201,7 @@ class PortraitWarp:
         alpha = _feather(covered, self.size)[..., None]
         region = backward[y0:y1, x0:x1]
         backward[y0:y1, x0:x1] = region + alpha * (face - region)
-        return backward, FrameGeometry(dest, photo_mouth)
+        return backward, FrameGeometry(dest, photo_mouth, rigid_px)
 
 
 def _feather(covered: np.ndarray, size: int) -> np.ndarray:
