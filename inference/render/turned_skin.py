@@ -50,7 +50,6 @@ class TurnedSkin:
         points; ``skin_rgb``: the skin's colour (0-255)."""
         self.triangles = np.asarray(triangles)
         self.light = light
-        self.size = size
         n = len(photo_vertices)
         normals = vertex_normals(np.asarray(photo_vertices, np.float64), self.triangles)
         # the winding decides which side the normals are on: out of the face is toward the camera, on the whole
@@ -83,6 +82,7 @@ class TurnedSkin:
         return vertex_normals(np.asarray(vertices, np.float64), self.triangles) * self._sign
 
     def _shading(self, normals: np.ndarray) -> np.ndarray:
+        """Per point: the photo's light on a surface of that normal (ambient plus Lambert), 0-1."""
         light = self.light
         return light.ambient + (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)
 
