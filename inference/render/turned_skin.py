@@ -35,6 +35,10 @@ SKIN_CHROMA = (0.04, 0.08)
 from which it does not: where hair or an earring covers the face's edge the photo's own pixels stay (a stretched
 strand still reads as hair; a flat patch of its colour does not)."""
 SKIN_LUMA = (0.3, 0.5)  # luma over the skin's: below the first, not skin (dark hair), above the second, skin
+LEAST_PIXELS_AT_512 = 30.0
+"""Less stretched skin than this many pixels' worth (at 512², scaled with the frame's area) is not drawn: on the
+few degrees a talking head turns, the outline's thinnest slivers pass STRETCH_FROM, unseen, and drawing them cost a
+millisecond a frame."""
 SPREAD_STEPS = 60  # passes of neighbour averaging that carry colour out to the edge-on points
 COLOUR_BLUR_AT_512 = 1.5  # px: a point's colour is its neighbourhood's, not one pore's
 
@@ -72,6 +76,8 @@ class TurnedSkin:
         near = hops < len(OUTLINE_REACH)
         self.reach[near] = np.array(OUTLINE_REACH)[hops[near].astype(int)]
         self.reach *= _skin_likeness(colour, srgb_to_linear(np.asarray(skin_rgb, np.float64) / 255.0))
+        self.triangle_reach = self.reach[self.triangles].max(axis=1)
+        self.least_pixels = LEAST_PIXELS_AT_512 * (size / 512) ** 2
         spread = albedo.copy()
         for _ in range(SPREAD_STEPS):  # the points seen edge-on take their neighbours' colour, step by step
             spread = seen * albedo + (1.0 - seen) * (adjacency @ spread) / degree
@@ -99,7 +105,7 @@ class TurnedSkin:
         stretch = np.abs(dest_area) / np.maximum(np.abs(src_area), 1e-6)
         weight = np.where(facing, np.clip((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM), 0.0, 1.0), 0.0)
         weight *= self.oblique
-        if not weight.any():
+        if (weight * self.triangle_reach * np.abs(dest_area)).sum() < self.least_pixels:
             return 0.0
         per_vertex = np.zeros(len(dest_px))
         np.maximum.at(per_vertex, self.triangles.ravel(), np.repeat(weight, 3))
