@@ -32,8 +32,8 @@ TURNS = (("yaw", 15.0), ("yaw", -15.0), ("yaw", 25.0), ("yaw", -25.0), ("pitch",
 def read_back(rgb: np.ndarray, neutral: np.ndarray) -> tuple[float, float] | None:
     """(yaw, pitch) in degrees of the face MediaPipe finds in ``rgb`` against the ``neutral`` frame's metric
     landmarks (V, 3), or None where it finds no face."""
-    from inference.render.portrait_renderer import _euler_xyz
     from inference.rigs.landmarks import detect_landmarks
+    from inference.rigs.rig import euler_angles
 
     try:
         points = detect_landmarks(rgb).metric_mm()
@@ -41,7 +41,7 @@ def read_back(rgb: np.ndarray, neutral: np.ndarray) -> tuple[float, float] | Non
         return None
     skull = list(mt.SKULL)
     rot, _ = kabsch(neutral[skull], points[skull])
-    pitch, yaw, _roll = np.degrees(_euler_xyz(rot))
+    pitch, yaw, _roll = np.degrees(euler_angles(rot))
     return float(yaw), float(pitch)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.rigs.rig import FaceRig, euler_matrices, standard_drivers, world_transforms
+from inference.rigs.rig import FaceRig, euler_angles, euler_matrices, standard_drivers, world_transforms
 
 JOINTS = ["root", "neck", "head", "jaw", "eye_L", "eye_R"]
 
@@ -60,3 +60,9 @@ def test_evaluation_fills_a_given_buffer_and_follows_replaced_arrays():
     np.testing.assert_allclose(rig.evaluate(channels, 40), _textbook(rig, channels, 40), atol=2e-6)
     with pytest.raises(ValueError, match="float32"):
         rig.evaluate(channels, 40, out=np.zeros((40, rig.n_vertices, 3)))
+
+
+def test_euler_angles_read_back_the_angles_a_rotation_was_made_of():
+    rng = np.random.default_rng(0)
+    for angles in rng.uniform(-1.2, 1.2, (20, 3)):  # within ±69°: away from gimbal lock
+        assert np.allclose(euler_angles(euler_matrices(angles)), angles)

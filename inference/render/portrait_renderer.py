@@ -21,7 +21,7 @@ from ..geometry.normals import vertex_normals
 from ..geometry.rigid import kabsch
 from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
-from ..rigs.rig import FaceRig, euler_matrices
+from ..rigs.rig import FaceRig, euler_angles, euler_matrices
 from .eyelids import LashPainter
 from .framing import Framing
 from .layers import BackgroundLayers
@@ -177,7 +177,7 @@ class PortraitRenderer:
     def _within_limits(self, verts: np.ndarray) -> np.ndarray:
         """Turn the whole head back inside the angles the photo supports (about the head joint)."""
         rot, trans = kabsch(self.rig.vertices[self._skull], verts[self._skull])
-        angles = np.degrees(_euler_xyz(rot))
+        angles = np.degrees(euler_angles(rot))
         clamped = np.clip(angles, -self.limits, self.limits)
         excess = float(np.max(np.abs(angles - clamped)))
         if excess < 1e-6:
@@ -244,14 +244,6 @@ def _head_limits(rig: FaceRig) -> np.ndarray:
     yaw = abs(head_yaw_degrees(p))
     factor = float(np.clip(1.0 - (yaw - 15.0) / 30.0, 0.3, 1.0)) if yaw > 15 else 1.0
     return np.array(HEAD_LIMITS_DEG) * factor
-
-
-def _euler_xyz(r: np.ndarray) -> np.ndarray:
-    """Angles (x, y, z) in radians of R = Rz·Ry·Rx (the inverse of ``euler_matrices``)."""
-    y = np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))
-    x = np.arctan2(r[2, 1], r[2, 2])
-    z = np.arctan2(r[1, 0], r[0, 0])
-    return np.array([x, y, z])
 
 
 def _person_mask(rgb: np.ndarray) -> np.ndarray | None:

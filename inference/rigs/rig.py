@@ -362,6 +362,14 @@ def euler_matrices(eul: np.ndarray) -> np.ndarray:
     return r
 
 
+def euler_angles(r: np.ndarray) -> np.ndarray:
+    """Angles (x, y, z) in radians of R = Rz·Ry·Rx: the inverse of ``euler_matrices``."""
+    y = np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))
+    x = np.arctan2(r[2, 1], r[2, 2])
+    z = np.arctan2(r[1, 0], r[0, 0])
+    return np.array([x, y, z])
+
+
 def world_transforms(local_rot: np.ndarray, parents: np.ndarray, pivots: np.ndarray) -> np.ndarray:
     """(t, J, 3, 4) rest-relative world transforms: each joint rotates about its pivot, after its parent."""
     t, j = local_rot.shape[:2]
