@@ -109,8 +109,7 @@ class PortraitRenderer:
             if matte is None:
                 raise InputError("Two-layer rendering needs MediaPipe's selfie segmentation, which did not run here; "
                                  "use --background warp.")
-            face_w = float(np.linalg.norm(self.src_px[mt.CHEEK_EDGE["L"]] - self.src_px[mt.CHEEK_EDGE["R"]]))
-            self.layers = BackgroundLayers(self.source, matte, face_w, self.src_px[mt.CHIN, 1] + m, m, size)
+            self.layers = BackgroundLayers(self.source, matte, self.src_px[mt.CHIN, 1] + m, m, size)
         self.painted_skin = 0.0
         """Pixels' worth of skin the last frame drew where a turn stretched the photo (``turned_skin``)."""
         self.limits = _head_limits(rig)
