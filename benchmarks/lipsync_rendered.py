@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.mouth_interior import EYE_OUTER, face_mesh_points
+from benchmarks.mouth_interior import EYE_OUTER, face_mesh_points, render_clip
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GAP_TO_JAW = 4.0  # the scorer's closure thresholds: a tracked gap of 0.025 <-> a predicted aperture of 0.1
@@ -33,24 +33,12 @@ GAP_TO_JAW = 4.0  # the scorer's closure thresholds: a tracked gap of 0.025 <-> 
 def rendered_gaps(photo: Path, wav: Path, transcript: str | None, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(times in seconds, re-tracked lip gap over the eye-corner distance) of ``wav`` animated and rendered on
     ``photo``; frames without a face hold the gap before them."""
-    from inference.io.images import load_rgb
     from inference.pipeline import AnimateOptions, animate
     from inference.progress import Progress
-    from inference.render.mesh_frames import frames_from_clip
-    from inference.render.portrait_renderer import PortraitRenderer
-    from inference.rigs.portrait import build_portrait_rig
 
     clip = animate(wav, AnimateOptions(transcript=transcript), Progress())
-    rig = build_portrait_rig(load_rgb(photo), source=photo.name)
-    renderer = PortraitRenderer(rig, size=size)
-
-    def frames():
-        for vertices, seal in frames_from_clip(clip, rig).chunks():
-            for v, s in zip(vertices, seal, strict=True):
-                yield renderer.render(v, float(s))
-
     gaps, last = [], 0.0
-    for _, points in face_mesh_points(frames()):
+    for _, points in face_mesh_points(render_clip(clip, photo, size)):
         if points is not None:
             last = float(np.linalg.norm(points[13] - points[14])
                          / max(np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]]), 1e-6))

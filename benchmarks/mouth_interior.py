@@ -210,12 +210,8 @@ def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
                     interior: str = "geometry") -> RenderedSpeech:
     """Frames of real English speech on ``portrait``, rendered in memory (no encoding)."""
     from benchmarks.speed import english_speech
-    from inference.io.images import load_rgb
     from inference.pipeline import AnimateOptions, animate
     from inference.progress import Progress
-    from inference.render.mesh_frames import frames_from_clip
-    from inference.render.portrait_renderer import PortraitRenderer
-    from inference.rigs.portrait import build_portrait_rig
 
     audio, text = english_speech(seconds)  # whole recordings: the transcript must match what is heard
     wav = folder / "speech.wav"
@@ -223,20 +219,28 @@ def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
         sf.write(wav, audio, 16000)
     clip = animate(wav, AnimateOptions(transcript=text), Progress())
     last = round(seconds * clip.fps)
+    frames = itertools.islice(render_clip(clip, portrait, size, interior), last)
+    closures = [(s, e) for s, e, v in clip.visemes if v == "MBP" and e <= last / clip.fps]
+    return RenderedSpeech(frames, clip.fps, clip.channels["jawOpen"][:last], closures)
+
+
+def render_clip(clip, portrait: Path, size: int, interior: str = "geometry") -> Iterator[np.ndarray]:
+    """Every frame of a motion clip rendered on ``portrait`` (its rig built and its renderer set up now), in
+    memory, in order."""
+    from inference.io.images import load_rgb
+    from inference.render.mesh_frames import frames_from_clip
+    from inference.render.portrait_renderer import PortraitRenderer
+    from inference.rigs.portrait import build_portrait_rig
+
     rig = build_portrait_rig(load_rgb(portrait), source=portrait.name)
     renderer = PortraitRenderer(rig, size=size, interior=interior)
 
     def frames() -> Iterator[np.ndarray]:
-        for vertices, seal in itertools.islice(_frame_pairs(frames_from_clip(clip, rig)), last):
-            yield renderer.render(vertices, float(seal))
+        for vertices, seal in frames_from_clip(clip, rig).chunks():
+            for v, s in zip(vertices, seal, strict=True):
+                yield renderer.render(v, float(s))
 
-    closures = [(s, e) for s, e, v in clip.visemes if v == "MBP" and e <= last / clip.fps]
-    return RenderedSpeech(frames(), clip.fps, clip.channels["jawOpen"][:last], closures)
-
-
-def _frame_pairs(frames) -> Iterator[tuple[np.ndarray, float]]:
-    for vertices, seal in frames.chunks():
-        yield from zip(vertices, seal, strict=True)
+    return frames()
 
 
 def report(name: str, stats: InteriorStats, speech: RenderedSpeech | None = None) -> None:

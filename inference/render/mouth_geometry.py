@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..geometry.mesh_graph import edge_graph
 from ..geometry.normals import vertex_normals
 from ..geometry.pinhole import project
 from ..geometry.raster import cover, one_per_pixel
@@ -261,9 +261,7 @@ def _without_roots(head: FaceRig, triangles: np.ndarray, kind: np.ndarray) -> tu
     if not len(teeth):
         return triangles, kind
     n = len(head.vertices)
-    edges = np.concatenate([teeth[:, [0, 1]], teeth[:, [1, 2]], teeth[:, [2, 0]]])
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, tooth = connected_components(graph, directed=False)
+    _, tooth = connected_components(edge_graph(teeth, n), directed=False)
     height = head.vertices[:, 1].astype(np.float64)
     lower = head.weights[:, head.joint_names.index("jaw")] >= 0.5  # lower teeth bite upward
     used = np.unique(teeth)

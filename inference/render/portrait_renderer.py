@@ -130,7 +130,7 @@ class PortraitRenderer:
         frame = self.remapper.remap(source_px)
         if self.layers is not None:
             frame = self.layers.composite(frame, source_px)
-        self.painted_skin = self.turned_skin.paint(frame, geo.dest, self.src_px, geo.turned, dest)
+        self.painted_skin = self.turned_skin.paint(frame, geo.dest, geo.turned, dest)
         upper = geo.dest[list(mt.LIP_UPPER_INNER)]
         lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
         corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]

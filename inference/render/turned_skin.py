@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from ..geometry.mesh_graph import edge_graph
 from ..geometry.normals import vertex_normals
 from ..geometry.raster import cover, one_per_pixel
 from .lighting import Light, linear_to_srgb, srgb_to_linear
@@ -64,12 +64,11 @@ class TurnedSkin:
         xy = np.clip(np.round(src_px - 0.5).astype(int), 0, [w - 1, h - 1])
         colour = srgb_to_linear(blurred[xy[:, 1], xy[:, 0]].astype(np.float64) / 255.0)
         albedo = colour / self._shading(normals)[:, None]
+        self.photo_area = _signed_area(src_px[self.triangles])  # each triangle's in the photo (output pixels)
         seen = np.clip((normals[:, 2] - SQUARE_FROM) / (SQUARE_TO - SQUARE_FROM), 0.0, 1.0)[:, None]
         # only what the photo saw obliquely is drawn: a stretch elsewhere is the face's own motion (lips parting)
         self.oblique = 1.0 - seen[self.triangles, 0].mean(axis=1)
-        edges = np.concatenate([self.triangles[:, [0, 1]], self.triangles[:, [1, 2]], self.triangles[:, [2, 0]]])
-        adjacency = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
-        adjacency = ((adjacency + adjacency.T) > 0).astype(np.float64)
+        adjacency = edge_graph(self.triangles, n)
         degree = np.maximum(np.asarray(adjacency.sum(axis=1)).ravel(), 1.0)[:, None]
         hops = shortest_path(adjacency, unweighted=True, indices=np.asarray(outline)).min(axis=0)
         self.reach = np.zeros(n)
@@ -92,15 +91,14 @@ class TurnedSkin:
         light = self.light
         return light.ambient + (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)
 
-    def paint(self, frame: np.ndarray, dest_px: np.ndarray, src_px: np.ndarray, turned_px: np.ndarray,
-              vertices: np.ndarray) -> float:
+    def paint(self, frame: np.ndarray, dest_px: np.ndarray, turned_px: np.ndarray, vertices: np.ndarray) -> float:
         """Draw the skin into ``frame`` (uint8 RGB, in place) on the frame's triangles (``dest_px``, output pixels)
-        that the head's turn alone (``turned_px``: the photographed face moved rigidly) stretches from the photo
-        (``src_px``; all output pixels); the face's own motion (the lips parting, the jaw dropping) is the photo's
-        to show. ``vertices``: the frame's mesh (camera axes, metres) for its normals. Returns how many pixels'
-        worth of skin it drew."""
+        that the head's turn alone (``turned_px``: the photographed face moved rigidly, output pixels) stretches
+        from the photo; the face's own motion (the lips parting, the jaw dropping) is the photo's to show.
+        ``vertices``: the frame's mesh (camera axes, metres) for its normals. Returns how many pixels' worth of
+        skin it drew."""
         dest_area = _signed_area(turned_px[self.triangles])
-        src_area = _signed_area(src_px[self.triangles])
+        src_area = self.photo_area
         facing = np.sign(dest_area) == np.sign(src_area)  # a triangle turned away is behind the face
         stretch = np.abs(dest_area) / np.maximum(np.abs(src_area), 1e-6)
         weight = np.where(facing, np.clip((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM), 0.0, 1.0), 0.0)
