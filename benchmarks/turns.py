@@ -19,6 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from inference.errors import InputError
@@ -55,9 +56,7 @@ def measure(photo: Path, size: int) -> list[tuple[str, float, tuple[float, float
     rig = build_portrait_rig(load_rgb(photo), source=photo.name)
     renderer = PortraitRenderer(rig, size=size)
     neutral = detect_landmarks(renderer.render(rig.vertices)).metric_mm()
-    outline = renderer.src_px[list(mt.FACE_OVAL)]
-    face_area = 0.5 * abs(float(np.dot(outline[:, 0], np.roll(outline[:, 1], 1))
-                                - np.dot(outline[:, 1], np.roll(outline[:, 0], 1))))
+    face_area = cv2.contourArea(renderer.src_px[list(mt.FACE_OVAL)].astype(np.float32))
     rows = []
     for axis, degrees in TURNS:
         frame = renderer.render(rig.evaluate({f"head.{axis}": degrees}, 1)[0])
