@@ -239,6 +239,22 @@ def test_turns_to_25_degrees_read_back_as_turns(rig, renderer):
     assert pitch > 9.0
 
 
+def test_a_turn_moves_the_hair_over_the_crown_less_than_the_face(rig, renderer):
+    """The hair above the forehead is the head's silhouette, about as deep as the head's centre: a 25 degree turn
+    moves it the same way as the forehead but much less (as a card at the face's depth, 0.95 as much, it was
+    swept along with the face)."""
+    backward, geo = renderer.warp.frame_map(*[rig.evaluate({"head.yaw": 25.0}, 1)[0]] * 2)
+    src = renderer.src_px
+    hair = src[mt.FOREHEAD] - np.array([0.0, 0.2 * np.linalg.norm(src[mt.FOREHEAD] - src[mt.CHIN])])
+    miss = np.linalg.norm(backward - hair, axis=-1)
+    y, x = np.unravel_index(np.argmin(miss), miss.shape)  # the output pixel the hair point is drawn at
+    assert miss[y, x] < 1.0
+    hair_shift = x + 0.5 - hair[0]
+    forehead_shift = geo.dest[mt.FOREHEAD, 0] - src[mt.FOREHEAD, 0]
+    assert abs(forehead_shift) > 5.0
+    assert 0.2 < hair_shift / forehead_shift < 0.7
+
+
 def test_skin_is_drawn_only_where_a_turn_stretches_the_photo(rig, renderer, monkeypatch):
     """The edge of the face the photo saw edge-on, brought into view by a turn, is drawn from the face's own
     lit skin; nothing else changes, and nothing at all without a turn."""

@@ -84,8 +84,9 @@ class PortraitRenderer:
         matte = _person_mask(self.source) if person_mask or layered else None
         mask = matte[m:m + size, m:m + size] if matte is not None and person_mask else None
         tris = rig.face_indices.reshape(-1, 3)
+        self._head_pivot = rig.joint_positions[rig.joint_names.index("head")]
         self.warp = PortraitWarp(self.src_px, rig.vertices, rig.photo_vertices, tris, self.framing.project, size,
-                                 mask)
+                                 self._head_pivot, mask)
         ppm_out = self.framing.px_per_mm_out
         skin = _skin_colour(self.source, self.src_px + m, ppm_out)
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
@@ -115,7 +116,6 @@ class PortraitRenderer:
         self.limits = _head_limits(rig)
         self.limit_report = LimitReport()
         self._skull = np.array(mt.SKULL)
-        self._head_pivot = rig.joint_positions[rig.joint_names.index("head")]
 
     def render(self, vertices: np.ndarray, lip_seal: float = 0.0) -> np.ndarray:
         """(size, size, 3) uint8 RGB for one frame of rig vertices (V, 3) in metres.

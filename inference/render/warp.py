@@ -18,11 +18,15 @@ from ..geometry.rigid import kabsch
 from ..rigs import mediapipe_topology as mt
 from .framing import box_around
 
-RINGS = ((1.12, 1.0, 1.0, 0.7), (1.35, 1.0, 0.0, 0.4), (2.0, 0.5, 0.0, 0.0))
+RINGS = ((1.12, 1.0, 1.0, 0.7, 0.0), (1.35, 1.0, 0.0, 0.4, 0.5), (2.0, 0.5, 0.0, 0.0, 1.0))
 """Control rings around the face outline: (scale about the face centre, share of the head's rigid motion,
-share of the outline's own non-rigid motion above the mouth, and below it). The first hugs the face so the
-skin just outside the outline moves with it (no seam on a turn), the second carries the hair, ears and
-the skin under the chin, the third the outer hair and shoulders, only where the photo shows the person."""
+share of the outline's own non-rigid motion above the mouth, and below it, depth). The first hugs the face so
+the skin just outside the outline moves with it (no seam on a turn), the second carries the hair, ears and
+the skin under the chin, the third the outer hair and shoulders, only where the photo shows the person.
+Depth: how far each ring lies from the face outline's depth toward the head's centre. What a photo shows
+beyond the face's outline (ears, the hair over the skull, the neck) is the head's silhouette, which lies about
+as deep as its centre: a turn moves it sideways far less than the face. At the outline's depth (a card) a 25
+degree turn swept the hair on the crown along with the face."""
 NECK_HEAD_SHARE = 0.15
 """Below the chin the neck follows only this much of the head's rotation."""
 BORDER_ANCHORS_PER_SIDE = 16
@@ -89,10 +93,11 @@ class PortraitWarp:
     """Backward maps for one photo: built once per photo, then ``frame_map`` per frame."""
 
     def __init__(self, src_px: np.ndarray, rest_m: np.ndarray, photo_m: np.ndarray, triangles: np.ndarray,
-                 project, size: int, person_mask: np.ndarray | None = None):
+                 project, size: int, head_centre_m: np.ndarray, person_mask: np.ndarray | None = None):
         """``src_px``: landmarks in output pixels as photographed; ``rest_m``/``photo_m``: the rig's rest and
-        photographed vertices (metres); ``project``: rig metres -> output pixels; ``person_mask``: (size, size)
-        float, 1 on the person (hair and body follow the head there, the background does not)."""
+        photographed vertices (metres); ``project``: rig metres -> output pixels; ``head_centre_m``: the head's
+        pivot (rig metres), whose depth the head's silhouette has; ``person_mask``: (size, size) float, 1 on the
+        person (hair and body follow the head there, the background does not)."""
         self.size = size
         self.src = src_px.astype(np.float64)
         self.rest = rest_m.astype(np.float64)
@@ -108,22 +113,23 @@ class PortraitWarp:
             loop = self.src[list(mt.EYE_UPPER[s]) + list(reversed(mt.EYE_LOWER[s][1:-1]))]
             centre = loop.mean(0)
             self.eye_layers[s] = centre + EYE_LAYER_GROWTH * (loop - centre)
-        self._init_rings(person_mask)
+        self._init_rings(person_mask, float(head_centre_m[2]))
         self.tps = TpsField(size, self.border)
         self._ids = np.empty((size, size), np.int32)
         ys, xs = np.mgrid[0:size, 0:size]
         self._pix = np.stack([xs + 0.5, ys + 0.5], axis=-1).astype(np.float32)  # pixel centres
 
-    def _init_rings(self, person_mask: np.ndarray | None) -> None:
+    def _init_rings(self, person_mask: np.ndarray | None, centre_depth_m: float) -> None:
         src, photo = self.src, self.photo
         centre_px = src[self.oval].mean(0)
         centre_m = photo[self.oval].mean(0)
         mouth_y = src[[13, 14], 1].mean()
         chin_y = src[mt.CHIN, 1]
         rings_m, shares, follow = [], [], []
-        for scale, head_share, follow_above, follow_below in RINGS:
+        for scale, head_share, follow_above, follow_below, depth in RINGS:
             pts_m = centre_m + scale * (photo[self.oval] - centre_m)
-            pts_m[:, 2] = photo[self.oval, 2]
+            outline_z = photo[self.oval, 2]
+            pts_m[:, 2] = outline_z + depth * np.minimum(centre_depth_m - outline_z, 0.0)
             pts_px = centre_px + scale * (src[self.oval] - centre_px)
             below = np.clip((pts_px[:, 1] - mouth_y) / max(1.3 * (chin_y - mouth_y), 1.0), 0.0, 1.0)
             share = head_share * (1.0 - (1.0 - NECK_HEAD_SHARE) * below)
