@@ -140,11 +140,11 @@ def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None) -> Int
     """Run the face mesh over RGB frames (in order, tracking) and collect each open frame's figures; with
     ``landmarker`` (a ``face_landmarker.task`` file) also FaceLandmarker's jawOpen on every frame."""
     stats = InteriorStats()
-    with _blendshape_reader(landmarker) as jaw_of:
+    with blendshape_reader(landmarker, ("jawOpen",)) as read:
         for rgb, points in face_mesh_points(frames):
             stats.frames += 1
-            if jaw_of is not None:
-                stats.landmarker_jaw.append(jaw_of(rgb))
+            if read is not None:
+                stats.landmarker_jaw.append(read(rgb)[0])
             if points is None:
                 stats.gaps.append(float("nan"))
                 continue
@@ -159,14 +159,18 @@ def measure(frames: Iterable[np.ndarray], landmarker: Path | None = None) -> Int
 
 
 @contextmanager
-def _blendshape_reader(model: Path | None):
-    """A function RGB frame -> FaceLandmarker's jawOpen (nan without a face); None without a model. MediaPipe's
-    FaceLandmarker, a model trained on real faces, reads our mouths. Each frame is read on its own (IMAGE mode), as
-    the GRID clips' FaceLandmarker figures in ../shared/data were made: read so, those clips give back their jawOpen
-    at r >= 0.999. The VIDEO mode's tracking filter lags its readings by about a frame (r 0.91-0.98 against them)."""
+def blendshape_reader(model: Path | None, names: tuple[str, ...]):
+    """A function RGB frame -> FaceLandmarker's blendshapes ``names`` (nan without a face); None without a model.
+    MediaPipe's FaceLandmarker, a model trained on real faces, reads our faces. Each frame is read on its own (IMAGE
+    mode), as the GRID clips' FaceLandmarker figures in ../shared/data were made: read so, those clips give back
+    their jawOpen at r >= 0.999. The VIDEO mode's tracking filter lags its readings by about a frame (r 0.91-0.98
+    against them)."""
     if model is None:
         yield None
         return
+    from inference.rigs.mediapipe_compat import restore_get_prototype
+
+    restore_get_prototype()  # before mediapipe is imported
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
@@ -174,14 +178,15 @@ def _blendshape_reader(model: Path | None):
                                            running_mode=vision.RunningMode.IMAGE, output_face_blendshapes=True,
                                            num_faces=1)
     with native_stderr_silenced(), vision.FaceLandmarker.create_from_options(options) as landmarker:
-        def jaw_open(rgb: np.ndarray) -> float:
+        def read(rgb: np.ndarray) -> list[float]:
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
             found = landmarker.detect(image).face_blendshapes
             if not found:
-                return float("nan")
-            return next(c.score for c in found[0] if c.category_name == "jawOpen")
+                return [float("nan")] * len(names)
+            scores = {c.category_name: c.score for c in found[0]}
+            return [scores[name] for name in names]
 
-        yield jaw_open
+        yield read
 
 
 def video_frames(path: Path) -> Iterator[np.ndarray]:

@@ -1,7 +1,7 @@
 """One photo, many frames: the per-photo set-up and the per-frame render of the training-free warp renderer.
 
 A frame is the photo pulled through a dense backward map (``warp``) built from the portrait rig's
-vertices, then the mouth interior the photo lacks (``mouth``) and the lash line of a closing lid
+vertices, then the mouth interior the photo lacks (``mouth``) and the lid of a closing eye
 (``eyelids``). Everything is a pure function of the frame's vertices, so a still head gives a still
 image (no flicker) and an edited key in Blender changes exactly the frames it touches.
 """
@@ -22,7 +22,7 @@ from ..geometry.rigid import kabsch
 from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
 from ..rigs.rig import FaceRig, euler_angles, euler_matrices
-from .eyelids import LashPainter
+from .eyelids import EyelidPainter
 from .framing import Framing
 from .layers import BackgroundLayers
 from .lighting import Light, light_of_photo, skin_points
@@ -103,7 +103,7 @@ class PortraitRenderer:
         self.turned_skin = TurnedSkin(self.source, self.src_px + m, rig.photo_vertices, self.warp.skin,
                                       np.array(mt.FACE_OVAL), skin, self.light, size)
         self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted)
-        self.lashes = LashPainter(self.source, self.src_px, ppm_out, m)
+        self.lids = EyelidPainter(self.source, self.src_px, ppm_out, m, self.light)
         self.remapper: Remapper = make_remapper(device, self.source)
         self.layers = None
         if layered:
@@ -135,7 +135,7 @@ class PortraitRenderer:
         lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
         corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
         self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon, verts)
-        self.lashes.paint(frame, geo.dest)
+        self.lids.paint(frame, geo.dest, geo.turned)
         return frame
 
     def _photo_lip_offset(self, verts: np.ndarray) -> np.ndarray:
