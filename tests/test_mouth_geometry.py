@@ -7,7 +7,7 @@ import pytest
 from inference.io.images import load_rgb
 from inference.render.portrait_renderer import PortraitRenderer
 from inference.rigs import mediapipe_topology as mt
-from inference.rigs.portrait import build_portrait_rig
+from inference.rigs.portrait import build_portrait_rig, default_portrait_rig
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,22 @@ def test_jaw_and_head_motion_are_read_off_the_portrait_frames(renderer):
         assert np.allclose(rot, np.eye(3), atol=1e-6) and np.abs(move).max() < 1e-6
     _, rot, _ = interior.jaw_open(rig.evaluate({"head.yaw": 10.0, "jawOpen": 0.5})[0].astype(np.float64))
     assert np.degrees(np.arccos((np.trace(rot) - 1) / 2)) == pytest.approx(10.0, abs=1.0)
+
+
+def test_lips_apart_in_the_photo_have_the_teeth_apart_behind_them(renderer):
+    """A photo's parted lips are a rest: the lower incisors' edge shows 2 mm above the lower lip, not the whole
+    row of lower teeth and the gum under it (teeth in contact behind the parted lips); sealing the lips (P, B,
+    M) brings the teeth together again. Lips together in the photo open nothing."""
+    rig = default_portrait_rig()  # the astronaut: a smile, lips apart
+    r = PortraitRenderer(rig, size=384)
+    interior = r.mouth.interior
+    assert interior.rest_jaw > 0.05
+    ppm = r.framing.px_per_mm_out
+    rest = rig.vertices.astype(np.float64)
+    parted = interior.lower_edge_y(interior.posed(rest)[0])
+    assert parted == pytest.approx(r.src_px[14, 1] - 2.0 * ppm, abs=0.5 * ppm)
+    assert interior.lower_edge_y(interior.posed(rest, lip_seal=1.0)[0]) < parted - ppm
+    assert renderer[1].mouth.interior.rest_jaw == 0.0  # flux_man_0324: lips together
 
 
 def test_open_mouth_shows_teeth_and_a_shaded_interior(renderer):

@@ -52,12 +52,13 @@ class MouthPainter:
         """A photo with lips apart shows its own teeth/cavity; it is kept where it lands."""
 
     def paint(self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, corners: np.ndarray,
-              photo_polygon: np.ndarray | None, vertices: np.ndarray | None = None) -> None:
+              photo_polygon: np.ndarray | None, vertices: np.ndarray | None = None, lip_seal: float = 0.0) -> None:
         """Draw into ``frame`` (uint8 RGB, modified in place) inside the destination inner-lip loop.
 
         ``upper``/``lower``: the inner-lip points (output pixels), each ordered from one corner to the other;
         ``corners``: the two mouth corners; ``photo_polygon``: the photo's interior moved with the skull;
-        ``vertices``: the frame's portrait-rig vertices (they pose the 3-D interior)."""
+        ``vertices``: the frame's portrait-rig vertices (they pose the 3-D interior); ``lip_seal``: how far the
+        photo's own lip gap is closed."""
         polygon = np.vstack([upper, lower[::-1]])
         box = box_around(polygon, 3, frame.shape)
         if box is None:
@@ -95,7 +96,7 @@ class MouthPainter:
             xs = np.arange(bw) + 0.5
             gap_mm = float(np.max(_lip_line(lower - offset, xs) - _lip_line(upper - offset, xs))) / self.ppm
             opening = float(np.clip((gap_mm - SEALED_GAP_MM) / (OPEN_GAP_MM - SEALED_GAP_MM), 0.0, 1.0))
-        colour = self._geometric(box, vertices, upper - offset, polygon) if opening > 0.0 else 0.0
+        colour = self._geometric(box, vertices, upper - offset, polygon, lip_seal) if opening > 0.0 else 0.0
         if opening < 1.0:
             drawn = self._interior(mask, upper - offset, lower - offset, corners - offset)
             colour = drawn * (1.0 - opening) + colour * opening
@@ -104,10 +105,10 @@ class MouthPainter:
         frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
     def _geometric(self, box: tuple[int, int, int, int], vertices: np.ndarray, upper: np.ndarray,
-                   polygon: np.ndarray) -> np.ndarray:
+                   polygon: np.ndarray, lip_seal: float) -> np.ndarray:
         """The fitted head's interior in the box, in the photo's light, with the upper lip's contact shadow
         (``upper``: the upper inner lip in box pixels; ``polygon``: the inner-lip loop in output pixels)."""
-        colour = self.interior.paint(box, vertices, polygon)
+        colour = self.interior.paint(box, vertices, polygon, lip_seal=lip_seal)
         bh, bw = colour.shape[:2]
         top = _lip_line(upper, np.arange(bw) + 0.5)
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip

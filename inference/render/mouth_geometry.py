@@ -38,6 +38,13 @@ DEPTH_FALLOFF_MM = 14.0
 sees through a 45 x 12 mm opening (the view factor of the lips' opening in speech) falls as exp(-d / 14 mm)
 within a few per cent over 5-20 mm."""
 INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
+LOWER_INCISOR_SHOW_MM = 2.0
+"""The lower incisors' edge above the lower lip's inner edge in a photo's pose with lips apart: at rest adults show
+0-2 mm of them (more with age), and a photo's parted lips are a rest, not the teeth in contact behind them. With
+the teeth in contact the whole row of lower teeth and the gum under it showed above a parted lower lip (and
+FaceLandmarker read a smiling photo's opening jaw as its lower lip pulled down); hidden (0 mm), the band just
+inside a smile's lips turned dark (0.77 of the interior, the drawn outline's figure)."""
+MAX_REST_JAW = 0.3  # the most jaw opening a photo's parted lips are read as
 INCISOR_BEHIND_LIP_MM = 7.5  # the upper incisors' edge behind the lips' meeting line (ICT-FaceKit's neutral head)
 CROWN_SHARE = 0.45  # of a tooth's height, the crown (crown to root: 10.5 to 13 mm for an upper central incisor)
 VISIBLE_DEPTH_MM = 40.0  # farther back (the socket's walls, the throat) is as dark as the cavity: not drawn
@@ -60,13 +67,16 @@ class GeometricInterior:
     """The fitted head's mouth interior for one photo, posed per frame from the portrait rig's vertices."""
 
     def __init__(self, head: FaceRig, portrait: FaceRig, to_output_px, skull: np.ndarray, edge_px: np.ndarray,
-                 edge_drop_mm: float, px_per_mm: float, light: Light = FRONT_LIGHT):
+                 edge_drop_mm: float, px_per_mm: float, light: Light = FRONT_LIGHT,
+                 lower_lip_px: np.ndarray | None = None):
         """``head``: the ICT rig fitted to the photo (``photo_pose`` and ``photo_intrinsics`` set);
         ``portrait``: the portrait rig the frames come as; ``to_output_px``: photo pixels (..., 2) -> output
         pixels; ``skull``: portrait vertex indices that move rigidly with the head; ``edge_px``: where the
         middle of the upper incisors' edge is seen at rest, in output pixels (``px_per_mm`` of them to a
         millimetre), ``edge_drop_mm`` below the portrait rig's upper inner lip at rest (the interior turns about
-        the point that far under the lip and INCISOR_BEHIND_LIP_MM behind it)."""
+        the point that far under the lip and INCISOR_BEHIND_LIP_MM behind it); ``lower_lip_px``: the middle of
+        the photo's lower inner lip (output pixels), which the lower incisors' edge shows just above in the photo's
+        own pose (``rest_jaw``)."""
         if head.photo_pose is None or head.photo_intrinsics is None:
             raise ValueError("the head has no photo view; fit it to the photo first")
         self.skull = np.asarray(skull)
@@ -115,10 +125,28 @@ class GeometricInterior:
             shift = np.asarray(edge_px, np.float64) - tip
             self.edge = int(upper_teeth[edge])
         self.to_output_px = lambda p: to_output_px(p) + shift
-        # the same point in the portrait rig: under and behind the middle of its upper inner lip. The head's
-        # motion moves the interior about it, so the teeth stay behind the lips when the head turns
+        self.rest_jaw = 0.0
+        """The jaw's opening in the photo's own pose: lips apart at rest have the teeth apart behind them (the
+        lower incisors' edge LOWER_INCISOR_SHOW_MM above the lower lip, not their whole row bared); sealing the
+        lips closes it."""
+        lower_teeth = np.flatnonzero((vertex_kind == 0) & (head.weights[used, head.joint_names.index("jaw")] >= 0.5))
+        self.lower_front = lower_teeth
+        """The lower front teeth (interior vertex indices), whose top is the lower incisors' edge."""
+        if lower_lip_px is not None and len(upper_teeth) and len(lower_teeth):
+            px = self.to_output_px(project(self.camera[0, lower_teeth], self.focal, self.photo_size))
+            front = np.abs(px[:, 0] - lower_lip_px[0]) < 4.0 * px_per_mm
+            self.lower_front = lower_teeth[front] if front.any() else lower_teeth
+            tips = np.array([self.lower_edge_y(c) for c in self.camera])  # at each jaw sample
+            target = lower_lip_px[1] - LOWER_INCISOR_SHOW_MM * px_per_mm
+            if tips[0] < target:
+                self.rest_jaw = float(np.clip(np.interp(target, tips, JAW_SAMPLES), 0.0, MAX_REST_JAW))
         self.tip_portrait = self.portrait_rest[UPPER_LIP_MIDDLE] + np.array(
             [0.0, -edge_drop_mm, -INCISOR_BEHIND_LIP_MM]) / 1000.0
+
+    def lower_edge_y(self, camera_points: np.ndarray) -> float:
+        """The output-frame row of the lower incisors' edge in the posed interior ``camera_points`` (Vi, 3)."""
+        px = self.to_output_px(project(camera_points[self.lower_front], self.focal, self.photo_size))
+        return float(px[:, 1].min())
 
     def jaw_open(self, portrait_vertices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """The frame's jawOpen read off the portrait's vertices, and the head's rigid motion (R, t) from rest."""
@@ -126,10 +154,13 @@ class GeometricInterior:
         local = (portrait_vertices - move) @ rot  # the frame without the head's motion
         return self._jaw_reader(local), rot, move
 
-    def posed(self, portrait_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-        """The interior's vertices in camera space (Vi, 3) for a portrait frame, the jaw sample below the frame's
-        jawOpen, the share of the way to the next one, and the head's rotation."""
+    def posed(self, portrait_vertices: np.ndarray, lip_seal: float = 0.0
+              ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """The interior's vertices in camera space (Vi, 3) for a portrait frame (its photo lip gap closed by
+        ``lip_seal``), the jaw sample below the frame's jaw opening, the share of the way to the next one, and the
+        head's rotation."""
         jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
+        jaw += self.rest_jaw * (1.0 - float(np.clip(lip_seal, 0.0, 1.0)))
         k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
         i = min(int(k), len(JAW_SAMPLES) - 2)
         f = k - i
@@ -146,11 +177,11 @@ class GeometricInterior:
         return self.to_output_px(project(cam[self.edge], self.focal, self.photo_size))
 
     def frame(self, portrait_vertices: np.ndarray, box: tuple[int, int, int, int] | None = None,
-              outline: np.ndarray | None = None, cull: bool = True) -> InteriorFrame:
+              outline: np.ndarray | None = None, cull: bool = True, lip_seal: float = 0.0) -> InteriorFrame:
         """The posed interior; with ``box`` (x0, y0, x1, y1) only the triangles that reach into it. With
         ``outline`` (N, 2 output pixels, the inner-lip loop) the lips shade it from the light, and (``cull``)
         only the triangles that reach into the loop's convex hull are kept."""
-        cam, i, f, rot = self.posed(portrait_vertices)
+        cam, i, f, rot = self.posed(portrait_vertices, lip_seal)
         px = self.to_output_px(project(cam, self.focal, self.photo_size))
         # a triangle whose corners all lie beyond one edge of the box, or of the outline's hull, is not seen
         beyond = np.zeros(len(px), np.int64)
@@ -205,7 +236,7 @@ class GeometricInterior:
         return lit
 
     def paint(self, box: tuple[int, int, int, int], portrait_vertices: np.ndarray,
-              outline: np.ndarray | None = None, cull: bool = True) -> np.ndarray:
+              outline: np.ndarray | None = None, cull: bool = True, lip_seal: float = 0.0) -> np.ndarray:
         """Linear RGB (h, w, 3) of the interior inside ``box`` (x0, y0, x1, y1, output pixels): the nearest
         interior surface on every pixel, the dark throat where none is seen. With ``outline`` (the inner-lip
         loop) the lips shade it, and (``cull``) what lies wholly outside the loop is left dark: the lips cover
@@ -213,7 +244,7 @@ class GeometricInterior:
         x0, y0, x1, y1 = box
         shape = (y1 - y0, x1 - x0)
         fine = (shape[0] * SUPERSAMPLE, shape[1] * SUPERSAMPLE)
-        frame = self.frame(portrait_vertices, box, outline, cull)
+        frame = self.frame(portrait_vertices, box, outline, cull, lip_seal)
         image = np.broadcast_to(self.throat, (*fine, 3)).copy()  # where no tooth, gum or tongue is seen
         if len(frame.corners):
             coverage = cover((frame.corners - np.array([x0, y0])) * SUPERSAMPLE, fine)

@@ -134,7 +134,7 @@ class PortraitRenderer:
         upper = geo.dest[list(mt.LIP_UPPER_INNER)]
         lower = geo.dest[[mt.LIP_UPPER_INNER[0], *mt.LIP_LOWER_INNER, mt.LIP_UPPER_INNER[-1]]]
         corners = geo.dest[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
-        self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon, verts)
+        self.mouth.paint(frame, upper, lower, corners, geo.photo_mouth_polygon, verts, float(lip_seal))
         self.lids.paint(frame, geo.dest, geo.turned)
         return frame
 
@@ -171,7 +171,7 @@ class PortraitRenderer:
         edge_px = np.array([photo_lip[0], edge_y])
         origin = np.array([framing.x0, framing.y0])
         return GeometricInterior(head, self.rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL),
-                                 edge_px, (edge_y - rest_lip[1]) / ppm, ppm, self.light)
+                                 edge_px, (edge_y - rest_lip[1]) / ppm, ppm, self.light, self.src_px[14])
 
     def _within_limits(self, verts: np.ndarray) -> np.ndarray:
         """Turn the whole head back inside the angles the photo supports (about the head joint)."""
