@@ -33,7 +33,7 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
     axes = _head_axes(cam)  # columns: head x, y, z in camera space
     mouth = (cam[13] + cam[14]) / 2
     photo_pts = (cam - mouth) @ axes
-    head_pts = close_lips(photo_pts, jaw_side_weight(photo_pts))
+    head_pts = close_lips(photo_pts, jaw_side_weight(photo_pts), axes)
     frame = HeadFrame(head_pts, jaw_side_weight(head_pts))
 
     pivots = _joint_pivots(head_pts)
