@@ -140,6 +140,8 @@ class GeometricInterior:
             target = lower_lip_px[1] - LOWER_INCISOR_SHOW_MM * px_per_mm
             if tips[0] < target:
                 self.rest_jaw = float(np.clip(np.interp(target, tips, JAW_SAMPLES), 0.0, MAX_REST_JAW))
+        # the same point in the portrait rig: under and behind the middle of its upper inner lip. The head's
+        # motion moves the interior about it, so the teeth stay behind the lips when the head turns
         self.tip_portrait = self.portrait_rest[UPPER_LIP_MIDDLE] + np.array(
             [0.0, -edge_drop_mm, -INCISOR_BEHIND_LIP_MM]) / 1000.0
 
