@@ -42,6 +42,14 @@ class Coverage:
         return np.einsum("nk,nk...->n...", self.bary, corner)
 
 
+def signed_areas(triangles: np.ndarray) -> np.ndarray:
+    """(T,) signed areas of triangles (T, 3, >=2) in the plane of their first two coordinates: the sign says which
+    way round their corners run, so a triangle turned over between two poses changes sign."""
+    tri = np.asarray(triangles, np.float64)
+    e1, e2 = tri[:, 1, :2] - tri[:, 0, :2], tri[:, 2, :2] - tri[:, 0, :2]
+    return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+
+
 def cover(triangles_xy: np.ndarray, shape: tuple[int, int], pad: float = 0.0) -> Coverage:
     """Every pixel of an image of ``shape`` (rows, columns) covered by each triangle of ``triangles_xy`` (T, 3, 2)
     in pixel units; degenerate triangles cover nothing."""

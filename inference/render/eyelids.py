@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..rigs import mediapipe_topology as mt
-from .framing import box_around
+from .framing import box_around, height_along
 from .lighting import Light, linear_to_srgb, srgb_to_linear
 
 EYEBALL_MM = 13.0
@@ -44,7 +44,7 @@ class EyelidPainter:
         pixels as photographed; ``light``: the photo's light."""
         self.ppm = px_per_mm
         self.light = light
-        facing = light.ambient + (1.0 - light.ambient) * max(float(light.direction[2]), 0.0)
+        facing = float(light.shading(np.array([0.0, 0.0, 1.0])))
         self.lid_albedo: dict[str, np.ndarray] = {}
         self.lash_colour: dict[str, np.ndarray] = {}
         for s in ("L", "R"):
@@ -61,8 +61,7 @@ class EyelidPainter:
         u, v = np.broadcast_arrays((x - centre[0]) / radius, (centre[1] - y) / radius)  # camera axes: y up
         normal = np.stack([u, v, np.sqrt(np.clip(1.0 - u * u - v * v, 0.05, None))], axis=-1)
         normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
-        light = self.light
-        return light.ambient + (1.0 - light.ambient) * np.clip(normal @ light.direction, 0.0, None)
+        return self.light.shading(normal)
 
     def paint(self, frame: np.ndarray, dest: np.ndarray, turned: np.ndarray) -> None:
         """Draw the lids into ``frame`` (uint8 RGB, in place): ``dest`` is the frame's landmarks, ``turned`` the
@@ -80,8 +79,8 @@ class EyelidPainter:
             x0, y0, x1, y1 = box
             xs = np.arange(x0, x1) + 0.5
             ys = (np.arange(y0, y1) + 0.5)[:, None]
-            edge = _line(lid, xs)  # the lid's edge now
-            top = _line(open_lid, xs)  # where the photo has it
+            edge = height_along(lid, xs)  # the lid's edge now
+            top = height_along(open_lid, xs)  # where the photo has it
             cover_above = np.maximum(COVER_ABOVE * np.clip(edge - top, 0.0, None), FADE_MM * self.ppm)
             start = top - 0.5 * cover_above
             fade_in = np.clip((ys - start) / cover_above, 0.0, 1.0)
@@ -123,9 +122,3 @@ def _skin_around(source: np.ndarray, loop: np.ndarray) -> np.ndarray:
     luma = colour @ np.array([0.2126, 0.7152, 0.0722])
     low, high = np.percentile(luma, SKIN_LUMA_PERCENTILES)
     return np.median(colour[(luma >= low) & (luma <= high)], axis=0)
-
-
-def _line(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """(1, len(xs)): the height of the polyline through ``points`` at each column, linear between them."""
-    order = np.argsort(points[:, 0])
-    return np.interp(xs, points[order, 0], points[order, 1])[None, :]

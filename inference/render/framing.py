@@ -87,3 +87,10 @@ def box_around(points: np.ndarray, pad: int, shape: tuple[int, ...]) -> tuple[in
     h, w = shape[:2]
     x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
     return None if x1 - x0 < 2 or y1 - y0 < 2 else (x0, y0, x1, y1)
+
+
+def height_along(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(1, len(xs)): the height of the polyline through ``points`` (N, 2 pixels, a lip's or a lid's edge) at each
+    column ``xs``, linear between its points."""
+    order = np.argsort(points[:, 0])
+    return np.interp(xs, points[order, 0], points[order, 1])[None, :]

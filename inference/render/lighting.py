@@ -35,6 +35,10 @@ class Light:
     ambient: float
     colour: np.ndarray
 
+    def shading(self, normals: np.ndarray) -> np.ndarray:
+        """0-1 per unit normal (..., 3): ambient plus Lambert, the light a surface facing that way gets."""
+        return self.ambient + (1.0 - self.ambient) * np.clip(np.asarray(normals) @ self.direction, 0.0, None)
+
 
 FRONT_LIGHT = Light(np.array([0.0, 0.45, 1.0]) / np.linalg.norm([0.0, 0.45, 1.0]), 0.35, np.ones(3))
 """What is assumed where a photo's shading cannot be read."""

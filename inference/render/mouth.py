@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .framing import box_around
+from .framing import box_around, height_along
 from .lighting import linear_to_srgb, srgb_to_linear
 from .mouth_geometry import GeometricInterior
 from .photo_teeth import teeth_likeness
@@ -94,7 +94,7 @@ class MouthPainter:
         opening = 0.0
         if self.interior is not None and vertices is not None:
             xs = np.arange(bw) + 0.5
-            gap_mm = float(np.max(_lip_line(lower - offset, xs) - _lip_line(upper - offset, xs))) / self.ppm
+            gap_mm = float(np.max(height_along(lower - offset, xs) - height_along(upper - offset, xs))) / self.ppm
             opening = float(np.clip((gap_mm - SEALED_GAP_MM) / (OPEN_GAP_MM - SEALED_GAP_MM), 0.0, 1.0))
         colour = self._geometric(box, vertices, upper - offset, polygon, lip_seal) if opening > 0.0 else 0.0
         if opening < 1.0:
@@ -110,7 +110,7 @@ class MouthPainter:
         (``upper``: the upper inner lip in box pixels; ``polygon``: the inner-lip loop in output pixels)."""
         colour = self.interior.paint(box, vertices, polygon, lip_seal=lip_seal)
         bh, bw = colour.shape[:2]
-        top = _lip_line(upper, np.arange(bw) + 0.5)
+        top = height_along(upper, np.arange(bw) + 0.5)
         below_top = np.clip((np.arange(bh) + 0.5)[:, None] - top, 0.0, None) / self.ppm  # mm under the upper lip
         colour = colour * (1.0 - CONTACT_SHADOW * np.exp(-below_top / CONTACT_SHADOW_MM))[..., None]
         colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.25 * self.ppm, 0.5))  # no cut-out edges
@@ -121,7 +121,7 @@ class MouthPainter:
         bh, bw = mask.shape
         xs = np.arange(bw) + 0.5
         ys = (np.arange(bh) + 0.5)[:, None]
-        top, bottom = _lip_line(upper, xs), _lip_line(lower, xs)
+        top, bottom = height_along(upper, xs), height_along(lower, xs)
         gap = np.maximum(bottom - top, 1e-3)
         gap_mm = float(gap.max()) / ppm
         centre = corners.mean(0)
@@ -163,12 +163,6 @@ class MouthPainter:
         colour = colour * (1.0 - 0.35 * np.exp(-edge / 0.6))[..., None]
         colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), max(0.3 * ppm, 0.5))
         return np.clip(colour * (self.gain * self.tint), 0.0, 1.0)
-
-
-def _lip_line(lip: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """(1, len(xs)): the lip's height at each column ``xs``, linear between its points (pixels)."""
-    order = np.argsort(lip[:, 0])
-    return np.interp(xs, lip[order, 0], lip[order, 1])[None, :]
 
 
 def _near_gap(mm_from_mid: np.ndarray, half_width_mm: float) -> np.ndarray:

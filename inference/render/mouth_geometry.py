@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from ..geometry.mesh_graph import edge_graph
 from ..geometry.normals import vertex_normals
 from ..geometry.pinhole import project
-from ..geometry.raster import cover, one_per_pixel
+from ..geometry.raster import cover, one_per_pixel, signed_areas
 from ..geometry.rigid import kabsch
 from ..rigs.rig import FaceRig
 from .lighting import FRONT_LIGHT, Light, srgb_to_linear
@@ -202,8 +202,7 @@ class GeometricInterior:
         corners = px[triangles]
         # every surface is one-sided: the teeth wound outward, the gums and tongue seen from inside the mouth;
         # what faces away is hidden behind what faces the camera and is dropped
-        e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-        keep = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
+        keep = signed_areas(corners) < 0
         normals = (self.normals[i] * (1.0 - f) + self.normals[i + 1] * f) @ rot.T
         light = self.light
         direct = (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)

@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from ..geometry.mesh_graph import edge_graph
 from ..geometry.normals import vertex_normals
-from ..geometry.raster import cover, one_per_pixel
+from ..geometry.raster import cover, one_per_pixel, signed_areas
 from .lighting import Light, linear_to_srgb, srgb_to_linear
 
 STRETCH_FROM, STRETCH_TO = 2.0, 4.0
@@ -63,8 +63,8 @@ class TurnedSkin:
         h, w = source.shape[:2]
         xy = np.clip(np.round(src_px - 0.5).astype(int), 0, [w - 1, h - 1])
         colour = srgb_to_linear(blurred[xy[:, 1], xy[:, 0]].astype(np.float64) / 255.0)
-        albedo = colour / self._shading(normals)[:, None]
-        self.photo_area = _signed_area(src_px[self.triangles])  # each triangle's in the photo (output pixels)
+        albedo = colour / light.shading(normals)[:, None]
+        self.photo_area = signed_areas(src_px[self.triangles])  # each triangle's in the photo (output pixels)
         seen = np.clip((normals[:, 2] - SQUARE_FROM) / (SQUARE_TO - SQUARE_FROM), 0.0, 1.0)[:, None]
         # only what the photo saw obliquely is drawn: a stretch elsewhere is the face's own motion (lips parting)
         self.oblique = 1.0 - seen[self.triangles, 0].mean(axis=1)
@@ -86,18 +86,13 @@ class TurnedSkin:
         """Unit vertex normals (camera axes) pointing out of the face."""
         return vertex_normals(np.asarray(vertices, np.float64), self.triangles) * self._sign
 
-    def _shading(self, normals: np.ndarray) -> np.ndarray:
-        """Per point: the photo's light on a surface of that normal (ambient plus Lambert), 0-1."""
-        light = self.light
-        return light.ambient + (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)
-
     def paint(self, frame: np.ndarray, dest_px: np.ndarray, turned_px: np.ndarray, vertices: np.ndarray) -> float:
         """Draw the skin into ``frame`` (uint8 RGB, in place) on the frame's triangles (``dest_px``, output pixels)
         that the head's turn alone (``turned_px``: the photographed face moved rigidly, output pixels) stretches
         from the photo; the face's own motion (the lips parting, the jaw dropping) is the photo's to show.
         ``vertices``: the frame's mesh (camera axes, metres) for its normals. Returns how many pixels' worth of
         skin it drew."""
-        dest_area = _signed_area(turned_px[self.triangles])
+        dest_area = signed_areas(turned_px[self.triangles])
         src_area = self.photo_area
         facing = np.sign(dest_area) == np.sign(src_area)  # a triangle turned away is behind the face
         stretch = np.abs(dest_area) / np.maximum(np.abs(src_area), 1e-6)
@@ -124,7 +119,7 @@ class TurnedSkin:
             return 0.0
         depth = coverage.interpolate(np.asarray(vertices, np.float64)[tris][..., 2])  # z grows toward the camera
         nearest = one_per_pixel(coverage, box, depth)
-        shading = self._shading(self._normals(vertices))
+        shading = self.light.shading(self._normals(vertices))
         colour = linear_to_srgb(self.albedo[tris] * shading[tris][..., None])  # (T, 3 corners, RGB)
         paint = nearest.interpolate(colour)
         alpha = nearest.interpolate(per_vertex[tris])[:, None]
@@ -141,8 +136,3 @@ def _skin_likeness(colour: np.ndarray, skin: np.ndarray) -> np.ndarray:
     bright = (colour @ luma) / max(float(skin @ luma), 1e-6)
     return (np.clip((SKIN_CHROMA[1] - chroma) / (SKIN_CHROMA[1] - SKIN_CHROMA[0]), 0.0, 1.0)
             * np.clip((bright - SKIN_LUMA[0]) / (SKIN_LUMA[1] - SKIN_LUMA[0]), 0.0, 1.0))
-
-
-def _signed_area(triangles: np.ndarray) -> np.ndarray:
-    e1, e2 = triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
-    return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])

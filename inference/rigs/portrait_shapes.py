@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.mesh_graph import edge_graph
+from ..geometry.raster import signed_areas
 from . import mediapipe_topology as mt
 
 UNFOLD_STEPS = 50  # smoothing passes at most
@@ -60,11 +61,12 @@ def jaw_side_weight(points: np.ndarray) -> np.ndarray:
     return w
 
 
-def close_lips(points: np.ndarray, jaw_weight: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
+def close_lips(points: np.ndarray, jaw_weight: np.ndarray, view: np.ndarray) -> np.ndarray:
     """The face with the photo's lip gap closed (lower lip 60 % of the way, upper 40 %): the rig's rest pose.
 
     A rig rests with its lips together, like every ARKit character, so mouthClose and the P/B/M closures
-    work on photos that show teeth; the renderer still starts from the photo's own pixels.
+    work on photos that show teeth; the renderer still starts from the photo's own pixels. ``view``: the head
+    frame's axes in camera space (columns), for the mesh as the camera sees it.
     """
     up, lo = np.array(mt.LIP_UPPER_INNER[1:-1]), np.array(mt.LIP_LOWER_INNER)
     ou, ol = np.argsort(points[up, 0]), np.argsort(points[lo, 0])
@@ -74,32 +76,27 @@ def close_lips(points: np.ndarray, jaw_weight: np.ndarray, view: np.ndarray | No
     frame = HeadFrame(points, jaw_weight)
     out = points.copy()
     out[:, 1] += gap * (0.6 * frame.bump(LOWER_LIP, 8) * jaw_weight - 0.4 * frame.bump(UPPER_LIP, 6) * (1 - jaw_weight))
-    return _unfolded(points, out, np.concatenate([up, lo]), np.eye(3) if view is None else view)
+    return _unfolded(points, out, np.concatenate([up, lo]), view)
 
 
 def _unfolded(points: np.ndarray, moved: np.ndarray, held: np.ndarray, view: np.ndarray) -> np.ndarray:
     """``moved`` with no face-mesh triangle turned over against ``points`` as the camera sees them (``view``: the
-    head frame's axes in camera space, columns x, y, z): closing lips
-    parted as wide as a broad smile's folded the triangles at the mouth's corners over one another (the warp then
-    drew a stair-stepped sliver along the sealed lips). Each step moves the corners of the turned-over triangles
+    head frame's axes in camera space, columns x, y, z): closing lips parted as wide as a broad smile's folded the
+    triangles at the mouth's corners over one another (the warp then drew a stair-stepped sliver along the sealed
+    lips). Each step moves the corners of the turned-over triangles
     half-way to the mean motion of their neighbours; the ``held`` points (the inner lips, which must meet) stay."""
     tris = mt.tessellation_triangles()
     graph = edge_graph(tris, len(points))
     degree = np.maximum(np.asarray(graph.sum(axis=1)).ravel(), 1.0)[:, None]
-    facing = np.sign(_front_area((points @ view.T)[tris]))
+    facing = np.sign(signed_areas((points @ view.T)[tris]))
     motion = moved - points
     for _ in range(UNFOLD_STEPS):
-        turned = (np.sign(_front_area(((points + motion) @ view.T)[tris])) != facing) & (facing != 0)
+        turned = (np.sign(signed_areas(((points + motion) @ view.T)[tris])) != facing) & (facing != 0)
         if not turned.any():
             break
         free = np.setdiff1d(np.unique(tris[turned]), held)
         motion[free] = 0.5 * motion[free] + 0.5 * ((graph @ motion) / degree)[free]
     return points + motion
-
-
-def _front_area(triangles: np.ndarray) -> np.ndarray:
-    e1, e2 = triangles[:, 1, :2] - triangles[:, 0, :2], triangles[:, 2, :2] - triangles[:, 0, :2]
-    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
 
 
 LIPS = mt.LIP_UPPER_OUTER + mt.LIP_LOWER_OUTER + mt.LIP_UPPER_INNER + mt.LIP_LOWER_INNER
