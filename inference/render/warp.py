@@ -217,13 +217,20 @@ def _feather(covered: np.ndarray, size: int) -> np.ndarray:
 
 
 def _triangle_affines(dest: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-triangle (2, 3) affines taking destination points to source points, and which are usable."""
-    m = np.concatenate([dest, np.ones((*dest.shape[:2], 1))], axis=-1)  # (F, 3, 3)
-    det = np.linalg.det(m)
+    """Per-triangle (2, 3) affines taking destination points to source points, and which are usable.
+
+    Written out (the edge matrix's 2x2 inverse) rather than as a batched solve: a frame has some 900 triangles,
+    and LAPACK's per-matrix overhead cost more than the arithmetic."""
+    e1, e2 = dest[:, 1] - dest[:, 0], dest[:, 2] - dest[:, 0]
+    f1, f2 = src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     ok = np.abs(det) > 1e-3  # twice the area in px²: collapsed triangles cover nothing
-    m[~ok] = np.eye(3)
-    a = np.linalg.solve(m, src)  # (F, 3, 2): src = [x y 1] @ a
-    return np.transpose(a, (0, 2, 1)).astype(np.float32), ok
+    inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    # linear part L = [f1 f2] [e1 e2]^-1, then the translation that takes the first corner to its source
+    lx = (f1 * e2[:, 1:] - f2 * e1[:, 1:]) * inv_det[:, None]  # L's first column (x of the destination)
+    ly = (f2 * e1[:, :1] - f1 * e2[:, :1]) * inv_det[:, None]  # L's second column (y)
+    t = src[:, 0] - lx * dest[:, 0, :1] - ly * dest[:, 0, 1:]
+    return np.stack([lx, ly, t], axis=-1).astype(np.float32), ok
 
 
 def _fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
