@@ -526,3 +526,17 @@ def test_gaze_moves_the_redetected_irises_inside_the_eye_openings(rig, renderer)
     image_right = iris_along_eye(_frame(rig, renderer, eyeLookInRight=0.8, eyeLookOutLeft=0.8))
     assert (image_left < ahead - 0.04).all() and (image_right > ahead + 0.04).all(), (image_left, ahead, image_right)
     assert ((image_left > 0.1) & (image_right < 0.9)).all()  # still inside the opening
+
+
+def test_a_half_body_framing_keeps_the_person_with_a_smaller_face(tmp_path):
+    """The interior benchmark's --face-scale: the same photo framed from further away, whose face MediaPipe
+    still finds, as many times smaller as asked, in a canvas of the photo's size."""
+    from benchmarks.mouth_interior import smaller_face
+    from inference.io.images import load_rgb
+    from inference.rigs.portrait import builtin_portrait_path
+
+    photo = builtin_portrait_path()
+    before, after = load_rgb(photo), load_rgb(smaller_face(photo, 0.6, tmp_path))
+    assert after.shape == before.shape
+    eyes = [np.linalg.norm(np.subtract(*detect_landmarks(image).points[[33, 263], :2])) for image in (before, after)]
+    assert eyes[1] / eyes[0] == pytest.approx(0.6, abs=0.05)
