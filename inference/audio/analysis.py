@@ -46,7 +46,7 @@ LONG_FILE_S = 120.0  # longer files are analysed in windows
 MIN_RECORDING_S = 0.1  # shorter is not a line of dialogue (and leaves the motion filters nothing to work on)
 MAX_WORDS_PER_S = 12  # fast speech is 4-6 words a second; far more text than this cannot be the transcript
 MIN_SPEECH_S = 0.15  # less phone time than this in a whole recording counts as no speech
-WINDOW_MIN_S, WINDOW_TARGET_S, WINDOW_MAX_S = 30.0, 45.0, 60.0
+WINDOW_MIN_S, WINDOW_MAX_S = 30.0, 60.0
 
 
 @dataclass

@@ -27,8 +27,6 @@ from ..geometry.pinhole import project
 from ..io.npz import read_npz, write_npz
 
 JOINT_NAMES = ("root", "neck", "head", "jaw", "eye_L", "eye_R")
-HEAD_CHANNELS = ("head.pitch", "head.yaw", "head.roll")
-"""Driver channel names for the clip's head rotation (degrees)."""
 
 RIG_FORMAT, RIG_VERSION = file_format("rig")
 
