@@ -2,9 +2,11 @@
 
     python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512] [--interior geometry|drawn]
                                         [--face-landmarker face_landmarker.task] [--face-scale 0.5]
+                                        [--portrait PHOTO ...]
 
 Without videos it renders real English speech from ../shared/data (with its transcript) on every portrait in
-../shared/data/portraits and measures those frames; given videos (real footage or our MP4s) it measures them.
+../shared/data/portraits (or on each ``--portrait`` given) and measures those frames; given videos (real footage
+or our MP4s) it measures them.
 
 On every frame MediaPipe's face mesh finds the inner-lip loop. A frame counts as open where the lip gap exceeds
 8 % of the eye-corner distance. Inside the loop (shrunk by 1 px so no lip pixel counts), against the skin's
@@ -302,12 +304,17 @@ def main() -> None:
     ap.add_argument("--face-landmarker", type=Path, metavar="TASK",
                     help="MediaPipe's face_landmarker.task (Apache-2.0; not shipped): also report how its jawOpen "
                          "on the rendered frames follows the clip's")
+    ap.add_argument("--portrait", type=Path, action="append", metavar="PHOTO",
+                    help="render on this photo instead of ../shared/data's portraits (repeat for more)")
     ap.add_argument("--face-scale", type=float, default=1.0, metavar="S",
                     help="shrink each portrait to S of its size inside its canvas (a half-body framing: the face "
                          "covers fewer pixels)")
     args = ap.parse_args()
     if not 0.1 <= args.face_scale <= 1.0:
         ap.error("--face-scale must lie between 0.1 and 1")
+    missing = [str(p) for p in args.portrait or [] if not p.is_file()]
+    if missing:
+        ap.error(f"no such photo: {', '.join(missing)}")
     if args.face_landmarker is not None and not args.face_landmarker.is_file():
         ap.error(f"no such file: {args.face_landmarker}")
     if args.videos:
@@ -315,7 +322,7 @@ def main() -> None:
             report(path.name, measure(video_frames(path)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        for portrait in sorted((SHARED / "portraits").glob("*.png")):
+        for portrait in args.portrait or sorted((SHARED / "portraits").glob("*.png")):
             name = f"{portrait.stem} ({args.size}², {args.interior}"
             if args.face_scale != 1.0:
                 portrait = smaller_face(portrait, args.face_scale, Path(tmp))
