@@ -29,8 +29,14 @@ from .lighting import FRONT_LIGHT, Light, srgb_to_linear
 
 JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""
-BASE_COLOUR = {"teeth": (0.93, 0.91, 0.86), "gums": (0.66, 0.30, 0.31)}
-"""Each material as it looks in full light (sRGB); shading works on them in linear light."""
+BASE_COLOUR = {"teeth": (0.93, 0.91, 0.86), "gums": (0.64, 0.40, 0.39)}
+"""Each material as it looks in full light (sRGB); shading works on them in linear light. Gums, tongue and the
+mouth's walls (one material in ICT-FaceKit) are CIELAB (49.5, 25, 12): the lightness of a healthy tongue's
+luminance factor, Y 0.18 (Zeng et al. 2011, 516 adults; their lips 0.20), with a redness and yellowness inside
+the ranges measured on healthy gums (a* 11-37, b* 7-25: Gomez-Polo et al. 2019, 259 adults); its red reflectance,
+0.37, lies in healthy gingiva's at 633 nm (0.17-0.45, mean 0.32; a photometric study of 95 adults). The earlier
+(0.66, 0.30, 0.31), CIELAB (44.5, 38, 17), was redder than any healthy gum measured and darker than a tongue, and
+its red bounce light tinted the teeth deep in the mouth pink."""
 BOUNCE = 0.5 + 0.5 * srgb_to_linear(BASE_COLOUR["gums"]) / np.mean(srgb_to_linear(BASE_COLOUR["gums"]))
 """The colour of the light from everywhere deep in a mouth, where half of it has bounced off gums and tongue."""
 DEPTH_FALLOFF_MM = 14.0
