@@ -24,8 +24,8 @@ many of the clip's P/B/M the re-tracked lips close: a mouth the face tracker mis
 speech either. Given MediaPipe's ``face_landmarker.task`` (``--face-landmarker``), they also report how the
 jawOpen its blendshape model reads off every rendered frame follows the clip's (the issue's bar: r >= 0.90).
 ``--face-scale S`` renders each portrait shrunk to S of its size inside a canvas of the old size (the top 8 %
-above it, the rest its edges drawn out), so the face covers S as many pixels: a half-body framing, where the
-renderer has to upscale the face to the output size.
+above it, the rest its edges drawn out), so the face covers S² as many pixels: the person framed from further
+away, whose face the renderer has to upscale further to the output size.
 The reference ranges are those of six real talking-head videos quoted in the issue "The video from the 3D head":
 teeth 6-55 % (median about 45 %), brightness 0.55-0.78 (the held-out bar 0.55-0.85), band 0.87-1.08 (held out:
 at least 0.85).
@@ -237,7 +237,7 @@ def rendered_frames(portrait: Path, seconds: float, size: int, folder: Path,
 def smaller_face(portrait: Path, scale: float, folder: Path) -> Path:
     """``portrait`` shrunk to ``scale`` of its size inside a canvas of its old size (8 % of it above the picture,
     the rest filled by drawing its edges out), written into ``folder``: the same person framed from further
-    away, as in a half-body portrait."""
+    away."""
     image = cv2.imread(str(portrait), cv2.IMREAD_COLOR)
     h, w = image.shape[:2]
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -307,8 +307,8 @@ def main() -> None:
     ap.add_argument("--portrait", type=Path, action="append", metavar="PHOTO",
                     help="render on this photo instead of ../shared/data's portraits (repeat for more)")
     ap.add_argument("--face-scale", type=float, default=1.0, metavar="S",
-                    help="shrink each portrait to S of its size inside its canvas (a half-body framing: the face "
-                         "covers fewer pixels)")
+                    help="shrink each portrait to S of its size inside its canvas (the person framed from further "
+                         "away: the face covers fewer pixels)")
     args = ap.parse_args()
     if not 0.1 <= args.face_scale <= 1.0:
         ap.error("--face-scale must lie between 0.1 and 1")

@@ -528,7 +528,7 @@ def test_gaze_moves_the_redetected_irises_inside_the_eye_openings(rig, renderer)
     assert ((image_left > 0.1) & (image_right < 0.9)).all()  # still inside the opening
 
 
-def test_a_half_body_framing_keeps_the_person_with_a_smaller_face(tmp_path):
+def test_framing_from_further_away_keeps_the_person_with_a_smaller_face(tmp_path):
     """The interior benchmark's --face-scale: the same photo framed from further away, whose face MediaPipe
     still finds, as many times smaller as asked, in a canvas of the photo's size."""
     from benchmarks.mouth_interior import smaller_face
