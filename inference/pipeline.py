@@ -25,6 +25,7 @@ from .motion.head_codebook import HeadStyleModel
 from .motion.keys import BLENDSHAPE_TOLERANCE, HEAD_TOLERANCE_DEG, sparse_many_keys
 from .motion.lipsync import MouthParams, loudness01, mouth_curves
 from .motion.visemes import viseme_of
+from .motion.vowel_openness import jaw_targets
 from .progress import Progress
 
 
@@ -184,7 +185,8 @@ def synthesise(analysis: SpeechAnalysis, options: AnimateOptions, emotion=None,
     loud = loudness01(analysis.energy_db, analysis.speech)
     articulation = options.mouth_gain * (1.0 + (emotion.jaw_scale - 1.0) * strength)
     dense = mouth_curves(analysis.phones, loud, n, MouthParams(jaw_gain=articulation * options.jaw_gain,
-                                                              lip_gain=articulation * options.lip_gain))
+                                                              lip_gain=articulation * options.lip_gain),
+                         jaw_targets(analysis.phones, analysis.f1_hz))
     st = head.semitone_contour(analysis.f0_hz, analysis.speech)
     accents = head.find_accents(st, loud, analysis.speech)
     head_gain = options.head_gain * (1.0 + (emotion.head_scale - 1.0) * strength)

@@ -1,4 +1,4 @@
-"""Whole-recording speech analysis: phones with timings, loudness, pitch and a speech mask.
+"""Whole-recording speech analysis: phones with timings, loudness, pitch, the first formant and a speech mask.
 
 Short recordings (up to LONG_FILE_S) are decoded once and analysed as one window, which gives the
 aligner the most context. Longer ones are streamed twice: a cheap first pass measures loudness and
@@ -21,6 +21,7 @@ from ..progress import Progress
 from . import SAMPLE_RATE
 from .decode import AudioInfo, stream_mono16k
 from .denoise import is_noisy, subtract_noise
+from .formants import first_formant_hz, vowel_cores
 from .g2p import Word, transcript_to_words
 from .languages import Language
 from .phones import (
@@ -57,6 +58,7 @@ class SpeechAnalysis:
     energy_db: np.ndarray
     f0_hz: np.ndarray
     speech: np.ndarray  # bool: frame inside speech
+    f1_hz: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # first formant; NaN where none
     phones: list[Phone] = field(default_factory=list)
     words: list[tuple[float, float, str]] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)  # how each window was timed
@@ -189,7 +191,7 @@ class Analyzer:
                              f"at least {MIN_RECORDING_S * 1000:.0f} ms.")
         speech = speech_mask(level)
         progress.update("decode", 1.0)
-        analysis = SpeechAnalysis(duration, level, np.zeros(n, np.float32), speech)
+        analysis = SpeechAnalysis(duration, level, np.zeros(n, np.float32), speech, np.full(n, np.nan, np.float32))
         no_speech = ("No speech found in the recording (silence, noise or hum only); the face stays in its "
                      "rest pose. Check the file and the input level.")
         if not analysis.has_speech:
@@ -238,6 +240,8 @@ class Analyzer:
                     timing = Timing([Phone(0.0, len(audio) / SAMPLE_RATE, SILENCE)], [], "silence")
                 f0 = f0_job.result()
                 analysis.f0_hz[start:start + len(f0)] = f0[: max(0, n - start)]
+                f1 = first_formant_hz(audio, vowel_cores(timing.phones, frames))
+                analysis.f1_hz[start:start + len(f1)] = f1[: max(0, n - start)]
                 analysis.phones += [Phone(p.start + t0, p.end + t0, p.label) for p in timing.phones]
                 analysis.words += [(s + t0, e + t0, w) for s, e, w in timing.words]
                 analysis.methods.append(timing.method)
@@ -248,6 +252,8 @@ class Analyzer:
         if phone_model is not None:
             timing = _learned_timing(phone_model, learned, transcript, lang, duration)
             analysis.phones, analysis.words, analysis.methods = timing.phones, list(timing.words), [timing.method]
+            if whole is not None:  # a long file's windows are gone by now: its vowels keep the table's openings
+                analysis.f1_hz = first_formant_hz(whole, vowel_cores(timing.phones, n))
         analysis.speech = phone_speech_mask(analysis.phones, n)
         if analysis.speech.sum() < MIN_SPEECH_S * FPS:  # a stray phone or two in noise is not speech
             analysis.speech[:] = False

@@ -84,15 +84,19 @@ def _is_rest(p: Phone) -> bool:
     return p.label == SILENCE and p.end - p.start >= REST_PAUSE_S
 
 
-def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthParams) -> dict[str, np.ndarray]:
-    """Dense 100 fps curves for jawOpen, mouthClose and the lip channels."""
+def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthParams,
+                 jaw_targets: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Dense 100 fps curves for jawOpen, mouthClose and the lip channels. ``jaw_targets``: each phone's jaw
+    target (vowel_openness.jaw_targets); without them, the table's value for its phone."""
     out = {c: np.zeros(n, np.float32) for c in ("jawOpen", "mouthClose", *LIP_CHANNELS)}
     if n == 0 or not phones:
         return out
     visemes = [viseme_of(p.label) for p in phones]
     rest = np.array([_is_rest(p) for p in phones])
     # jaw: vowels dominate, consonants borrow, long pauses pull to rest, short pauses barely count
-    jaw_t = [np.array([JAW_TARGET.get(p.label, 0.25)]) for p in phones]
+    if jaw_targets is None:
+        jaw_targets = np.array([JAW_TARGET.get(p.label, 0.25) for p in phones])
+    jaw_t = [np.array([target]) for target in jaw_targets]
     jaw_s = np.array([3.0 if r else (0.15 if p.label == SILENCE else JAW_DOMINANCE.get(p.label, 1.0))
                       for p, r in zip(phones, rest, strict=True)])
     jaw = _dominance_blend(phones, n, jaw_t, jaw_s, DECAY_S["jaw"])[:, 0]
