@@ -39,7 +39,10 @@ class Coverage:
     def interpolate(self, values: np.ndarray) -> np.ndarray:
         """Per-vertex-of-triangle values (T, 3, ...) interpolated at each covered pixel: (n, ...)."""
         corner = values[self.triangle]
-        return np.einsum("nk,nk...->n...", self.bary, corner)
+        # written out: einsum over float32 weights and float64 values took three times as long
+        weight = self.bary.astype(np.result_type(corner.dtype, np.float32))
+        weight = weight.reshape(len(weight), 3, *(1,) * (corner.ndim - 2))
+        return corner[:, 0] * weight[:, 0] + corner[:, 1] * weight[:, 1] + corner[:, 2] * weight[:, 2]
 
 
 def signed_areas(triangles: np.ndarray) -> np.ndarray:
@@ -66,10 +69,11 @@ def cover(triangles_xy: np.ndarray, shape: tuple[int, int], pad: float = 0.0) ->
     count = size[:, 0] * size[:, 1]
     usable = np.flatnonzero((np.abs(det) > 1e-12) & (count > 0))
     inv_det = 1.0 / np.where(np.abs(det) > 1e-12, det, 1.0)
-    # the distance from a point to each edge is its barycentric coordinate times that edge's height
-    lengths = np.linalg.norm(tri[:, [1, 2, 0]] - tri[:, [2, 0, 1]], axis=2)  # edge opposite each corner
-    heights = np.abs(det)[:, None] / np.maximum(lengths, 1e-12)
-    slack = pad / np.maximum(heights, 1e-12)  # the pad in barycentric units, per corner
+    if pad > 0:
+        # the distance from a point to each edge is its barycentric coordinate times that edge's height
+        lengths = np.linalg.norm(tri[:, [1, 2, 0]] - tri[:, [2, 0, 1]], axis=2)  # edge opposite each corner
+        heights = np.abs(det)[:, None] / np.maximum(lengths, 1e-12)
+        slack = pad / np.maximum(heights, 1e-12)  # the pad in barycentric units, per corner
 
     parts = []
     for piece in _pieces(usable, count):
