@@ -71,6 +71,21 @@ def test_the_head_turns_as_a_phrase_starts_and_comes_back_in_a_long_pause():
     assert np.abs(np.diff(yaw)).max() < 3 * abs(yaw[250]) / ramp + 1e-9  # smooth, no jump
 
 
+def test_a_long_stretch_without_pauses_is_cut_at_word_boundaries_into_intonation_phrases():
+    """Six seconds of speech without a pause (a reader's sentence) is three phrases, cut at the quietest moments
+    near two and four seconds, and the head takes a new direction at each cut; up to four seconds stay whole."""
+    loud = np.full(1000, 0.8)
+    loud[[250, 350, 440, 600]] = 0.4  # shallow dips between words
+    loud[299:302] = loud[524:527] = 0.0  # the word boundaries nearest the even cuts
+    cut = head.intonation_phrases([(100, 700), (750, 1000)], loud)
+    assert cut == [(100, 300), (300, 525), (525, 700), (750, 1000)]
+
+    yaw, _ = head.phrase_turns(1000, cut, np.random.default_rng(1), head.STYLES["lively"])
+    for start in (300, 525):
+        lead = start - 10  # the move starts 0.1 s ahead of the voice
+        assert yaw[lead - 1] == pytest.approx(yaw[lead - 20]) and abs(yaw[lead + 15] - yaw[lead - 1]) > 1e-3
+
+
 def test_a_phrase_ending_on_a_rise_tilts_the_head():
     st = np.zeros(600)
     st[250:300] = np.linspace(0, 6, 50)  # the first phrase ends rising six semitones

@@ -14,6 +14,7 @@ gives on the speech in ../shared/data.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,11 @@ PHRASE_PAUSE_S = 0.25
 """A pause at least this long separates phrases."""
 SETTLE_PAUSE_S = 1.5
 """After a pause this long the head has come back to the front."""
+LONG_PHRASE_S, SUB_PHRASE_S = 4.0, 2.0
+"""A stretch of speech without a pause longer than LONG_PHRASE_S is several intonation phrases (in read English
+they last about 1-3 s; a reader breathes and pauses less often than that): it is cut about every SUB_PHRASE_S,
+and the head takes a new direction at each cut as at a phrase after a pause."""
+CUT_SEARCH_S = 0.4  # a cut goes to the quietest moment (a word boundary) this close to its even spacing
 
 
 @dataclass
@@ -127,6 +133,24 @@ def phrases(speech: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
+def intonation_phrases(spans: list[tuple[int, int]], loud: np.ndarray) -> list[tuple[int, int]]:
+    """``spans`` (phrases between pauses) with each one longer than LONG_PHRASE_S cut into pieces of about
+    SUB_PHRASE_S, each cut at the quietest moment (smoothed loudness) within CUT_SEARCH_S of its even spacing."""
+    smooth = gaussian_smooth(np.asarray(loud, np.float64), 3.0)
+    reach = int(CUT_SEARCH_S * FPS)
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        pieces = round((b - a) / (SUB_PHRASE_S * FPS)) if b - a > LONG_PHRASE_S * FPS else 1
+        edges = [a]
+        for k in range(1, pieces):
+            centre = a + k * (b - a) // pieces
+            lo, hi = max(edges[-1] + 1, centre - reach), min(b - 1, centre + reach, len(smooth))
+            edges.append(lo + int(np.argmin(smooth[lo:hi])) if hi > lo else centre)
+        edges.append(b)
+        out += list(itertools.pairwise(edges))
+    return out
+
+
 def phrase_turns(n: int, spans: list[tuple[int, int]], rng: np.random.Generator,
                  style: HeadStyle) -> tuple[np.ndarray, np.ndarray]:
     """(yaw, pitch): the head takes a new direction as each phrase starts (moving a little before the voice),
@@ -183,7 +207,7 @@ def head_motion(st: np.ndarray, loud: np.ndarray, speech: np.ndarray, accents: A
     sway = np.sin(2 * np.pi * 0.35 * np.arange(n) / FPS + sway_phase) * gaussian_smooth(loud[:n], 20) * \
         style.sway_deg
     spans = phrases(speech[:n])
-    turn_yaw, turn_pitch = phrase_turns(n, spans, rng, style)
+    turn_yaw, turn_pitch = phrase_turns(n, intonation_phrases(spans, loud[:n]), rng, style)
     side = 1.0 if rng.random() < 0.5 else -1.0
     pitch = nods - style.raise_deg * gaussian_smooth(st_n, 15) * engaged + drift["pitch"] + turn_pitch
     yaw = sway * engaged + drift["yaw"] + turn_yaw
