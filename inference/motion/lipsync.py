@@ -16,7 +16,8 @@ import numpy as np
 
 from ..audio.phones import SILENCE, Phone
 from .smoothing import gaussian_smooth
-from .visemes import JAW_DOMINANCE, JAW_TARGET, LIP_CHANNELS, LIP_SHAPES, viseme_of
+from .visemes import JAW_DOMINANCE, LIP_CHANNELS, LIP_SHAPES, viseme_of
+from .vowel_openness import table_targets
 
 FPS = 100
 JAW_SCALE = 0.5  # jawOpen reached by the widest vowel at typical loudness (ARKit scale)
@@ -87,7 +88,7 @@ def _is_rest(p: Phone) -> bool:
 def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthParams,
                  jaw_targets: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Dense 100 fps curves for jawOpen, mouthClose and the lip channels. ``jaw_targets``: each phone's jaw
-    target (vowel_openness.jaw_targets); without them, the table's value for its phone."""
+    target (vowel_openness.jaw_targets); without them, the viseme table's."""
     out = {c: np.zeros(n, np.float32) for c in ("jawOpen", "mouthClose", *LIP_CHANNELS)}
     if n == 0 or not phones:
         return out
@@ -95,7 +96,7 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     rest = np.array([_is_rest(p) for p in phones])
     # jaw: vowels dominate, consonants borrow, long pauses pull to rest, short pauses barely count
     if jaw_targets is None:
-        jaw_targets = np.array([JAW_TARGET.get(p.label, 0.25) for p in phones])
+        jaw_targets = table_targets(phones)
     jaw_t = [np.array([target]) for target in jaw_targets]
     jaw_s = np.array([3.0 if r else (0.15 if p.label == SILENCE else JAW_DOMINANCE.get(p.label, 1.0))
                       for p, r in zip(phones, rest, strict=True)])

@@ -29,7 +29,7 @@ def jaw_targets(phones: list[Phone], f1_hz: np.ndarray) -> np.ndarray:
     """Per phone, its jaw target (JAW_TARGET's scale): the table's value, and for each vowel whose F1 was
     measured the mean of that and the opening its F1 shows. ``f1_hz``: per analysis frame, NaN where not
     measured (an analysis without formants may pass an empty array)."""
-    table = np.array([JAW_TARGET.get(p.label, 0.25) for p in phones])
+    table = table_targets(phones)
     heard = np.array([_vowel_f1(p, f1_hz) if p.label in VOWELS else np.nan for p in phones])
     measured = np.isfinite(heard)
     if measured.sum() < MIN_VOWELS:
@@ -37,6 +37,11 @@ def jaw_targets(phones: list[Phone], f1_hz: np.ndarray) -> np.ndarray:
     octaves = np.log2(np.where(measured, heard, 1.0) / np.median(heard[measured]))
     sounded = np.clip(np.median(table[measured]) + PER_OCTAVE * octaves, CLOSE, OPEN)
     return np.where(measured, (1.0 - SOUND_SHARE) * table + SOUND_SHARE * sounded, table)
+
+
+def table_targets(phones: list[Phone]) -> np.ndarray:
+    """Per phone, the viseme table's jaw target (a phone it does not know: an alveolar's)."""
+    return np.array([JAW_TARGET.get(p.label, JAW_TARGET["T"]) for p in phones])
 
 
 def _vowel_f1(phone: Phone, f1_hz: np.ndarray) -> float:
