@@ -51,10 +51,10 @@ PHRASE_PAUSE_S = 0.25
 """A pause at least this long separates phrases."""
 SETTLE_PAUSE_S = 1.5
 """After a pause this long the head has come back to the front."""
-LONG_PHRASE_S, SUB_PHRASE_S = 4.0, 2.0
-"""A stretch of speech without a pause longer than LONG_PHRASE_S is several intonation phrases (in read English
-they last about 1-3 s; a reader breathes and pauses less often than that): it is cut about every SUB_PHRASE_S,
-and the head takes a new direction at each cut as at a phrase after a pause."""
+SUB_PHRASE_S = 2.0
+"""A stretch of speech without a pause is cut into pieces of about this length: intonation phrases, which in read
+English last about 1-3 s (a reader breathes and pauses less often than that). The head takes a new direction at
+each cut as at a phrase after a pause; a stretch under 1.5 times this length stays whole."""
 CUT_SEARCH_S = 0.4  # a cut goes to the quietest moment (a word boundary) this close to its even spacing
 
 
@@ -134,13 +134,13 @@ def phrases(speech: np.ndarray) -> list[tuple[int, int]]:
 
 
 def intonation_phrases(spans: list[tuple[int, int]], loud: np.ndarray) -> list[tuple[int, int]]:
-    """``spans`` (phrases between pauses) with each one longer than LONG_PHRASE_S cut into pieces of about
-    SUB_PHRASE_S, each cut at the quietest moment (smoothed loudness) within CUT_SEARCH_S of its even spacing."""
+    """``spans`` (phrases between pauses) cut into pieces of about SUB_PHRASE_S, each cut at the quietest moment
+    (smoothed loudness) within CUT_SEARCH_S of its even spacing."""
     smooth = gaussian_smooth(np.asarray(loud, np.float64), 3.0)
     reach = int(CUT_SEARCH_S * FPS)
     out: list[tuple[int, int]] = []
     for a, b in spans:
-        pieces = round((b - a) / (SUB_PHRASE_S * FPS)) if b - a > LONG_PHRASE_S * FPS else 1
+        pieces = max(1, round((b - a) / (SUB_PHRASE_S * FPS)))
         edges = [a]
         for k in range(1, pieces):
             centre = a + k * (b - a) // pieces
