@@ -15,12 +15,11 @@ from inference.motion.vowel_openness import jaw_targets
 
 
 def _resonator(x: np.ndarray, frequency: float, bandwidth: float) -> np.ndarray:
+    """A two-pole resonator: y[t] = x[t] + 2 r cos(w) y[t-1] - r² y[t-2]."""
+    from scipy.signal import lfilter
+
     radius = np.exp(-np.pi * bandwidth / SAMPLE_RATE)
-    a1, a2 = 2 * radius * np.cos(2 * np.pi * frequency / SAMPLE_RATE), -radius**2
-    y = np.zeros(len(x))
-    for t in range(len(x)):
-        y[t] = x[t] + a1 * (y[t - 1] if t else 0.0) + a2 * (y[t - 2] if t > 1 else 0.0)
-    return y
+    return lfilter([1.0], [1.0, -2 * radius * np.cos(2 * np.pi * frequency / SAMPLE_RATE), radius**2], x)
 
 
 def _vowel(formants_hz: tuple[float, ...], seconds: float = 0.5, f0_hz: float = 120.0) -> np.ndarray:

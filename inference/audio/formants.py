@@ -6,8 +6,9 @@ vowel is from the sound itself, whatever phone the recogniser heard and however 
 was. The method is the textbook one (Markel & Gray 1976; Praat's "To Formant" does the same with Burg's method):
 the sound low-passed and taken at 8 kHz (four formants below 4 kHz), pre-emphasis, 25 ms Hamming windows, an
 all-pole model of order 10 (two poles per formant, plus two) by the autocorrelation method, and the lowest pole
-with a formant's frequency and bandwidth. Frames with no such pole, and silent frames, are NaN. NumPy only:
-every window's model is solved at once. Finding the poles is most of the cost (about 3 ms of CPU per second of
+with a formant's frequency and bandwidth. Frames with no such pole, and silent frames, are NaN. NumPy only (the
+low-pass too: importing scipy.signal costs a cold start half a second, tests/test_startup.py), and every
+window's model is solved at once. Finding the poles is most of the cost (about 3 ms of CPU per second of
 sound, a tenth of a batch line's), so the analysis asks only for the vowels' middle halves, where it is read: a
 fifth of the frames, 0.8 ms per second of speech, under 2 % of the analysis (the 21 English and GRID
 recordings).
