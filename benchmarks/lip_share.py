@@ -4,10 +4,14 @@
 
 For each GRID development clip the video is tracked with MediaPipe's face mesh and the clip's own sound (with its
 transcript) is animated on the built-in portrait rig. On both, the inner lips' midpoints (mesh points 13 and 14)
-are measured against the nasal bridge (168), across the face's vertical, in eye-corner distances. A straight line
-fitted to each lip's travel against the inner-lip gap gives its share of the opening: how much of the gap the
-upper lip makes by rising, and the lower lip by falling. Real speakers raise the upper lip by about a quarter of
-the gap; a lip sync in which only the jaw moves shows the upper teeth at one height whatever the opening.
+are measured against the point under the nose (2), along the face's vertical, in eye-corner distances: the jaw
+does not move that point, and the bridge of the nose would not do (real speakers tilt the head back a little as
+the jaw opens, so against it every point below the eyes rises with the opening, the point under the nose by 6 % of
+the gap). A straight line fitted to each lip's travel against the inner-lip gap gives its share of the opening: how
+much of the gap the upper lip makes by rising, and the lower lip by falling. Real speakers raise the middle of the
+upper lip by about a sixth of the gap, its outer edge (0) by about a ninth, and its sides (the inner edge two thirds
+of the way to the corners, 80 and 310) not at all (rigs/lip_bow.py); a lip sync in which only the jaw moves shows
+the upper teeth at one height whatever the opening, and one that lifts the whole upper lip reads as a raised lip.
 Also printed: the 95th percentile of the gap, how wide the mouth opens at its widest, and how narrow and how wide
 the mouth gets (the 5th and 95th percentiles of the corners' distance, 61 to 291, over its median): rounded vowels
 narrow it, spread ones widen it. Real speakers' narrowest is about 0.95 of their usual width in connected speech; a
@@ -23,31 +27,37 @@ import numpy as np
 
 from benchmarks.mouth_interior import EYE_OUTER, SHARED, face_mesh_points, video_frames
 
-UPPER_INNER, LOWER_INNER, NASAL_BRIDGE = 13, 14, 168
+UPPER_INNER, LOWER_INNER, UNDER_NOSE = 13, 14, 2
+UPPER_OUTER, UPPER_SIDES = 0, (80, 310)
 MOUTH_CORNERS = (61, 291)
 
 
-def lip_travel(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per frame (points: T, N, 2 image coordinates, y down): the inner-lip gap, and how far below the nasal
-    bridge the upper and the lower lip sit, along the face's vertical, all in eye-corner distances."""
+def below_nose(points: np.ndarray, index: int | tuple[int, ...]) -> np.ndarray:
+    """Per frame (points: T, N, 2 image coordinates, y down): how far below the point under the nose the mesh point
+    ``index`` sits (the mean of several), along the face's vertical, in eye-corner distances."""
     eye_line = points[:, EYE_OUTER[1]] - points[:, EYE_OUTER[0]]
     eye = np.linalg.norm(eye_line, axis=1)
     down = np.stack([-eye_line[:, 1], eye_line[:, 0]], axis=1) / eye[:, None]  # the face's vertical, downward
+    where = points[:, list(np.atleast_1d(index))].mean(axis=1)
+    return ((where - points[:, UNDER_NOSE]) * down).sum(axis=1) / eye
 
-    def below_bridge(i: int) -> np.ndarray:
-        return ((points[:, i] - points[:, NASAL_BRIDGE]) * down).sum(axis=1) / eye
 
-    upper, lower = below_bridge(UPPER_INNER), below_bridge(LOWER_INNER)
+def lip_travel(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame: the inner-lip gap, and how far below the point under the nose the upper and the lower lip sit."""
+    upper, lower = below_nose(points, UPPER_INNER), below_nose(points, LOWER_INNER)
     return lower - upper, upper, lower
 
 
-def shares(points: np.ndarray) -> tuple[float, float, float]:
-    """The upper lip's and the lower lip's share of the opening (slopes of their travel against the gap; they
-    add up to 1), and the gap's 95th percentile."""
+def shares(points: np.ndarray) -> tuple[float, float, float, float, float]:
+    """The share of the opening (slopes of their travel against the gap) the upper lip's middle makes by rising and
+    the lower lip's by falling (they add up to 1), the upper lip's outer edge and its sides by rising, and the gap's
+    95th percentile."""
     gap, upper, lower = lip_travel(points)
     rise = np.polyfit(gap, -upper, 1)[0]
     fall = np.polyfit(gap, lower, 1)[0]
-    return float(rise), float(fall), float(np.percentile(gap, 95))
+    outer = np.polyfit(gap, -below_nose(points, UPPER_OUTER), 1)[0]
+    sides = np.polyfit(gap, -below_nose(points, UPPER_SIDES), 1)[0]
+    return float(rise), float(fall), float(outer), float(sides), float(np.percentile(gap, 95))
 
 
 def width_range(points: np.ndarray) -> tuple[float, float]:
@@ -83,9 +93,9 @@ def main() -> int:
     if not videos:
         print(f"needs the GRID clips in {SHARED}/video", file=sys.stderr)
         return 2
-    print(f"{'clip':8s}  {'upper lip share':>17s}  {'lower lip share':>17s}  {'gap p95':>15s}  "
-          f"{'width p5':>15s}  {'width p95':>15s}")
-    print(f"{'':8s}" + f"  {'real':>8s} {'ours':>8s}" * 2 + f"  {'real':>7s} {'ours':>7s}" * 3)
+    print(f"{'clip':8s}  {'upper lip share':>17s}  {'lower lip share':>17s}  {'outer edge':>17s}  "
+          f"{'sides':>17s}  {'gap p95':>15s}  {'width p5':>15s}  {'width p95':>15s}")
+    print(f"{'':8s}" + f"  {'real':>8s} {'ours':>8s}" * 4 + f"  {'real':>7s} {'ours':>7s}" * 3)
     table = []
     for video in videos:
         tracked = tracked_points(video)
@@ -99,7 +109,7 @@ def main() -> int:
 
 
 def _pair(real: float, ours: float, column: int) -> str:
-    return f"  {real:8.3f} {ours:8.3f}" if column < 2 else f"  {real:7.3f} {ours:7.3f}"
+    return f"  {real:8.3f} {ours:8.3f}" if column < 4 else f"  {real:7.3f} {ours:7.3f}"
 
 
 if __name__ == "__main__":

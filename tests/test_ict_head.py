@@ -54,6 +54,16 @@ def test_jaw_open_parts_the_incisors_20_to_30_mm_with_the_lower_teeth_on_the_jaw
     assert np.abs(opened[upper] - rest[upper]).max() < 1e-6  # the upper teeth stay with the skull
 
 
+def test_opening_the_jaw_raises_the_middle_of_the_upper_lip(head):
+    """ICT's own jawOpen pulls the upper lip down a little; real speakers' rises in the middle (rigs/lip_bow.py)."""
+    moved = (head.evaluate({"jawOpen": 1.0}, 1)[0] - head.evaluate({}, 1)[0]) * 1000
+    upper, lower = head.landmarks["lip_upper"], head.landmarks["lip_lower"]
+    share = moved[upper, 1] / (moved[upper, 1] - moved[lower, 1])
+    assert 0.08 < share < 0.25
+    for corner in ("mouth_corner_L", "mouth_corner_R"):
+        assert moved[head.landmarks[corner], 1] < 0  # the corners come down with the jaw
+
+
 def test_tongue_out_brings_the_tongue_past_the_lips(head):
     tongue = _part_vertices(head, "M_GumsTongue")
     rest, out = head.evaluate({}, 1)[0], head.evaluate({"tongueOut": 1.0}, 1)[0]

@@ -51,30 +51,13 @@ def test_no_jumps_anywhere():
     assert np.abs(np.diff(jaw - close)).max() < 0.16
 
 
-def test_the_upper_lip_rises_with_the_opening_and_stays_down_in_a_seal():
-    """Real speakers raise the upper lip by about a quarter of the lip gap (benchmarks/lip_share.py); the lip
-    sync raises it with the jaw, and not on a bilabial, where the lips must meet."""
+def test_an_open_vowel_leaves_the_upper_lip_to_the_jaw():
+    """The jaw opening carries the upper lip's rise (rigs/lip_bow.py): FaceLandmarker reads real speakers' open
+    mouths with mouthUpperUp 0.00-0.04, and a lip sync that lifted the whole upper lip with mouthUpperUp read as a
+    raised lip instead of a wider jaw."""
     phones = [Phone(s, e, p) for s, e, p in UTTERANCE]
     n = at(3.0) + 1
     out = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams())
-    jaw = out["jawOpen"].astype(float)
-    for side in ("mouthUpperUpLeft", "mouthUpperUpRight"):
-        lift = out[side].astype(float)
-        vowel = slice(at(1.12), at(1.22))
-        assert lift[vowel].min() > 0.5 * jaw[vowel].min() > 0.05  # up on the open vowel, in step with the jaw
-        assert lift[at(1.02): at(1.05)].max() < 0.05  # down in the B's seal
-        assert lift[: at(0.4)].max() < 0.01  # and at rest in the pause
-    no_lips = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams(lip_gain=0.0))
-    assert no_lips["mouthUpperUpLeft"].max() == 0.0  # a lip action: the lip gain scales it
-
-
-def test_a_rounded_vowel_pushes_the_lips_forward_instead_of_lifting_the_upper_one():
-    timing = [(0.0, 0.5, "SIL"), (0.5, 0.6, "T"), (0.6, 0.9, "UW"), (0.9, 1.0, "T"), (1.0, 1.3, "AA"),
-              (1.3, 2.0, "SIL")]
-    phones = [Phone(s, e, p) for s, e, p in timing]
-    n = at(2.0) + 1
-    out = mouth_curves(phones, np.full(n, 0.7, np.float32), n, MouthParams())
-    lift, jaw = out["mouthUpperUpLeft"].astype(float), out["jawOpen"].astype(float)
-    rounded, open_vowel = slice(at(0.7), at(0.8)), slice(at(1.1), at(1.2))
-    assert jaw[rounded].min() > 0.1  # the jaw is open on the "oo"...
-    assert lift[rounded].max() < 0.25 * lift[open_vowel].min()  # ...but the upper lip stays, unlike on the "ah"
+    vowel = slice(at(1.12), at(1.22))
+    assert out["jawOpen"][vowel].min() > 0.2
+    assert out["mouthUpperUpLeft"][vowel].max() < 0.15

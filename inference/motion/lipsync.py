@@ -33,16 +33,6 @@ BREATH_S, BREATH_PEAK_S, BREATH_FADE_S, BREATH_JAW = 0.45, 0.12, 0.08, 0.2  # in
 RELAX_S = 0.08  # time constant of the mouth settling after an utterance
 SILENT_CLOSURE_S = 0.06  # a bilabial after a pause is shut this long before its sound starts
 REST_PAUSE_S = 0.25  # pauses longer than this relax to the rest pose; shorter ones are bridged
-# The upper lip's share of the opening. Tracked on the five GRID speakers (MediaPipe face mesh, the inner lips'
-# midpoints against the nasal bridge), the upper lip rises by 16-30 % (mean 23 %) of the inner-lip gap as the
-# mouth opens; the jaw carries only the lower lip. mouthUpperUp = 1.2 x jawOpen (none in rounded vowels) gives
-# the portrait rig 20-26 % (mean 22 %) on the same clips (python -m benchmarks.lip_share); on ICT-FaceKit's head,
-# whose jaw also drags the upper lip down a little, 1.2 x jawOpen makes about 22 % of an open vowel's gap.
-UPPER_LIP_PER_JAW = 1.2
-UPPER_LIP_CHANNELS = ("mouthUpperUpLeft", "mouthUpperUpRight")
-ROUNDED_PUCKER = LIP_SHAPES["W"].channels["mouthPucker"]  # a fully rounded vowel's: no upper-lip lift there
-
-
 @dataclass(frozen=True)
 class MouthParams:
     jaw_gain: float = 1.0
@@ -113,7 +103,6 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     jaw = (SPEECH_FLOOR * speaking + gaussian_smooth(jaw * gain, 1.5) * (JAW_SCALE - SPEECH_FLOOR)) * params.jaw_gain
     lip_gain = (0.75 + 0.25 * np.clip(gain, 0, 1))[:, None] * params.lip_gain
     lips = gaussian_smooth(lips, 1.5, axis=0)
-    rounded = lips[:, LIP_CHANNELS.index("mouthPucker")]  # how rounded the mouth is, before the gains
     lips = lips * lip_gain
 
     jaw = np.maximum(jaw, _breath_before_speech(phones, rest, n) * params.jaw_gain)
@@ -122,18 +111,9 @@ def mouth_curves(phones: list[Phone], loud: np.ndarray, n: int, params: MouthPar
     jaw = jaw * (1.0 - 0.6 * seal)  # the jaw rises into a bilabial...
     out["jawOpen"] = np.clip(jaw, 0.0, 1.0).astype(np.float32)
     out["mouthClose"] = np.clip(seal * out["jawOpen"], 0.0, 1.0).astype(np.float32)  # ...and the lips seal
-    lift = upper_lip_lift(out["jawOpen"], seal, rounded) * params.lip_gain
     for j, c in enumerate(LIP_CHANNELS):
-        out[c] = np.clip(lips[:, j] + (lift if c in UPPER_LIP_CHANNELS else 0.0), 0.0, 1.0).astype(np.float32)
+        out[c] = np.clip(lips[:, j], 0.0, 1.0).astype(np.float32)
     return out
-
-
-def upper_lip_lift(jaw_open, seal=0.0, pucker=0.0):
-    """mouthUpperUp (each side) the opening adds: the upper lip rises with the jaw, showing the upper teeth as
-    real speakers' does; it stays down where the lips seal (``seal`` 1), and a rounded mouth (``pucker``, the
-    lip sync's mouthPucker) pushes its lips forward instead of raising them (rounded vowels showed teeth)."""
-    rounding = np.clip(np.asarray(pucker) / ROUNDED_PUCKER, 0.0, 1.0)
-    return UPPER_LIP_PER_JAW * np.asarray(jaw_open) * (1.0 - np.asarray(seal)) * (1.0 - rounding)
 
 
 def _speaking_envelope(phones: list[Phone], rest: np.ndarray, n: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from ..geometry.rigid import kabsch
 from ..rigs.rig import FaceRig
 from .lighting import FRONT_LIGHT, Light, srgb_to_linear
 
-JAW_SAMPLES = np.linspace(0.0, 1.25, 11)
+JAW_SAMPLES = np.linspace(0.0, 1.5, 13)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""
 BASE_COLOUR = {"teeth": (0.93, 0.91, 0.86), "gums": (0.64, 0.40, 0.39)}
 """Each material as it looks in full light (sRGB); shading works on them in linear light. Gums, tongue and the
@@ -43,7 +43,9 @@ DEPTH_FALLOFF_MM = 14.0
 """Light reaching a surface this far behind the front teeth falls to 1/e: the share of the sky a point that deep
 sees through a 45 x 12 mm opening (the view factor of the lips' opening in speech) falls as exp(-d / 14 mm)
 within a few per cent over 5-20 mm."""
-INCISOR_SHOW_MM = 2.0  # upper incisor edges below the upper lip at rest (adults: 1-3 mm)
+INCISOR_SHOW_MM = 3.0
+"""Upper incisor edges below the upper lip at rest, where the photo shows none: adults under 30 show 3.4 mm on
+average, men 1.9 mm and women 3.4 mm (Vig and Brundo 1978); less with age."""
 LOWER_INCISOR_SHOW_MM = 2.0
 """The lower incisors' edge above the lower lip's inner edge in a photo's pose with lips apart: at rest adults show
 0-2 mm of them (more with age), and a photo's parted lips are a rest, not the teeth in contact behind them. With
@@ -56,7 +58,10 @@ CROWN_SHARE = 0.45  # of a tooth's height, the crown (crown to root: 10.5 to 13 
 VISIBLE_DEPTH_MM = 40.0  # farther back (the socket's walls, the throat) is as dark as the cavity: not drawn
 VISIBLE_TEETH_DEPTH_MM = 28.0  # the molars behind the premolars: the cheeks hide them (the buccal corridor)
 SUPERSAMPLE = 2  # samples per output pixel along each axis
-UPPER_LIP_MIDDLE = 13  # MediaPipe's (and the portrait rig's) middle of the upper inner lip
+CULL_MARGIN_PX = 3.0
+"""A triangle is culled only this far outside the inner-lip loop's hull: the loop's anti-aliased edge and the blur
+that softens the interior's edges (``mouth``) show what lies a pixel or two beyond it."""
+UPPER_LIP_MIDDLE, LOWER_LIP_MIDDLE = 13, 14  # MediaPipe's (and the portrait rig's) middles of the inner lips
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,11 @@ class GeometricInterior:
             shift = np.asarray(edge_px, np.float64) - tip
             self.edge = int(upper_teeth[edge])
         self.to_output_px = lambda p: to_output_px(p) + shift
+        self.jaw_per_portrait_jaw = 1.0
+        """The interior's jawOpen per unit of the portrait rig's: the lower lip rests on the lower incisors and goes
+        where the jaw takes them, so they drop as fast as the rig drops the lower lip (the two rigs' jaws open by
+        different amounts; with the teeth dropping slower than the lip, a whole row of lower teeth was bared on every
+        open vowel)."""
         self.rest_jaw = 0.0
         """The jaw's opening in the photo's own pose: lips apart at rest have the teeth apart behind them (the
         lower incisors' edge LOWER_INCISOR_SHOW_MM above the lower lip, not their whole row bared); sealing the
@@ -143,6 +153,10 @@ class GeometricInterior:
             front = np.abs(px[:, 0] - lower_lip_px[0]) < 4.0 * px_per_mm
             self.lower_front = lower_teeth[front] if front.any() else lower_teeth
             tips = np.array([self.lower_edge_y(c) for c in self.camera])  # at each jaw sample
+            lip = portrait.evaluate({"jawOpen": JAW_SAMPLES[:2]})[:, LOWER_LIP_MIDDLE, 1].astype(np.float64)
+            teeth_mm = (tips[1] - tips[0]) / px_per_mm
+            if teeth_mm > 0:
+                self.jaw_per_portrait_jaw = float((lip[0] - lip[1]) * 1000.0 / teeth_mm)
             target = lower_lip_px[1] - LOWER_INCISOR_SHOW_MM * px_per_mm
             if tips[0] < target:
                 self.rest_jaw = float(np.clip(np.interp(target, tips, JAW_SAMPLES), 0.0, MAX_REST_JAW))
@@ -168,7 +182,7 @@ class GeometricInterior:
         ``lip_seal``), the jaw sample below the frame's jaw opening, the share of the way to the next one, and the
         head's rotation."""
         jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
-        jaw += self.rest_jaw * (1.0 - float(np.clip(lip_seal, 0.0, 1.0)))
+        jaw = jaw * self.jaw_per_portrait_jaw + self.rest_jaw * (1.0 - float(np.clip(lip_seal, 0.0, 1.0)))
         k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
         i = min(int(k), len(JAW_SAMPLES) - 2)
         f = k - i
@@ -201,7 +215,7 @@ class GeometricInterior:
             hull = cv2.convexHull(np.asarray(outline, np.float32), clockwise=True).reshape(-1, 2).astype(np.float64)
             for k, (a, b) in enumerate(zip(hull, np.roll(hull, -1, axis=0), strict=True)):
                 across = (b[0] - a[0]) * (px[:, 1] - a[1]) - (b[1] - a[1]) * (px[:, 0] - a[0])
-                beyond |= (across > np.hypot(*(b - a))) * (16 << k)  # more than a pixel outside
+                beyond |= (across > CULL_MARGIN_PX * np.hypot(*(b - a))) * (16 << k)
         triangles = self.triangles
         if beyond.any():
             triangles = triangles[(beyond[triangles[:, 0]] & beyond[triangles[:, 1]] & beyond[triangles[:, 2]]) == 0]

@@ -26,6 +26,7 @@ from scipy.optimize import least_squares
 
 from ..errors import InputError
 from .ict_model import N_VERTICES, PART_VERTEX_RANGES, IctModel, read_model, read_npz
+from .lip_bow import RISE_PER_DROP, profile
 from .rig import JOINT_NAMES, FaceRig, JointDriver, euler_matrices, standard_drivers
 
 ASSET_NAME = "ict_head.npz"
@@ -149,6 +150,10 @@ def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None,
     jaw = _jaw(verts_cm, shapes.get("jawOpen"), parts)
     if jaw is not None:
         shapes["jawOpen"] = shapes["jawOpen"] * jaw.scale - jaw.weights[:, None] * jaw.displacement
+        bow = _upper_lip_bow(verts_cm, shapes, model.landmarks68)
+        shapes["jawOpen"] = shapes["jawOpen"] + bow
+        if "mouthClose" in shapes:  # sealed lips (mouthClose = jawOpen) take the rise back
+            shapes["mouthClose"] = shapes["mouthClose"] - bow
         tongue = _tongue(verts_cm, parts, jaw.weights)
         if tongue.any():
             shapes["tongueOut"] = _tongue_out(verts_cm, tongue) + TONGUE_OUT_JAW * shapes["jawOpen"]
@@ -281,6 +286,22 @@ def _incisor_gap(verts: np.ndarray, jaw_open: np.ndarray, lower: np.ndarray, upp
     rest = verts[up, 1].min() - verts[lo, 1].max()
     opened = verts[up, 1].min() - (verts[lo, 1] + jaw_open[lo, 1]).max()
     return float(opened - rest)
+
+
+def _upper_lip_bow(verts: np.ndarray, shapes: dict[str, np.ndarray], landmarks68: np.ndarray) -> np.ndarray:
+    """What jawOpen adds so the middle of the upper lip rises as real speakers' does (``lip_bow``), in cm. ICT's
+    own jawOpen pulls the upper lip down a little. The motion takes the direction and reach into the skin of the
+    artist's two mouthUpperUp shapes together (a whole upper lip raised), scaled so the inner edge's middle rises
+    as measured, and falls off toward the corners as the inner edge's does."""
+    raise_lip = shapes.get("mouthUpperUpLeft", 0.0) + shapes.get("mouthUpperUpRight", 0.0)
+    if np.ndim(raise_lip) != 2 or len(landmarks68) < 68 or raise_lip[landmarks68[62], 1] <= 0:
+        return np.zeros_like(verts)
+    middle, lower, corners = landmarks68[62], landmarks68[66], landmarks68[[60, 64]]
+    half_width = max(float(abs(verts[corners[1], 0] - verts[corners[0], 0])) / 2.0, 1e-3)
+    u = np.abs(verts[:, 0] - verts[middle, 0]) / half_width
+    lip_drop_mm = -10.0 * float(shapes["jawOpen"][lower, 1] - shapes["jawOpen"][middle, 1])
+    wanted_cm = RISE_PER_DROP["inner"] * max(lip_drop_mm, 0.0) / 10.0 - float(shapes["jawOpen"][middle, 1])
+    return raise_lip / raise_lip[middle, 1] * (profile(u, "inner") * wanted_cm)[:, None]
 
 
 def _tongue(verts: np.ndarray, parts: dict[str, np.ndarray], jaw_weights: np.ndarray) -> np.ndarray:

@@ -18,8 +18,11 @@ from .landmarks import FaceLandmarks, detect_landmarks
 from .portrait_shapes import HeadFrame, author_shapes, close_lips, jaw_side_weight
 from .rig import JOINT_NAMES, FaceRig, standard_drivers
 
-JAW_LIP_TRAVEL_MM = 26.0
-"""How far the lower lip travels at jawOpen = 1 (an adult's comfortable wide opening is 20-30 mm)."""
+JAW_LIP_TRAVEL_MM = 34.0
+"""How far the lower lip travels at jawOpen = 1: it drops about 26 mm, and with the upper lip's rise
+(``lip_bow``) the mouth opens about 32 mm. With the lip sync's curves, GRID's sentences rendered on the four
+portraits in ../shared/data open as wide as the real speakers' (the re-tracked inner-lip gap's 95th percentile
+over the eye-corner distance: 0.154, real 0.152)."""
 EYEBALL_RADIUS_MM = 12.0
 MAX_TEXTURE_SIDE = 2048
 
@@ -42,8 +45,9 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
     radius = float(np.hypot(lip[1], lip[2]))
     theta = 2 * np.arcsin(min(0.95, JAW_LIP_TRAVEL_MM / (2 * radius)))
     lip_drop = _rotate_x(lip, theta) - lip
+    lip_start = theta * np.array([0.0, -lip[2], lip[1]])  # the lower lip's motion per jawOpen as the jaw starts
 
-    shapes = author_shapes(frame, lip_drop)
+    shapes = author_shapes(frame, lip_drop, lip_start)
     names = sorted(shapes)
     deltas = np.stack([shapes[n] @ axes.T for n in names]).astype(np.float32) / 1000.0
 

@@ -17,6 +17,7 @@ import numpy as np
 from ..geometry.mesh_graph import edge_graph
 from ..geometry.raster import signed_areas
 from . import mediapipe_topology as mt
+from .lip_bow import lip_rise
 
 UNFOLD_STEPS = 50  # smoothing passes at most
 
@@ -103,6 +104,22 @@ LIPS = mt.LIP_UPPER_OUTER + mt.LIP_LOWER_OUTER + mt.LIP_UPPER_INNER + mt.LIP_LOW
 LOWER_LIP = mt.LIP_LOWER_OUTER + mt.LIP_LOWER_INNER
 UPPER_LIP = mt.LIP_UPPER_OUTER + mt.LIP_UPPER_INNER
 
+BOW_INNER_REACH_MM = 2.5  # the inner edge's rise fades into the outer edge's over this distance (the lip's red)
+BOW_SKIN_MM = 6.0  # above the lip the rise fades over this distance (the point under the nose stays)
+
+
+def upper_lip_bow(f: HeadFrame, lip_drop_mm: float) -> np.ndarray:
+    """The upper lip's motion (head-frame mm) while the jaw drops the lower lip by ``lip_drop_mm`` (``lip_bow``):
+    the inner edge's rise on the inner lip, the outer edge's on the rest of the lip and fading into the skin above."""
+    corners = f.points[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
+    half_width = max(float(abs(corners[1, 0] - corners[0, 0])) / 2.0, 1.0)
+    u = np.abs(f.points[:, 0] - corners[:, 0].mean()) / half_width
+
+    inner = f.bump(mt.LIP_UPPER_INNER, BOW_INNER_REACH_MM)
+    amount = (lip_rise(u, "outer", lip_drop_mm) * f.bump(mt.LIP_UPPER_OUTER, BOW_SKIN_MM) * (1.0 - inner)
+              + lip_rise(u, "inner", lip_drop_mm) * inner)
+    return (amount * (1.0 - f.jaw_weight))[:, None] * np.array([0.0, 1.0, 0.0])
+
 
 def _lid_motion(f: HeadFrame, s: str, upper_frac: float, lower_frac: float, spread: float) -> np.ndarray:
     """Move the upper lid down by ``upper_frac`` of the local lid gap and the lower lid up by ``lower_frac``
@@ -145,13 +162,17 @@ def _sided(builder: Callable[[str, float], np.ndarray]) -> dict[str, Callable[[H
     return {"Left": lambda f, b=builder: b(f, "L", 1.0), "Right": lambda f, b=builder: b(f, "R", -1.0)}
 
 
-def author_shapes(f: HeadFrame, jaw_lip_drop: np.ndarray) -> dict[str, np.ndarray]:
-    """All shapes in head-frame millimetres; ``jaw_lip_drop`` is the lower lip's motion at jawOpen = 1."""
+def author_shapes(f: HeadFrame, jaw_lip_drop: np.ndarray, jaw_lip_start: np.ndarray) -> dict[str, np.ndarray]:
+    """All shapes in head-frame millimetres; ``jaw_lip_drop`` is the lower lip's motion at jawOpen = 1,
+    ``jaw_lip_start`` its motion per unit of jawOpen as the jaw starts to open (its direction along the jaw's arc
+    where the lips seal in speech, at jawOpen 0.03-0.3)."""
     lower, upper = f.jaw_weight, 1.0 - f.jaw_weight
     corner = {"L": (mt.MOUTH_CORNERS["L"]), "R": mt.MOUTH_CORNERS["R"]}
+    bow = upper_lip_bow(f, float(-jaw_lip_drop[1]))  # the upper lip's rise as the jaw opens
     shapes: dict[str, np.ndarray] = {
-        # lips meet while the jaw stays open: the lower lip travels back up most of the way
-        "mouthClose": _handle(f, LOWER_LIP, 7, -jaw_lip_drop, lower),
+        "jawOpen": bow,
+        # lips meet while the jaw stays open: the lower lip travels back up most of the way, the upper one down
+        "mouthClose": _handle(f, LOWER_LIP, 7, -jaw_lip_start, lower) - bow,
         "mouthFunnel": _towards_mouth_centre(f, LIPS, 7, -0.22, 0.25, 5.0),
         "mouthPucker": _towards_mouth_centre(f, LIPS, 9, -0.3, -0.25, 8.0),
         "mouthRollLower": _handle(f, LOWER_LIP, 5, (0, 5.0, -6.0), lower),

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..contract import file_format
 from ..motion.arkit import ARKIT_NAMES, region_of
-from ..motion.lipsync import JAW_SCALE, SPEECH_FLOOR, UPPER_LIP_CHANNELS, upper_lip_lift
+from ..motion.lipsync import JAW_SCALE, SPEECH_FLOOR
 from ..motion.visemes import JAW_TARGET, LIP_SHAPES, viseme_of
 
 _SIDES = {"left": ("left", "l"), "right": ("right", "r")}
@@ -168,10 +168,6 @@ def viseme_pose(phone: str) -> dict[str, float]:
     pose = {"jawOpen": jaw, **shape.channels}
     if shape.closes_lips:
         pose["mouthClose"] = jaw
-    else:
-        lift = float(upper_lip_lift(jaw, 0.0, shape.channels.get("mouthPucker", 0.0)))
-        for channel in UPPER_LIP_CHANNELS:
-            pose[channel] = min(1.0, pose.get(channel, 0.0) + lift)
     return pose
 
 

@@ -1,0 +1,37 @@
+"""How the upper lip moves as the jaw opens, measured on real speakers, for every head rig vividtalk builds.
+
+Tracked on the five GRID speakers (MediaPipe's face mesh, against the point under the nose, which the jaw does
+not move; ``python -m benchmarks.lip_share``), the middle of the upper lip's inner edge rises by 17 % of the
+inner-lip gap as the mouth opens (8-25 % per speaker) and its outer edge by 11 %: the red of the lip rolls out a
+little. Both fall off toward the mouth's corners, the inner edge's rise to nothing 0.72 of the way from the middle
+to a corner and the outer edge's at 0.62 (closest to 1 - (u / reach)^3); the corners themselves come down with the
+jaw. Measured against the bridge of the nose the rises are larger (23 % and 17 %), but the point under the nose
+rises too there: the head tilts back a little as the jaw opens (jaw and head-neck movements are coupled; Zafar et
+al. 2000), which is the head's motion, not the lip's.
+
+The jaw opening carries this motion, not ARKit's mouthUpperUp. MediaPipe's FaceLandmarker, a model trained on
+real faces with ARKit's channels, reads those speakers' open mouths as jawOpen with mouthUpperUp 0.00-0.04; a
+whole upper lip lifted out to the corners (what mouthUpperUp does) it read as a raised lip rather than a wider
+jaw, and on a photo with parted lips its jawOpen stopped rising at 0.39.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RISE_PER_DROP = {"inner": 0.20, "outer": 0.13}
+"""Millimetres the middle of the upper lip's inner and outer edge rise per millimetre the lower lip drops (17 % and
+11 % of the gap: 0.17 / 0.83, 0.11 / 0.83)."""
+REACH = {"inner": 0.72, "outer": 0.62}
+"""How far toward a corner the rise reaches, as a share of the distance from the mouth's middle to its corner."""
+
+
+def profile(u: np.ndarray, edge: str) -> np.ndarray:
+    """The share of the middle's rise the upper lip's ``edge`` ("inner" or "outer") makes at ``u`` (0 in the middle
+    of the mouth, 1 at a corner)."""
+    return np.clip(1.0 - (np.abs(np.asarray(u, np.float64)) / REACH[edge]) ** 3, 0.0, 1.0)
+
+
+def lip_rise(u: np.ndarray, edge: str, lip_drop_mm: float) -> np.ndarray:
+    """How far (mm) the upper lip's ``edge`` rises at ``u`` while the jaw drops the lower lip by ``lip_drop_mm``."""
+    return RISE_PER_DROP[edge] * lip_drop_mm * profile(u, edge)
