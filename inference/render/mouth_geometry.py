@@ -58,9 +58,6 @@ CROWN_SHARE = 0.45  # of a tooth's height, the crown (crown to root: 10.5 to 13 
 VISIBLE_DEPTH_MM = 40.0  # farther back (the socket's walls, the throat) is as dark as the cavity: not drawn
 VISIBLE_TEETH_DEPTH_MM = 28.0  # the molars behind the premolars: the cheeks hide them (the buccal corridor)
 SUPERSAMPLE = 2  # samples per output pixel along each axis
-CULL_MARGIN_PX = 3.0
-"""A triangle is culled only this far outside the inner-lip loop's hull: the loop's anti-aliased edge and the blur
-that softens the interior's edges (``mouth``) show what lies a pixel or two beyond it."""
 UPPER_LIP_MIDDLE, LOWER_LIP_MIDDLE = 13, 14  # MediaPipe's (and the portrait rig's) middles of the inner lips
 
 
@@ -215,7 +212,7 @@ class GeometricInterior:
             hull = cv2.convexHull(np.asarray(outline, np.float32), clockwise=True).reshape(-1, 2).astype(np.float64)
             for k, (a, b) in enumerate(zip(hull, np.roll(hull, -1, axis=0), strict=True)):
                 across = (b[0] - a[0]) * (px[:, 1] - a[1]) - (b[1] - a[1]) * (px[:, 0] - a[0])
-                beyond |= (across > CULL_MARGIN_PX * np.hypot(*(b - a))) * (16 << k)
+                beyond |= (across > np.hypot(*(b - a))) * (16 << k)  # more than a pixel outside
         triangles = self.triangles
         if beyond.any():
             triangles = triangles[(beyond[triangles[:, 0]] & beyond[triangles[:, 1]] & beyond[triangles[:, 2]]) == 0]
