@@ -5,10 +5,10 @@
 For each GRID development clip the video is tracked with MediaPipe's face mesh and the clip's own sound (with its
 transcript) is animated on the built-in portrait rig. On both, the inner lips' midpoints (mesh points 13 and 14)
 are measured against the point under the nose (2), along the face's vertical, in eye-corner distances: the jaw
-does not move that point, and the bridge of the nose would not do (real speakers tilt the head back a little as
-the jaw opens, so against it every point below the eyes rises with the opening, the point under the nose by 6 % of
-the gap). A straight line fitted to each lip's travel against the inner-lip gap gives its share of the opening: how
-much of the gap the upper lip makes by rising, and the lower lip by falling. Real speakers raise the middle of the
+does not move that point, and the bridge of the nose would not do (against it every point below the eyes rises with
+the opening, the point under the nose by 6 % of the gap: the head, or the tracked mesh, tilts back a little). A
+straight line fitted to each lip's travel against the inner-lip gap gives its share of the opening: how much of
+the gap the upper lip makes by rising, and the lower lip by falling. Real speakers raise the middle of the
 upper lip by about a sixth of the gap, its outer edge (0) by about a ninth, and its sides (the inner edge two thirds
 of the way to the corners, 80 and 310) not at all (rigs/lip_bow.py); a lip sync in which only the jaw moves shows
 the upper teeth at one height whatever the opening, and one that lifts the whole upper lip reads as a raised lip.

@@ -5,9 +5,10 @@ not move; ``python -m benchmarks.lip_share``), the middle of the upper lip's inn
 inner-lip gap as the mouth opens (8-25 % per speaker) and its outer edge by 11 %: the red of the lip rolls out a
 little. Both fall off toward the mouth's corners, the inner edge's rise to nothing 0.72 of the way from the middle
 to a corner and the outer edge's at 0.62 (closest to 1 - (u / reach)^3); the corners themselves come down with the
-jaw. Measured against the bridge of the nose the rises are larger (23 % and 17 %), but the point under the nose
-rises too there: the head tilts back a little as the jaw opens (jaw and head-neck movements are coupled; Zafar et
-al. 2000), which is the head's motion, not the lip's.
+jaw. Measured against the bridge of the nose the rises are larger (23 % and 17 %), but there the point under the
+nose rises too, by 6 % of the gap, and the tip of the nose more: the head tilts back a little as the jaw opens (jaw
+and head-neck movements are coupled; Zafar et al. 2000), or the tracked mesh does. Either way it is not the lip's
+own motion.
 
 The jaw opening carries this motion, not ARKit's mouthUpperUp. MediaPipe's FaceLandmarker, a model trained on
 real faces with ARKit's channels, reads those speakers' open mouths as jawOpen with mouthUpperUp 0.00-0.04; a
