@@ -61,7 +61,7 @@ def render_only_pool(clip: MotionClip, size: int, n: int, workers: int, mouth: s
     counted from the first frame out, so the workers' start-up is not in it."""
     rig = default_portrait_rig()
     verts, seal = _first_frames(clip, rig, n)
-    with FramePool(rig, size, workers, interior=mouth) as pool:
+    with FramePool(size, workers).start(rig, interior=mouth) as pool:
         frames = pool.frames([(verts, seal)])
         next(frames)
         started = time.perf_counter()

@@ -339,6 +339,8 @@ FILE_CASES = [
                             "{out}/result.mp4"], BAD_INPUT, "out of range"),
     Case("render-size-huge", ["render", "--rig", "{rig}", "--motion", "{clip}", "--size", "99999", "-o",
                               "{out}/result.mp4"], BAD_INPUT, "out of range"),
+    Case("render-size-odd", ["render", "--rig", "{rig}", "--motion", "{clip}", "--size", "65", "-o",
+                             "{out}/result.mp4"], BAD_INPUT, "must be even"),
     Case("render-workers-0", ["render", "--rig", "{rig}", "--motion", "{clip}", "--workers", "0", "-o",
                               "{out}/result.mp4"], BAD_INPUT, "out of range"),
     Case("render-background", ["render", "--rig", "{rig}", "--motion", "{clip}", "--background", "sky", "-o",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -355,6 +356,14 @@ def test_worker_processes_render_the_same_frames_in_order(rig, tmp_path):
     for x, y in zip(a, b, strict=True):
         assert np.array_equal(cv2.imread(str(x)), cv2.imread(str(y))), x.name
     assert any("turns further" in w for w in progress.warnings)  # limits reported across workers
+
+
+def test_a_pool_closed_before_it_starts_lets_its_workers_go():
+    """The workers wait for the photo's set-up from the moment the pool exists; a render that fails before it
+    hands them one (a photo that cannot be prepared) must end them, not wait for them for ever."""
+    code = "from inference.render.frame_pool import FramePool\nwith FramePool(64, 2):\n    pass\nprint('closed')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "closed" in done.stdout, done.stderr[-2000:]
 
 
 def test_an_edited_frame_changes_only_that_frame(rig, tmp_path):

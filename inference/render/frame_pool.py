@@ -3,6 +3,10 @@ batches of frames, and the frames come back in order. One worker renders in this
 
 Frames are independent (each a pure function of its mesh), so the only cost of parallelism is moving the
 frames back (0.8 MB each at 512²), which is small next to rendering them.
+
+The workers start as soon as the pool exists and import the renderer while this process prepares the photo
+(fits the 3-D head, finds the person); ``start`` then hands each the finished set-up. Started after the head fit
+instead, a minute's video waited another second and a half for the workers' imports.
 """
 
 from __future__ import annotations
@@ -34,18 +38,34 @@ def auto_workers(n_frames: int, device: str) -> int:
 class FramePool:
     """Renders (vertices, lip seal) chunks into frames with ``workers`` processes."""
 
-    def __init__(self, rig: FaceRig, size: int, workers: int = 1, **renderer_options):
-        """``renderer_options``: PortraitRenderer's keyword options (device, layered, interior, head)."""
+    def __init__(self, size: int, workers: int = 1):
+        """Starts the worker processes (more than one worker); ``start`` gives them the photo to render."""
+        self.size = size
         self.workers = max(1, int(workers))
         self.report = LimitReport()
-        if self.workers == 1:
-            self._local = PortraitRenderer(rig, size=size, **renderer_options)
+        self._local: PortraitRenderer | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._setups = None
+        self._started = False
+        if self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self._setups = context.Queue()
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
+                                             initargs=(self._setups,))
+            for _ in range(self.workers):  # the executor spawns a process per task it cannot hand to an idle one
+                self._pool.submit(_started)
+
+    def start(self, rig: FaceRig, **renderer_options) -> FramePool:
+        """Sets up every worker's renderer for ``rig``'s photo; ``renderer_options``: PortraitRenderer's keyword
+        options (device, layered, interior, head, matte)."""
+        if self._pool is None:
+            self._local = PortraitRenderer(rig, size=self.size, **renderer_options)
             self.report = self._local.limit_report
-            self._pool = None
         else:
-            self._local = None
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_worker, initargs=(rig, size, renderer_options))
+            for _ in range(self.workers):
+                self._setups.put((rig, self.size, renderer_options))
+        self._started = True
+        return self
 
     def frames(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
         if self._local is not None:
@@ -70,8 +90,12 @@ class FramePool:
 
     def close(self) -> None:
         if self._pool is not None:
+            if not self._started:  # the workers wait for a set-up: tell them there is none
+                for _ in range(self.workers):
+                    self._setups.put(None)
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._setups.close()
 
     def __enter__(self) -> FramePool:
         return self
@@ -83,13 +107,21 @@ class FramePool:
 _worker: PortraitRenderer | None = None
 
 
-def _start_worker(rig: FaceRig, size: int, renderer_options: dict) -> None:
-    """Each worker's renderer (BLAS threads are already 1: workers inherit the CLI's environment)."""
+def _start_worker(setups: multiprocessing.Queue) -> None:
+    """Each worker's renderer, from the first set-up on ``setups`` (None: the pool closed before it started).
+    BLAS threads are already 1: workers inherit the CLI's environment."""
     global _worker
     import cv2
 
     cv2.setNumThreads(1)  # one core per worker: the pool is the parallelism
-    _worker = PortraitRenderer(rig, size=size, **renderer_options)
+    setup = setups.get()
+    if setup is not None:
+        rig, size, renderer_options = setup
+        _worker = PortraitRenderer(rig, size=size, **renderer_options)
+
+
+def _started() -> None:
+    """The task that makes the executor start a worker process before there are frames to render."""
 
 
 def _render_batch(verts: np.ndarray, seal: np.ndarray) -> tuple[list[np.ndarray], int, float]:

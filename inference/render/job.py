@@ -12,7 +12,7 @@ from ..progress import Progress
 from ..rigs.rig import FaceRig
 from .frame_pool import FramePool, auto_workers
 from .mesh_frames import MeshFrames
-from .portrait_renderer import fitted_head, require_portrait
+from .portrait_renderer import fitted_head, person_matte, require_portrait
 from .video_out import check_output, open_sink
 
 MIN_SIZE, MAX_SIZE = 64, 2048
@@ -46,17 +46,21 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     started = time.perf_counter()
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
-    check_output(output)  # before the renderer starts (its set-up also checks the device)
-    head = None
-    if interior == "geometry":  # fitted once here, not in every worker
-        progress.update("head", 0.0, "fitting the 3-D head to the photo")
-        head = fitted_head(rig)
-        progress.update("head", 1.0)
-        if head is None:
-            progress.warn("The 3-D head could not be fitted to this photo, so the inside of the mouth is drawn "
-                          "(as with --mouth drawn).")
-            interior = "drawn"
-    with FramePool(rig, size, workers, device=device, layered=layered, interior=interior, head=head) as pool:
+    if check_output(output) and size % 2:  # before the renderer starts (its set-up also checks the device)
+        raise InputError(f"A video's width and height must be even (H.264 with 4:2:0 colour); --size {size} is "
+                         f"odd: use {size - 1} or {size + 1}, or write PNG frames to a folder.")
+    with FramePool(size, workers) as pool:  # the workers start importing while the photo is prepared here
+        head = None
+        if interior == "geometry":  # fitted once here, not in every worker
+            progress.update("head", 0.0, "fitting the 3-D head to the photo")
+            head = fitted_head(rig)
+            progress.update("head", 1.0)
+            if head is None:
+                progress.warn("The 3-D head could not be fitted to this photo, so the inside of the mouth is drawn "
+                              "(as with --mouth drawn).")
+                interior = "drawn"
+        pool.start(rig, device=device, layered=layered, interior=interior, head=head,
+                   matte=person_matte(rig, size))
         sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
         try:
             for done, frame in enumerate(pool.frames(frames.chunks()), 1):

@@ -64,24 +64,22 @@ class PortraitRenderer:
     """Renders frames of the person in ``rig``'s photo (a portrait rig from ``build_portrait_rig``)."""
 
     def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
-                 layered: bool = False, interior: str = "geometry", head: FaceRig | None = None):
+                 layered: bool = False, interior: str = "geometry", head: FaceRig | None = None,
+                 matte: np.ndarray | None = None):
         """``layered``: composite the warped person over a still, inpainted background plate (``layers``);
         ``interior``: ``geometry`` (the teeth, gums and tongue of the 3-D head fitted to the photo,
         ``mouth_geometry``; the drawn one where no head can be fitted) or ``drawn`` (painted, ``mouth``);
-        ``head``: that head already fitted (``fitted_head``), so worker processes need not fit it again."""
+        ``head``: that head already fitted (``fitted_head``) and ``matte``: the person already found at this
+        size (``person_matte``), so worker processes need not fit the head or run MediaPipe again."""
         require_portrait(rig)
         self.rig = rig
-        photo = rig.texture
-        w0, _h0 = int(rig.meta["image_width"]), int(rig.meta["image_height"])
-        ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / w0  # at the texture's size
-        texture_rig_px = _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm)
-        self.framing = Framing.around_face(texture_rig_px, (photo.shape[1], photo.shape[0]), ppm, size)
+        self.framing, self.source = framed_photo(rig, size)
         self.size = size
-        self.source = self.framing.source_image(photo)
         m = self.framing.margin
         self.src_px = self.framing.project(rig.photo_vertices)
         self.lip_offset = rig.photo_vertices - rig.vertices  # the photo's lip gap the rest pose closes
-        matte = _person_mask(self.source) if person_mask or layered else None
+        if matte is None and (person_mask or layered):
+            matte = _person_mask(self.source)
         mask = matte[m:m + size, m:m + size] if matte is not None and person_mask else None
         tris = rig.face_indices.reshape(-1, 3)
         self._head_pivot = rig.joint_positions[rig.joint_names.index("head")]
@@ -243,6 +241,22 @@ def _head_limits(rig: FaceRig) -> np.ndarray:
     yaw = abs(head_yaw_degrees(p))
     factor = float(np.clip(1.0 - (yaw - 15.0) / 30.0, 0.3, 1.0)) if yaw > 15 else 1.0
     return np.array(HEAD_LIMITS_DEG) * factor
+
+
+def framed_photo(rig: FaceRig, size: int) -> tuple[Framing, np.ndarray]:
+    """The square crop around the portrait rig's face for ``size`` output pixels, and the photo within it (with
+    the framing's margin)."""
+    photo = rig.texture
+    w0 = int(rig.meta["image_width"])
+    ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / w0  # at the texture's size
+    texture_rig_px = _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm)
+    framing = Framing.around_face(texture_rig_px, (photo.shape[1], photo.shape[0]), ppm, size)
+    return framing, framing.source_image(photo)
+
+
+def person_matte(rig: FaceRig, size: int) -> np.ndarray | None:
+    """The person in the portrait's framed photo for ``size`` output pixels (``PortraitRenderer``'s ``matte``)."""
+    return _person_mask(framed_photo(rig, size)[1])
 
 
 def _person_mask(rgb: np.ndarray) -> np.ndarray | None:
