@@ -95,6 +95,8 @@ class FramePool:
                     self._setups.put(None)
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            # a set-up no worker took (one died, or Ctrl-C) must not hold this process at exit writing it
+            self._setups.cancel_join_thread()
             self._setups.close()
 
     def __enter__(self) -> FramePool:
