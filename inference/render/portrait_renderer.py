@@ -124,7 +124,8 @@ class PortraitRenderer:
         dest = verts + (1.0 - float(np.clip(lip_seal, 0, 1))) * self._photo_lip_offset(verts)
         backward, geo = self.warp.frame_map(verts, dest)
         m = self.framing.margin
-        source_px = backward + (m - 0.5)
+        source_px = backward
+        source_px += m - 0.5  # in place: a fresh full-frame map each frame costs its page faults
         frame = self.remapper.remap(source_px)
         if self.layers is not None:
             frame = self.layers.composite(frame, source_px)

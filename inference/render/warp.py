@@ -178,7 +178,8 @@ class PortraitWarp:
         controls = np.vstack([dest[self.oval], ring_dest])
         sources = np.vstack([self.src[self.oval], self.ring_px])
         field = self.tps.evaluate(controls, sources - controls)
-        backward = self._pix + field
+        backward = field
+        backward += self._pix  # in place (the spline's field is this frame's own array)
 
         # the face: behind-the-skin layers first, then skin triangles far to near, inside the face's box
         inv_rigid = _invert_affine(rigid)
