@@ -25,7 +25,8 @@ class OpenCvRemapper:
         self.source = np.ascontiguousarray(source)
 
     def remap(self, backward: np.ndarray) -> np.ndarray:
-        return cv2.remap(self.source, backward[..., 0], backward[..., 1], cv2.INTER_LINEAR,
+        # the (h, w, 2) map as one two-channel map: split into x and y, OpenCV copied each strided half first
+        return cv2.remap(self.source, np.ascontiguousarray(backward, np.float32), None, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
 
 
