@@ -330,6 +330,22 @@ def test_video_has_the_audio_and_the_clip_length(rig, tmp_path, audio_seconds):
     assert not [p for p in out.parent.iterdir() if p.name != out.name]  # no temporary files left
 
 
+def test_the_video_shows_the_rendered_frames_colours(rig, tmp_path):
+    """The encoder is fed YUV the renderer converts: the decoded video must match the frames as rendered (a
+    swapped chroma plane, or full-range levels read as limited, shifts whole channels by 10-100 levels)."""
+    clip = _clip(6, jawOpen=[0, 0.3, 0.6, 0.9, 0.5, 0.2])
+    render_video(rig, frames_from_clip(clip, rig), tmp_path / "png", None, size=128)
+    render_video(rig, frames_from_clip(clip, rig), tmp_path / "v.mp4", None, size=128)
+    cap = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    for png in sorted((tmp_path / "png").glob("*.png")):
+        ok, decoded = cap.read()
+        assert ok, png.name
+        rendered = cv2.imread(str(png)).astype(float)
+        channel_shift = np.abs(decoded.reshape(-1, 3).mean(0) - rendered.reshape(-1, 3).mean(0))
+        assert channel_shift.max() < 2.0 and np.abs(decoded - rendered).mean() < 4.0, (png.name, channel_shift)
+    cap.release()
+
+
 def test_png_sequence_and_meshes_file_match_the_clip(rig, tmp_path):
     clip = _clip(5, jawOpen=[0, 0.3, 0.6, 0.9, 0.5], eyeBlinkLeft=[0, 0, 1, 0, 0])
     frames = frames_from_clip(clip, rig)
