@@ -346,6 +346,15 @@ def test_the_video_shows_the_rendered_frames_colours(rig, tmp_path):
     cap.release()
 
 
+def test_png_frames_say_the_voice_is_not_in_them(rig, tmp_path):
+    voice = write_tone(tmp_path / "voice.wav", seconds=0.5, channels=1)
+    progress = Progress()
+    result = render_video(rig, frames_from_clip(_clip(3), rig), tmp_path / "frames", str(voice), size=64,
+                          progress=progress)
+    assert result.audio is None and len(list((tmp_path / "frames").glob("*.png"))) == 3
+    assert any("no sound" in w for w in progress.warnings)
+
+
 def test_png_sequence_and_meshes_file_match_the_clip(rig, tmp_path):
     clip = _clip(5, jawOpen=[0, 0.3, 0.6, 0.9, 0.5], eyeBlinkLeft=[0, 0, 1, 0, 0])
     frames = frames_from_clip(clip, rig)

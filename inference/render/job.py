@@ -42,13 +42,19 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     if frames.n_frames == 0:
         raise InputError("The motion has no frames; nothing to render.")
     require_portrait(rig)  # here, not only in the workers, so the message reaches the user
-    audio = _usable_audio(audio, frames, progress)
+    video = check_output(output)  # before the renderer starts (its set-up also checks the device)
+    if video and size % 2:
+        raise InputError(f"A video's width and height must be even (H.264 with 4:2:0 colour); --size {size} is "
+                         f"odd: use {size - 1} or {size + 1}, or write PNG frames to a folder.")
+    if video:
+        audio = _usable_audio(audio, frames, progress)
+    else:
+        if audio:
+            progress.warn("PNG frames carry no sound, so --audio was not used; write a video (.mp4) to have it.")
+        audio = None
     started = time.perf_counter()
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
-    if check_output(output) and size % 2:  # before the renderer starts (its set-up also checks the device)
-        raise InputError(f"A video's width and height must be even (H.264 with 4:2:0 colour); --size {size} is "
-                         f"odd: use {size - 1} or {size + 1}, or write PNG frames to a folder.")
     with FramePool(size, workers) as pool:  # the workers start importing while the photo is prepared here
         head = None
         if interior == "geometry":  # fitted once here, not in every worker
