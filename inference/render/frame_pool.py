@@ -53,7 +53,7 @@ class FramePool:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
                                              initargs=(self._setups,))
             for _ in range(self.workers):  # the executor spawns a process per task it cannot hand to an idle one
-                self._pool.submit(_started)
+                self._pool.submit(_idle_task)
 
     def start(self, rig: FaceRig, **renderer_options) -> FramePool:
         """Sets up every worker's renderer for ``rig``'s photo; ``renderer_options``: PortraitRenderer's keyword
@@ -122,8 +122,9 @@ def _start_worker(setups: multiprocessing.Queue) -> None:
         _worker = PortraitRenderer(rig, size=size, **renderer_options)
 
 
-def _started() -> None:
-    """The task that makes the executor start a worker process before there are frames to render."""
+def _idle_task() -> None:
+    """A task with nothing to do: submitting one makes the executor start a worker process now, before there
+    are frames to render."""
 
 
 def _render_batch(verts: np.ndarray, seal: np.ndarray) -> tuple[list[np.ndarray], int, float]:
