@@ -157,7 +157,7 @@ def test_the_lips_shade_the_inside_from_a_light_above(renderer):
         for degrees in (0, 20, 35):
             up = np.radians(degrees)
             interior.light = replace(light, direction=np.array([0.0, np.sin(up), np.cos(up)]))
-            lit[degrees] = interior._through_the_lips(cam, px, loop)
+            lit[degrees] = interior._through_the_lips(cam, px, loop, interior.lips_depth_mm(cam))
     finally:
         interior.light = light
     assert lit[0][seen].min() > 0.9

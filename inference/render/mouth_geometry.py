@@ -220,24 +220,31 @@ class GeometricInterior:
         # every surface is one-sided: the teeth wound outward, the gums and tongue seen from inside the mouth;
         # what faces away is hidden behind what faces the camera and is dropped
         keep = signed_areas(corners) < 0
-        normals = (self.normals[i] * (1.0 - f) + self.normals[i + 1] * f) @ rot.T
+        chosen = triangles[keep]
+        # only the vertices of what is kept are shaded: a tenth of the interior on a typical frame
+        used, corner_of = np.unique(chosen, return_inverse=True)
+        normals = (self.normals[i, used] * (1.0 - f) + self.normals[i + 1, used] * f) @ rot.T
         light = self.light
         direct = (1.0 - light.ambient) * np.clip(normals @ light.direction, 0.0, None)
         if outline is not None and len(outline) >= 3:
-            direct = direct * self._through_the_lips(cam, px, outline)
-        shaded = self.albedo * (light.ambient * self.ambient_colour + direct[:, None]) * light.colour  # (Vi, 3)
-        chosen = triangles[keep]
-        return InteriorFrame(corners[keep], -cam[chosen, 2] * 1000.0, shaded[chosen])
+            direct = direct * self._through_the_lips(cam[used], px[used], outline, self.lips_depth_mm(cam))
+        shaded = self.albedo[used] * (light.ambient * self.ambient_colour[used] + direct[:, None]) * light.colour
+        return InteriorFrame(corners[keep], -cam[chosen, 2] * 1000.0, shaded[corner_of.reshape(chosen.shape)])
 
-    def _through_the_lips(self, cam: np.ndarray, px: np.ndarray, outline: np.ndarray) -> np.ndarray:
-        """0-1 per vertex: how much of the light's direct beam reaches it past the lips. The only way in is
+    def lips_depth_mm(self, cam: np.ndarray) -> float:
+        """How far the lips' plane lies from the camera (mm) for the posed interior ``cam`` (Vi, 3)."""
+        return float(-cam[self.edge, 2] * 1000.0 - INCISOR_BEHIND_LIP_MM)
+
+    def _through_the_lips(self, cam: np.ndarray, px: np.ndarray, outline: np.ndarray, lips_mm: float
+                          ) -> np.ndarray:
+        """0-1 per vertex (``cam`` (n, 3) camera metres, ``px`` (n, 2) output pixels): how much of the light's
+        direct beam reaches it past the lips, whose plane lies ``lips_mm`` from the camera. The only way in is
         the opening: followed toward the light to the lips' plane, a vertex's beam must pass inside the
         inner-lip loop, or the upper lip (under a light from above), the lower lip or a cheek shades it. The
         edge is softened over a millimetre, the penumbra of a light as wide as a window."""
         to_light = self.light.direction
         if to_light[2] <= 0.05:  # a light from the side or behind does not shine into the mouth
             return np.zeros(len(cam))
-        lips_mm = -cam[self.edge, 2] * 1000.0 - INCISOR_BEHIND_LIP_MM  # the lips' plane, from the camera
         behind = np.clip(-cam[:, 2] * 1000.0 - lips_mm, 0.0, None)  # (Vi,) mm behind the lips' plane
         step = np.array([to_light[0], -to_light[1]]) / to_light[2] * self.px_per_mm  # px per mm of depth, y down
         at_lips = px + behind[:, None] * step

@@ -206,9 +206,11 @@ class PortraitWarp:
         n_layers = len(layers)
         affines[n_layers:], ok = _triangle_affines(tri_dest, self.src[self.skin])
         order = np.argsort(dest_m[self.skin, 2].mean(1))
-        pts = np.round((tri_dest - corner) * 16).astype(np.int32)
-        for f in order[ok[order]]:
-            cv2.fillConvexPoly(ids, pts[f], int(f + n_layers), cv2.LINE_8, 4)
+        order = order[ok[order]]
+        pts = np.round((tri_dest[order] - corner) * 16).astype(np.int32)
+        # ids and corners gathered before the loop: indexing the arrays per triangle cost a quarter of its time
+        for f, corners in zip((order + n_layers).tolist(), pts, strict=True):
+            cv2.fillConvexPoly(ids, corners, f, cv2.LINE_8, 4)
 
         covered = ids >= 0
         a = affines[np.maximum(ids, 0)]  # (h, w, 2, 3)
