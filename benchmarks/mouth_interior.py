@@ -128,9 +128,9 @@ def _skin(luma: np.ndarray, chroma: np.ndarray, points: np.ndarray, eye: float) 
 def face_mesh_points(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """Each RGB frame with the face mesh's points on it (478, 2 pixels; None where no face is found), the frames
     tracked in order as a video."""
-    from inference.rigs.mediapipe_compat import restore_get_prototype
+    from inference.rigs.mediapipe_compat import prepare_mediapipe_import
 
-    restore_get_prototype()
+    prepare_mediapipe_import()
     from mediapipe.python.solutions.face_mesh import FaceMesh
 
     with native_stderr_silenced(), FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True,
@@ -173,9 +173,9 @@ def blendshape_reader(model: Path | None, names: tuple[str, ...]):
     if model is None:
         yield None
         return
-    from inference.rigs.mediapipe_compat import restore_get_prototype
+    from inference.rigs.mediapipe_compat import prepare_mediapipe_import
 
-    restore_get_prototype()  # before mediapipe is imported
+    prepare_mediapipe_import()  # before mediapipe is imported
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 

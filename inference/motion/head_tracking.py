@@ -36,9 +36,9 @@ def track_head(video: str | os.PathLike) -> HeadTrack:
     import imageio_ffmpeg
 
     from ..io.quiet import native_stderr_silenced
-    from ..rigs.mediapipe_compat import restore_get_prototype
+    from ..rigs.mediapipe_compat import prepare_mediapipe_import
 
-    restore_get_prototype()
+    prepare_mediapipe_import()
     from mediapipe.python.solutions.face_mesh import FaceMesh
 
     if not os.path.isfile(video):

@@ -263,9 +263,9 @@ def person_matte(rig: FaceRig, size: int) -> np.ndarray | None:
 def _person_mask(rgb: np.ndarray) -> np.ndarray | None:
     """Float mask, 1 on the person (MediaPipe selfie segmentation); None when mediapipe cannot run it."""
     try:
-        from ..rigs.mediapipe_compat import restore_get_prototype
+        from ..rigs.mediapipe_compat import prepare_mediapipe_import
 
-        restore_get_prototype()  # before mediapipe is imported
+        prepare_mediapipe_import()  # before mediapipe is imported
         from mediapipe.python.solutions.selfie_segmentation import SelfieSegmentation
     except ImportError:  # pragma: no cover - depends on the install
         return None

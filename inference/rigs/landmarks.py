@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.quiet import native_stderr_silenced
-from .mediapipe_compat import restore_get_prototype
+from .mediapipe_compat import prepare_mediapipe_import
 
 N_LANDMARKS = 478
 IRIS_DIAMETER_MM = 11.7
@@ -50,7 +50,7 @@ class FaceLandmarks:
 
 def detect_landmarks(rgb: np.ndarray, source: str | os.PathLike = "photo") -> FaceLandmarks:
     """The largest face's landmarks; a clear InputError when there is none."""
-    restore_get_prototype()  # before mediapipe is imported
+    prepare_mediapipe_import()  # before mediapipe is imported
     try:
         from mediapipe.python.solutions.face_mesh import FaceMesh
     except ImportError as e:  # pragma: no cover - depends on the install

@@ -1,13 +1,32 @@
-"""MediaPipe 0.10.21 on protobuf 6 (the version Ray needs): its compiled graph code still calls
-``MessageFactory.GetPrototype``, which protobuf 5 removed in favour of ``message_factory.GetMessageClass``.
-Without the method every graph run prints an AttributeError to stderr (the landmarks still come out). Putting
-the one method back, as protobuf's own migration note maps it, changes nothing else."""
+"""Importing MediaPipe 0.10.21 quietly and quickly: ``prepare_mediapipe_import`` before the first import.
+
+- **Protobuf 6** (the version Ray needs): MediaPipe's compiled graph code still calls
+  ``MessageFactory.GetPrototype``, which protobuf 5 removed in favour of ``message_factory.GetMessageClass``.
+  Without the method every graph run prints an AttributeError to stderr (the landmarks still come out). Putting
+  the one method back, as protobuf's own migration note maps it, changes nothing else.
+- **matplotlib**: importing any of MediaPipe's solutions runs its package's ``__init__``, which imports the
+  drawing helpers, which import ``matplotlib.pyplot`` at the top: 0.65-0.8 s of the 1 s MediaPipe took to
+  import, for plotting vividtalk never does. Stand-ins for matplotlib and pyplot take their place in
+  ``sys.modules`` until something asks one of them for an attribute; then the real modules are imported. (The
+  standard library's ``LazyLoader`` does not serve here: the import statement itself reads the module's
+  ``__spec__``, and that loads it.)
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+from types import ModuleType
 
-def restore_get_prototype() -> None:
-    """Call before mediapipe is imported (it looks the method up as it loads)."""
+
+def prepare_mediapipe_import() -> None:
+    """Call before mediapipe is imported (it looks the protobuf method up, and imports pyplot, as it loads)."""
+    _restore_get_prototype()
+    _defer_pyplot()
+
+
+def _restore_get_prototype() -> None:
     from google.protobuf import message_factory
 
     if not hasattr(message_factory.MessageFactory, "GetPrototype"):
@@ -15,3 +34,29 @@ def restore_get_prototype() -> None:
             return message_factory.GetMessageClass(descriptor)
 
         message_factory.MessageFactory.GetPrototype = get_prototype
+
+
+_STAND_INS = ("matplotlib", "matplotlib.pyplot")
+
+
+class _ImportedOnFirstUse(ModuleType):
+    """Stands in for a module until an attribute it lacks is asked for, then hands over to the real one."""
+
+    def __getattr__(self, name: str):
+        return getattr(_import_for_real(self.__name__), name)
+
+
+def _import_for_real(name: str) -> ModuleType:
+    for key in _STAND_INS:
+        if isinstance(sys.modules.get(key), _ImportedOnFirstUse):
+            del sys.modules[key]
+    return importlib.import_module(name)
+
+
+def _defer_pyplot() -> None:
+    """Stand-ins for matplotlib and matplotlib.pyplot, unless matplotlib is imported already (or missing)."""
+    if "matplotlib" in sys.modules or importlib.util.find_spec("matplotlib") is None:
+        return
+    package, pyplot = (_ImportedOnFirstUse(name) for name in _STAND_INS)
+    package.pyplot = pyplot  # what `import matplotlib.pyplot as plt` reads off the package
+    sys.modules.update({"matplotlib": package, "matplotlib.pyplot": pyplot})

@@ -61,9 +61,9 @@ IBUG_TO_MEDIAPIPE = {
 @cache
 def tessellation_triangles() -> np.ndarray:
     """(852, 3) triangles of the 468-point mesh, unoriented (see ``orient_outward``)."""
-    from .mediapipe_compat import restore_get_prototype
+    from .mediapipe_compat import prepare_mediapipe_import
 
-    restore_get_prototype()  # importing any of mediapipe's solutions loads them all
+    prepare_mediapipe_import()  # importing any of mediapipe's solutions loads them all
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
 
     edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
