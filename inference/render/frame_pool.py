@@ -24,7 +24,8 @@ from .portrait_renderer import LimitReport, PortraitRenderer
 
 BATCH_FRAMES = 8
 MIN_FRAMES_PER_WORKER = 150
-"""Starting a worker costs about a second (imports, MediaPipe); below this many frames each, fewer workers."""
+"""Starting a worker costs about half a second of CPU (the interpreter, imports, the renderer's set-up); below this
+many frames each, fewer workers. A 3 s clip (90 frames) at 512² took 3.1-3.5 s with two workers, 3.2 s with one."""
 
 
 def auto_workers(n_frames: int, device: str) -> int:
