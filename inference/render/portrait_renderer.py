@@ -29,7 +29,7 @@ from .lighting import Light, light_of_photo, skin_points
 from .mouth import MouthPainter
 from .mouth_geometry import INCISOR_SHOW_MM, GeometricInterior
 from .photo_teeth import upper_teeth_edge
-from .remap import Remapper, make_remapper
+from .remap import Remapper, make_remapper, smooth_tears
 from .turned_skin import TurnedSkin
 from .warp import PortraitWarp
 
@@ -127,6 +127,7 @@ class PortraitRenderer:
         source_px = backward
         source_px += m - 0.5  # in place: a fresh full-frame map each frame costs its page faults
         frame = self.remapper.remap(source_px)
+        smooth_tears(frame, *geo.tears)
         if self.layers is not None:
             frame = self.layers.composite(frame, source_px)
         self.painted_skin = self.turned_skin.paint(frame, geo.dest, geo.turned, dest)
