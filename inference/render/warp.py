@@ -137,6 +137,7 @@ class PortraitWarp:
         self._ids = np.empty((size, size), np.int32)
         ys, xs = np.mgrid[0:size, 0:size]
         self._pix = np.stack([xs + 0.5, ys + 0.5], axis=-1).astype(np.float32)  # pixel centres
+        self._pix_x, self._pix_y = np.ascontiguousarray(self._pix[..., 0]), np.ascontiguousarray(self._pix[..., 1])
 
     def _init_rings(self, person_mask: np.ndarray | None, centre_depth_m: float) -> None:
         src, photo = self.src, self.photo
@@ -223,12 +224,9 @@ class PortraitWarp:
             cv2.fillConvexPoly(ids, corners, f, cv2.LINE_8, 4)
 
         covered = ids >= 0
-        a = affines[np.maximum(ids, 0)]  # (h, w, 2, 3)
-        px = self._pix[y0:y1, x0:x1]
-        face = a[..., 0] * px[..., :1] + a[..., 1] * px[..., 1:] + a[..., 2]
-        alpha = _feather(covered, self.size)[..., None]
-        region = backward[y0:y1, x0:x1]
-        backward[y0:y1, x0:x1] = region + alpha * (face - region)
+        alpha = _feather(covered, self.size)
+        _blend_piecewise_affine(backward[y0:y1, x0:x1], self._pix_x[y0:y1, x0:x1], self._pix_y[y0:y1, x0:x1], ids,
+                                affines, alpha)
         return backward, FrameGeometry(dest, photo_mouth, rigid_px, self._tears(tri_dest, dest, backward, box))
 
     def _tears(self, tri_dest: np.ndarray, dest: np.ndarray, backward: np.ndarray, box: tuple[int, int, int, int]
@@ -268,6 +266,27 @@ def _mesh_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     second[first] = False
     faces[inverse.ravel()[second], 1] = owner[second]
     return edges, faces
+
+
+def _blend_piecewise_affine(region: np.ndarray, x: np.ndarray, y: np.ndarray, ids: np.ndarray,
+                            affines: np.ndarray, alpha: np.ndarray) -> None:
+    """Blends the map ``region`` (h, w, 2), in place, toward each pixel's own affine map (``affines`` (K, 2, 3)
+    by ``ids`` (h, w), -1 for none, where ``alpha`` is 0) at the pixel's centre (``x``, ``y``), by ``alpha``.
+
+    One coefficient at a time, gathered by ``take`` into arrays the arithmetic then reuses: gathering every
+    pixel's whole (2, 3) block by fancy indexing, with a fresh array for each step, took twice as long."""
+    which = np.maximum(ids, 0)
+    coefficients = affines.reshape(-1, 6).T.copy()  # six contiguous tables
+    for axis in (0, 1):
+        value, term, offset = (coefficients[3 * axis + k].take(which) for k in range(3))
+        value *= x
+        term *= y
+        value += term
+        value += offset
+        current = region[..., axis]
+        value -= current
+        value *= alpha
+        current += value
 
 
 def _feather(covered: np.ndarray, size: int) -> np.ndarray:
