@@ -2,7 +2,8 @@
 batches of frames, and the frames come back in order. One worker renders in this process.
 
 Frames are independent (each a pure function of its mesh), so the only cost of parallelism is moving the
-frames back (0.8 MB each at 512²), which is small next to rendering them.
+frames back, which is small next to rendering them: each worker encodes its frames for the output first (half the
+bytes of RGB for a video; PNG compression on every core).
 
 The workers start as soon as the pool exists and import the renderer while this process prepares the photo
 (fits the 3-D head, finds the person); ``start`` then hands each the finished set-up. Started after the head fit
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
@@ -68,16 +69,21 @@ class FramePool:
         self._started = True
         return self
 
-    def frames(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+    def frames(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+               encode: Callable[[np.ndarray], np.ndarray] | None = None) -> Iterator[np.ndarray]:
+        """The frames of (vertices, lip seal) ``chunks`` in order, each passed through ``encode`` (a module-level
+        function: the workers call it) where given."""
         if self._local is not None:
             for verts, seal in chunks:
                 for v, s in zip(verts, seal, strict=True):
-                    yield self._local.render(v, float(s))
+                    frame = self._local.render(v, float(s))
+                    yield frame if encode is None else encode(frame)
             return
         pending: deque[Future] = deque()
         for verts, seal in chunks:
             for a in range(0, len(verts), BATCH_FRAMES):
-                pending.append(self._pool.submit(_render_batch, verts[a:a + BATCH_FRAMES], seal[a:a + BATCH_FRAMES]))
+                pending.append(self._pool.submit(_render_batch, verts[a:a + BATCH_FRAMES], seal[a:a + BATCH_FRAMES],
+                                                 encode))
                 while len(pending) > 2 * self.workers:
                     yield from self._collect(pending.popleft())
         while pending:
@@ -128,8 +134,11 @@ def _idle_task() -> None:
     are frames to render."""
 
 
-def _render_batch(verts: np.ndarray, seal: np.ndarray) -> tuple[list[np.ndarray], int, float]:
+def _render_batch(verts: np.ndarray, seal: np.ndarray, encode: Callable[[np.ndarray], np.ndarray] | None
+                  ) -> tuple[list[np.ndarray], int, float]:
     report = _worker.limit_report
     report.frames_clamped, report.largest_deg = 0, 0.0  # per batch; the pool adds them up
     frames = [_worker.render(v, float(s)) for v, s in zip(verts, seal, strict=True)]
+    if encode is not None:
+        frames = [encode(f) for f in frames]
     return frames, report.frames_clamped, report.largest_deg

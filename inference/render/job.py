@@ -69,8 +69,8 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
                    matte=person_matte(rig, size))
         sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
         try:
-            for done, frame in enumerate(pool.frames(frames.chunks()), 1):
-                sink.write(frame)
+            for done, encoded in enumerate(pool.frames(frames.chunks(), sink.encode), 1):
+                sink.write(encoded)
                 progress.update("render", done / frames.n_frames, f"frame {done}/{frames.n_frames}")
             progress.update("encode", 0.0)
             sink.finish()
