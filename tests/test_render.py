@@ -295,6 +295,26 @@ def test_a_turn_moves_the_hair_over_the_crown_less_than_the_face(rig, renderer):
     assert 0.2 < hair_shift / forehead_shift < 0.7
 
 
+def test_the_upper_neck_turns_about_half_as_far_as_the_head_and_the_lower_neck_hardly(rig, renderer):
+    """About half the neck's axial rotation happens behind the jaw, so on a 25 degree turn the skin just under the
+    chin follows the chin about half way and the neck near the collar hardly moves (with the whole neck at 0.15 of
+    the head, the upper neck moved 0.17 as far as the chin and the jaw's edge dragged a crease across it)."""
+    backward, geo = renderer.warp.frame_map(*[rig.evaluate({"head.yaw": 25.0}, 1)[0]] * 2)
+    src = renderer.src_px
+    face_height = np.linalg.norm(src[mt.FOREHEAD] - src[mt.CHIN])
+    chin_shift = geo.dest[mt.CHIN, 0] - src[mt.CHIN, 0]
+    assert abs(chin_shift) > 5.0
+    shares = []
+    for below in (0.08, 0.35):  # face heights under the chin
+        point = src[mt.CHIN] + np.array([0.0, below * face_height])
+        miss = np.linalg.norm(backward - point, axis=-1)
+        y, x = np.unravel_index(np.argmin(miss), miss.shape)  # the output pixel the neck's point is drawn at
+        assert miss[y, x] < 1.0
+        shares.append((x + 0.5 - point[0]) / chin_shift)
+    assert 0.3 < shares[0] < 0.7
+    assert abs(shares[1]) < 0.2
+
+
 def test_skin_is_drawn_only_where_a_turn_stretches_the_photo(rig, renderer, monkeypatch):
     """The edge of the face the photo saw edge-on, brought into view by a turn, is drawn from the face's own
     lit skin; nothing else changes, and nothing at all without a turn."""

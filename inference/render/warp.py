@@ -19,17 +19,21 @@ from ..geometry.rigid import kabsch
 from ..rigs import mediapipe_topology as mt
 from .framing import box_around
 
-RINGS = ((1.12, 1.0, 1.0, 0.7, 0.0), (1.35, 1.0, 0.0, 0.4, 0.5), (2.0, 0.5, 0.0, 0.0, 1.0))
+RINGS = ((1.12, 1.0, 1.0, 0.7, 0.0, 0.5), (1.35, 1.0, 0.0, 0.4, 0.5, 0.3), (2.0, 0.5, 0.0, 0.0, 1.0, 0.15))
 """Control rings around the face outline: (scale about the face centre, share of the head's rigid motion,
-share of the outline's own non-rigid motion above the mouth, and below it, depth). The first hugs the face so
-the skin just outside the outline moves with it (no seam on a turn), the second carries the hair, ears and
-the skin under the chin, the third the outer hair and shoulders, only where the photo shows the person.
+share of the outline's own non-rigid motion above the mouth, and below it, depth, share of the head's motion
+below the chin). The first hugs the face so the skin just outside the outline moves with it (no seam on a turn),
+the second carries the hair, ears and the skin under the chin, the third the outer hair and shoulders, only
+where the photo shows the person.
 Depth: how far each ring lies from the face outline's depth toward the head's centre. What a photo shows
 beyond the face's outline (ears, the hair over the skull, the neck) is the head's silhouette, which lies about
 as deep as its centre: a turn moves it sideways far less than the face. At the outline's depth (a card) a 25
-degree turn swept the hair on the crown along with the face."""
-NECK_HEAD_SHARE = 0.15
-"""Below the chin the neck follows only this much of the head's rotation."""
+degree turn swept the hair on the crown along with the face.
+Below the chin: the neck turns less the lower it is. About half of the neck's axial rotation happens between the
+first two vertebrae, behind the jaw (White and Panjabi, Clinical Biomechanics of the Spine), so the upper neck
+under the jaw turns about half as far as the head, and the rest spreads over the lower vertebrae down to the
+collar, which hardly turns. With the whole neck at 0.15 the jaw's edge dragged a diagonal crease across it on a
+25 degree turn."""
 BORDER_ANCHORS_PER_SIDE = 16
 GRID_CELLS = 32
 TPS_REGULARISATION = 1e-4
@@ -146,13 +150,13 @@ class PortraitWarp:
         mouth_y = src[[13, 14], 1].mean()
         chin_y = src[mt.CHIN, 1]
         rings_m, shares, follow = [], [], []
-        for scale, head_share, follow_above, follow_below, depth in RINGS:
+        for scale, head_share, follow_above, follow_below, depth, neck_share in RINGS:
             pts_m = centre_m + scale * (photo[self.oval] - centre_m)
             outline_z = photo[self.oval, 2]
             pts_m[:, 2] = outline_z + depth * np.minimum(centre_depth_m - outline_z, 0.0)
             pts_px = centre_px + scale * (src[self.oval] - centre_px)
             below = np.clip((pts_px[:, 1] - mouth_y) / max(1.3 * (chin_y - mouth_y), 1.0), 0.0, 1.0)
-            share = head_share * (1.0 - (1.0 - NECK_HEAD_SHARE) * below)
+            share = head_share * (1.0 - (1.0 - neck_share) * below)
             if person_mask is not None and head_share < 1.0:
                 xi = np.clip(pts_px[:, 0].astype(int), 0, self.size - 1)
                 yi = np.clip(pts_px[:, 1].astype(int), 0, self.size - 1)
