@@ -21,10 +21,10 @@ from .framing import box_around
 
 RINGS = ((1.12, 1.0, 1.0, 0.7, 0.0, 0.5), (1.35, 1.0, 0.0, 0.4, 0.5, 0.3), (2.0, 0.5, 0.0, 0.0, 1.0, 0.15))
 """Control rings around the face outline: (scale about the face centre, share of the head's rigid motion,
-share of the outline's own non-rigid motion above the mouth, and below it, depth, share of the head's motion
-below the chin). The first hugs the face so the skin just outside the outline moves with it (no seam on a turn),
-the second carries the hair, ears and the skin under the chin, the third the outer hair and shoulders, only
-where the photo shows the person.
+share of the outline's own non-rigid motion above the mouth, and below it, depth, the part of the ring's share of
+the head's motion it keeps below the chin). The first hugs the face so the skin just outside the outline moves
+with it (no seam on a turn), the second carries the hair, ears and the skin under the chin, the third the outer
+hair and shoulders, only where the photo shows the person.
 Depth: how far each ring lies from the face outline's depth toward the head's centre. What a photo shows
 beyond the face's outline (ears, the hair over the skull, the neck) is the head's silhouette, which lies about
 as deep as its centre: a turn moves it sideways far less than the face. At the outline's depth (a card) a 25
