@@ -431,6 +431,24 @@ def test_worker_processes_render_the_same_frames_in_order(rig, tmp_path):
     for x, y in zip(a, b, strict=True):
         assert np.array_equal(cv2.imread(str(x)), cv2.imread(str(y))), x.name
     assert any("turns further" in w for w in progress.warnings)  # limits reported across workers
+    # a video: the workers hand back the encoder's own YUV frames, and they decode to the same pictures
+    videos = [render_video(rig, frames_from_clip(clip, rig), tmp_path / f"{k}.mp4", None, size=96, workers=k).output
+              for k in (1, 2)]
+    decoded = [_decoded_frames(v) for v in videos]
+    assert len(decoded[0]) == len(decoded[1]) == n
+    assert all(np.array_equal(x, y) for x, y in zip(*decoded, strict=True))
+
+
+def _decoded_frames(video: str) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(video)
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
 
 
 def test_a_pool_closed_before_it_starts_lets_its_workers_go():
