@@ -419,6 +419,43 @@ def test_png_sequence_and_meshes_file_match_the_clip(rig, tmp_path):
         assert np.abs(cv2.imread(str(x)).astype(int) - cv2.imread(str(y)).astype(int)).max() <= 1
 
 
+def _mouth_interior_rgb(rig, renderer) -> np.ndarray:
+    """The pixels inside the inner-lip loop of a wide-open frame (uint8 RGB, N x 3)."""
+    verts = rig.evaluate({"jawOpen": 0.6}, 1)[0]
+    frame = renderer.render(verts)
+    _, geo = renderer.warp.frame_map(verts, verts)
+    loop = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(loop, [np.round(geo.dest[list(mt.INNER_MOUTH_LOOP)]).astype(np.int32)], 1)
+    loop = cv2.erode(loop, np.ones((3, 3), np.uint8))  # the lips' own edge left out
+    return frame[loop > 0].astype(int)
+
+
+def test_a_black_and_white_or_toned_photo_gets_a_mouth_in_its_own_tone():
+    """The teeth, gums and tongue the renderer adds take the photo's colour: none in a black-and-white photo, its
+    tint in a sepia one (they were red in a grey face), and a colour photo's keep their own colours."""
+    from skimage.data import astronaut
+
+    from inference.render.palette import palette_of
+    from inference.rigs.portrait import build_portrait_rig
+
+    colour = astronaut()
+    grey = np.repeat(cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    sepia = np.clip(grey * np.array([1.07, 0.95, 0.78]), 0, 255).astype(np.uint8)
+    inside = {}
+    for name, photo in (("colour", colour), ("grey", grey), ("sepia", sepia)):
+        rig = build_portrait_rig(photo, source=name)
+        renderer = PortraitRenderer(rig, size=SIZE)
+        assert (renderer.mouth.palette.colourfulness == 1.0) == (name == "colour")
+        inside[name] = _mouth_interior_rgb(rig, renderer)
+        assert len(inside[name]) > 200
+    assert np.mean(inside["colour"][:, 0] - inside["colour"][:, 2]) > 15  # its gums and tongue are red
+    assert np.abs(inside["grey"] - inside["grey"].mean(axis=1, keepdims=True)).max() <= 2  # no colour at all
+    tint = sepia.reshape(-1, 3).mean(axis=0)
+    bright = inside["sepia"][inside["sepia"].sum(axis=1) > 150]  # the teeth: the tint's ratios read well there
+    assert np.allclose(bright.mean(axis=0) / bright.mean(), tint / tint.mean(), atol=0.04)
+    assert palette_of(colour, np.array([[0, 0], [511, 0], [511, 511], [0, 511]])).colourfulness == 1.0
+
+
 def test_worker_processes_render_the_same_frames_in_order(rig, tmp_path):
     n = 20
     clip = _clip(n, jawOpen=np.linspace(0, 1, n))

@@ -18,6 +18,7 @@ import numpy as np
 from .framing import box_around, height_along
 from .lighting import linear_to_srgb, srgb_to_linear
 from .mouth_geometry import GeometricInterior
+from .palette import FULL_COLOUR, Palette
 from .photo_teeth import teeth_likeness
 
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])
@@ -36,10 +37,12 @@ class MouthPainter:
     """Paints the synthetic interior of one photo's mouth, frame by frame."""
 
     def __init__(self, px_per_mm: float, skin_rgb: np.ndarray, photo_gap_mm: float,
-                 interior: GeometricInterior | None = None):
+                 interior: GeometricInterior | None = None, palette: Palette = FULL_COLOUR):
         """``interior``: the fitted 3-D head's teeth, gums, tongue and socket (``mouth_geometry``); without it
-        the interior is drawn from the rules below."""
+        the interior is drawn from the rules below. ``palette``: the photo's colour (``palette``): a black-and-white
+        or toned photo gets an interior in its own tone."""
         self.interior = interior
+        self.palette = palette
         self.ppm = px_per_mm
         self.skin = skin_rgb
         luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
@@ -100,6 +103,7 @@ class MouthPainter:
         if opening < 1.0:
             drawn = self._interior(mask, upper - offset, lower - offset, corners - offset)
             colour = drawn * (1.0 - opening) + colour * opening
+        colour = self.palette.apply(colour)
         region = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
         out = region * (1.0 - alpha[..., None]) + colour * alpha[..., None]
         frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)

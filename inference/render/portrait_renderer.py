@@ -28,6 +28,7 @@ from .layers import BackgroundLayers
 from .lighting import Light, light_of_photo, skin_points
 from .mouth import MouthPainter
 from .mouth_geometry import INCISOR_SHOW_MM, GeometricInterior
+from .palette import palette_of
 from .photo_teeth import upper_teeth_edge
 from .remap import Remapper, make_remapper, smooth_tears
 from .turned_skin import TurnedSkin
@@ -100,7 +101,8 @@ class PortraitRenderer:
         fitted = self._interior_of(head) if interior == "geometry" and head is not None else None
         self.turned_skin = TurnedSkin(self.source, self.src_px + m, rig.photo_vertices, self.warp.skin,
                                       np.array(mt.FACE_OVAL), skin, self.light, size)
-        self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted)
+        self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted,
+                                  palette_of(self.source, self.src_px[list(mt.FACE_OVAL)] + m))
         self.lids = EyelidPainter(self.source, self.src_px, ppm_out, m, self.light)
         self.remapper: Remapper = make_remapper(device, self.source)
         self.layers = None
