@@ -23,6 +23,7 @@ from ..io.quiet import native_stderr_silenced
 from ..rigs import mediapipe_topology as mt
 from ..rigs.rig import FaceRig, euler_angles, euler_matrices
 from .eyelids import EyelidPainter
+from .face_edge import face_edge_of
 from .framing import Framing
 from .layers import BackgroundLayers
 from .lighting import Light, light_of_photo, skin_points
@@ -99,6 +100,8 @@ class PortraitRenderer:
             head = fitted_head(rig)
         self.light: Light = self._photo_light()
         fitted = self._interior_of(head) if interior == "geometry" and head is not None else None
+        self.warp.face_edge = face_edge_of(self.source[m:m + size, m:m + size], self.src_px, self.warp.skin, skin,
+                                           size)
         self.turned_skin = TurnedSkin(self.source, self.src_px + m, rig.photo_vertices, self.warp.skin,
                                       np.array(mt.FACE_OVAL), skin, self.light, size)
         self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted,

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.sparse.csgraph import shortest_path
 
-from ..geometry.mesh_graph import edge_graph
+from ..geometry.mesh_graph import edge_graph, hops_from
 from ..geometry.normals import vertex_normals
 from ..geometry.raster import cover, one_per_pixel, signed_areas
 from .lighting import Light, linear_to_srgb, srgb_to_linear
@@ -70,11 +69,11 @@ class TurnedSkin:
         self.oblique = 1.0 - seen[self.triangles, 0].mean(axis=1)
         adjacency = edge_graph(self.triangles, n)
         degree = np.maximum(np.asarray(adjacency.sum(axis=1)).ravel(), 1.0)[:, None]
-        hops = shortest_path(adjacency, unweighted=True, indices=np.asarray(outline)).min(axis=0)
+        hops = hops_from(adjacency, outline)
         self.reach = np.zeros(n)
         near = hops < len(OUTLINE_REACH)
         self.reach[near] = np.array(OUTLINE_REACH)[hops[near].astype(int)]
-        self.reach *= _skin_likeness(colour, srgb_to_linear(np.asarray(skin_rgb, np.float64) / 255.0))
+        self.reach *= skin_likeness(colour, srgb_to_linear(np.asarray(skin_rgb, np.float64) / 255.0))
         self.triangle_reach = self.reach[self.triangles].max(axis=1)
         self.least_pixels = LEAST_PIXELS_AT_512 * (size / 512) ** 2
         spread = albedo.copy()
@@ -129,7 +128,7 @@ class TurnedSkin:
         return float(alpha.sum())
 
 
-def _skin_likeness(colour: np.ndarray, skin: np.ndarray) -> np.ndarray:
+def skin_likeness(colour: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """0-1 per colour (N, 3, linear): how much it looks like the skin (3, linear) in chromaticity and brightness."""
     luma = np.array([0.2126, 0.7152, 0.0722])
     chroma = np.abs(colour / np.maximum(colour.sum(1, keepdims=True), 1e-6) - skin / max(skin.sum(), 1e-6)).sum(1)

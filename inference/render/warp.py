@@ -17,6 +17,7 @@ import numpy as np
 from ..geometry.raster import signed_areas
 from ..geometry.rigid import kabsch
 from ..rigs import mediapipe_topology as mt
+from .face_edge import FaceEdge
 from .framing import box_around
 
 RINGS = ((1.12, 1.0, 1.0, 0.7, 0.0, 0.5), (1.35, 1.0, 0.0, 0.4, 0.5, 0.3), (2.0, 0.5, 0.0, 0.0, 1.0, 0.15))
@@ -136,6 +137,9 @@ class PortraitWarp:
             loop = self.src[list(mt.EYE_UPPER[s]) + list(reversed(mt.EYE_LOWER[s][1:-1]))]
             centre = loop.mean(0)
             self.eye_layers[s] = centre + EYE_LAYER_GROWTH * (loop - centre)
+        self.face_edge: FaceEdge | None = None
+        """What covers the face's edge in the photo (``face_edge``), carried by the spline on a turn; the renderer
+        sets it once it knows the skin's colour."""
         self._init_rings(person_mask, float(head_centre_m[2]))
         self.tps = TpsField(size, self.border)
         self._ids = np.empty((size, size), np.int32)
@@ -229,8 +233,19 @@ class PortraitWarp:
 
         covered = ids >= 0
         alpha = _feather(covered, self.size)
-        _blend_piecewise_affine(backward[y0:y1, x0:x1], self._pix_x[y0:y1, x0:x1], self._pix_y[y0:y1, x0:x1], ids,
-                                affines, alpha)
+        face_x, face_y = _piecewise_affine(self._pix_x[y0:y1, x0:x1], self._pix_y[y0:y1, x0:x1], ids, affines)
+        region = backward[y0:y1, x0:x1]
+        if self.face_edge is not None:
+            turn_deg = float(np.degrees(np.arccos(np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0))))
+            given = self.face_edge.handed_over(face_x, face_y, np.ascontiguousarray(region[..., 0]),
+                                               np.ascontiguousarray(region[..., 1]), turn_deg)
+            if given is not None:
+                alpha *= 1.0 - given
+        for axis, face in enumerate((face_x, face_y)):  # in place: region + alpha * (face - region)
+            current = region[..., axis]
+            face -= current
+            face *= alpha
+            current += face
         return backward, FrameGeometry(dest, photo_mouth, rigid_px, self._tears(tri_dest, dest, backward, box))
 
     def _tears(self, tri_dest: np.ndarray, dest: np.ndarray, backward: np.ndarray, box: tuple[int, int, int, int]
@@ -272,25 +287,24 @@ def _mesh_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges, faces
 
 
-def _blend_piecewise_affine(region: np.ndarray, x: np.ndarray, y: np.ndarray, ids: np.ndarray,
-                            affines: np.ndarray, alpha: np.ndarray) -> None:
-    """Blends the map ``region`` (h, w, 2), in place, toward each pixel's own affine map (``affines`` (K, 2, 3)
-    by ``ids`` (h, w), -1 for none, where ``alpha`` is 0) at the pixel's centre (``x``, ``y``), by ``alpha``.
+def _piecewise_affine(x: np.ndarray, y: np.ndarray, ids: np.ndarray, affines: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's own affine map (``affines`` (K, 2, 3) by ``ids`` (h, w), -1 for none: any) at its centre
+    (``x``, ``y``): the map's two coordinates (h, w).
 
     One coefficient at a time, gathered by ``take`` into arrays the arithmetic then reuses: gathering every
     pixel's whole (2, 3) block by fancy indexing, with a fresh array for each step, took twice as long."""
     which = np.maximum(ids, 0)
     coefficients = affines.reshape(-1, 6).T.copy()  # six contiguous tables
+    out = []
     for axis in (0, 1):
         value, term, offset = (coefficients[3 * axis + k].take(which) for k in range(3))
         value *= x
         term *= y
         value += term
         value += offset
-        current = region[..., axis]
-        value -= current
-        value *= alpha
-        current += value
+        out.append(value)
+    return out[0], out[1]
 
 
 def _feather(covered: np.ndarray, size: int) -> np.ndarray:

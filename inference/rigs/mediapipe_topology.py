@@ -39,6 +39,7 @@ FACE_OVAL = (10, 109, 67, 103, 54, 21, 162, 127, 234, 93, 132, 58, 172, 136, 150
 SKULL = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362, 234, 454, 127, 356, 109, 338, 67, 297)
 """Points no facial expression moves much (forehead, nose bridge, eye corners, temples): the rigid head."""
 UNDER_NOSE = 164
+NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1, 2)  # from between the eyes down the ridge to the tip and under it
 CHEEK_EDGE = {"R": 234, "L": 454}
 
 LANDMARKS = {"nose_tip": NOSE_TIP, "chin": CHIN, "forehead": FOREHEAD, "lip_upper": 13, "lip_lower": 14,
