@@ -3,8 +3,10 @@
 Inside the face every mesh triangle carries its own affine map (the face follows the mesh exactly, the
 near side occluding the far side on a turn). Outside it a thin-plate spline through control rings carries
 the head's rigid motion out into the hair and neck and fades to nothing at the frame border, so the body
-and background stay put. Behind the skin, the eyes and the photo's mouth interior move rigidly with the
-skull (eyeballs and upper teeth do not stretch when the lids or lips move).
+and background stay put. What covers the face's edge in the photo (an ear's front, an earring, hair) is
+carried by the spline too once the head turns (``face_edge``): the face's outermost triangles would stretch it.
+Behind the skin, the eyes and the photo's mouth interior move rigidly with the skull (eyeballs and upper teeth
+do not stretch when the lids or lips move).
 """
 
 from __future__ import annotations
