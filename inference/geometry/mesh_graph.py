@@ -20,4 +20,3 @@ def hops_from(graph: csr_matrix, sources: np.ndarray) -> np.ndarray:
     """(n_vertices,) how many edges of ``graph`` (``edge_graph``) each vertex lies from the nearest of ``sources``
     (inf where none can be reached)."""
     return shortest_path(graph, unweighted=True, indices=np.asarray(sources)).min(axis=0)
-

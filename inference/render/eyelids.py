@@ -17,7 +17,7 @@ import numpy as np
 
 from ..rigs import mediapipe_topology as mt
 from .framing import box_around, height_along
-from .lighting import Light, linear_to_srgb, srgb_to_linear
+from .lighting import LUMINANCE, Light, linear_to_srgb, srgb_to_linear
 
 EYEBALL_MM = 13.0
 """Radius of the lid's curve over the eye: the eyeball's (12 mm) and the lid's thickness."""
@@ -119,6 +119,6 @@ def _skin_around(source: np.ndarray, loop: np.ndarray) -> np.ndarray:
     if len(ys) < 4:
         return np.full(3, 0.5)
     colour = srgb_to_linear(source[ys + y0, xs + x0].astype(np.float64) / 255.0)
-    luma = colour @ np.array([0.2126, 0.7152, 0.0722])
+    luma = colour @ LUMINANCE
     low, high = np.percentile(luma, SKIN_LUMA_PERCENTILES)
     return np.median(colour[(luma >= low) & (luma <= high)], axis=0)

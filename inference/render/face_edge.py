@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..geometry.mesh_graph import edge_graph, hops_from
 from ..rigs import mediapipe_topology as mt
 from .lighting import srgb_to_linear
 from .turned_skin import skin_likeness
@@ -41,10 +40,11 @@ class FaceEdge:
     covering: np.ndarray
     features: np.ndarray
 
-    def handed_over(self, face_x: np.ndarray, face_y: np.ndarray, spline_x: np.ndarray, spline_y: np.ndarray,
-                    turn_deg: float) -> np.ndarray | None:
+    def handed_over(self, face_x: np.ndarray, face_y: np.ndarray, spline: np.ndarray, turn_deg: float
+                    ) -> np.ndarray | None:
         """0-1 per pixel (the maps' shape): how much of the face's map (``face_*``, photo pixel edges at integers)
-        gives way to the spline's (``spline_*``) there; None where nothing does (a head turned too little)."""
+        gives way to the spline's (``spline``, (h, w, 2)) there; None where nothing does (a head turned too
+        little)."""
         share = float(np.clip((turn_deg - TURN_FROM_DEG) / (TURN_TO_DEG - TURN_FROM_DEG), 0.0, 1.0))
         if share == 0.0:
             return None
@@ -52,17 +52,18 @@ class FaceEdge:
                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         if not covering.any():
             return None
+        spline_x, spline_y = (np.ascontiguousarray(spline[..., axis]) for axis in (0, 1))
         feature = cv2.remap(self.features, spline_x - 0.5, spline_y - 0.5, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         return share * covering * (1.0 - feature)
 
 
-def face_edge_of(photo: np.ndarray, photo_px: np.ndarray, triangles: np.ndarray, skin_rgb: np.ndarray,
-                 size: int) -> FaceEdge:
+def face_edge_of(photo: np.ndarray, photo_px: np.ndarray, triangles: np.ndarray, hops: np.ndarray,
+                 skin_rgb: np.ndarray, size: int) -> FaceEdge:
     """The masks of ``photo`` (the frame's crop of the photo, ``size`` x ``size`` uint8 RGB) for the face mesh at
-    ``photo_px`` (its points in those pixels) with skin ``triangles``; ``skin_rgb``: the skin's colour (0-255)."""
+    ``photo_px`` (its points in those pixels) with skin ``triangles``, each point ``hops`` mesh edges from the
+    outline (``TurnedSkin.hops``); ``skin_rgb``: the skin's colour (0-255)."""
     soft = SOFT_PX_AT_512 * size / 512
-    hops = hops_from(edge_graph(triangles, len(photo_px)), np.array(mt.FACE_OVAL))
     edge = np.zeros((size, size), np.float32)
     for corners in photo_px[triangles[(hops[triangles] <= EDGE_HOPS).all(axis=1)]]:
         cv2.fillConvexPoly(edge, np.round(corners * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4)

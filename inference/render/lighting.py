@@ -87,6 +87,10 @@ def light_of_photo(rgb: np.ndarray, pixels: np.ndarray, normals: np.ndarray, ski
     return Light(direction, ambient, np.clip(cast / cast.mean(), *COLOUR_RANGE))
 
 
+LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
+"""Weights of linear-light R, G, B in luminance (sRGB's primaries, ITU-R BT.709)."""
+
+
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
     """Linear light of sRGB-encoded values in 0..1 (IEC 61966-2-1): what shading multiplies."""
     v = np.asarray(values, np.float64)

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .lighting import linear_to_srgb, srgb_to_linear
+from .lighting import LUMINANCE, linear_to_srgb, srgb_to_linear
 
 FULL_COLOUR_SPREAD = 0.06
 """The spread (90th percentile of each face pixel's chromaticity distance from the face's median, linear light) at
 and above which a photo counts as in full colour, and what the renderer adds keeps its own colours; below it, they
 keep that share of it."""
-LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-light luminance weights (sRGB primaries)
 DARKEST = 0.05  # pixels darker than this sum of linear RGB carry no chromaticity worth reading (noise, JPEG)
 
 
@@ -39,7 +38,7 @@ class Palette:
         if self.colourfulness >= 1.0:
             return srgb
         linear = srgb_to_linear(srgb)
-        toned = (linear @ LUMA)[..., None] * self.tint
+        toned = (linear @ LUMINANCE)[..., None] * self.tint
         return linear_to_srgb(toned + self.colourfulness * (linear - toned))
 
 
@@ -59,4 +58,4 @@ def palette_of(rgb: np.ndarray, face_outline_px: np.ndarray) -> Palette:
     median = np.median(chromaticity, axis=0)
     spread = float(np.percentile(np.linalg.norm(chromaticity - median, axis=1), 90))
     colourfulness = min(spread / FULL_COLOUR_SPREAD, 1.0)
-    return Palette(colourfulness, median / float(median @ LUMA))
+    return Palette(colourfulness, median / float(median @ LUMINANCE))

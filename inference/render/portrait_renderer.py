@@ -100,10 +100,10 @@ class PortraitRenderer:
             head = fitted_head(rig)
         self.light: Light = self._photo_light()
         fitted = self._interior_of(head) if interior == "geometry" and head is not None else None
-        self.warp.face_edge = face_edge_of(self.source[m:m + size, m:m + size], self.src_px, self.warp.skin, skin,
-                                           size)
         self.turned_skin = TurnedSkin(self.source, self.src_px + m, rig.photo_vertices, self.warp.skin,
                                       np.array(mt.FACE_OVAL), skin, self.light, size)
+        self.warp.face_edge = face_edge_of(self.source[m:m + size, m:m + size], self.src_px, self.warp.skin,
+                                           self.turned_skin.hops, skin, size)
         self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted,
                                   palette_of(self.source, self.src_px[list(mt.FACE_OVAL)] + m))
         self.lids = EyelidPainter(self.source, self.src_px, ppm_out, m, self.light)

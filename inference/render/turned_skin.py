@@ -17,7 +17,7 @@ import numpy as np
 from ..geometry.mesh_graph import edge_graph, hops_from
 from ..geometry.normals import vertex_normals
 from ..geometry.raster import cover, one_per_pixel, signed_areas
-from .lighting import Light, linear_to_srgb, srgb_to_linear
+from .lighting import LUMINANCE, Light, linear_to_srgb, srgb_to_linear
 
 STRETCH_FROM, STRETCH_TO = 2.0, 4.0
 """Magnification (frame area over photo area) at which a triangle's drawn skin starts to replace its photo,
@@ -69,10 +69,11 @@ class TurnedSkin:
         self.oblique = 1.0 - seen[self.triangles, 0].mean(axis=1)
         adjacency = edge_graph(self.triangles, n)
         degree = np.maximum(np.asarray(adjacency.sum(axis=1)).ravel(), 1.0)[:, None]
-        hops = hops_from(adjacency, outline)
+        self.hops = hops_from(adjacency, outline)
+        """How many mesh edges each point lies from the outline."""
         self.reach = np.zeros(n)
-        near = hops < len(OUTLINE_REACH)
-        self.reach[near] = np.array(OUTLINE_REACH)[hops[near].astype(int)]
+        near = self.hops < len(OUTLINE_REACH)
+        self.reach[near] = np.array(OUTLINE_REACH)[self.hops[near].astype(int)]
         self.reach *= skin_likeness(colour, srgb_to_linear(np.asarray(skin_rgb, np.float64) / 255.0))
         self.triangle_reach = self.reach[self.triangles].max(axis=1)
         self.least_pixels = LEAST_PIXELS_AT_512 * (size / 512) ** 2
@@ -130,8 +131,7 @@ class TurnedSkin:
 
 def skin_likeness(colour: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """0-1 per colour (N, 3, linear): how much it looks like the skin (3, linear) in chromaticity and brightness."""
-    luma = np.array([0.2126, 0.7152, 0.0722])
     chroma = np.abs(colour / np.maximum(colour.sum(1, keepdims=True), 1e-6) - skin / max(skin.sum(), 1e-6)).sum(1)
-    bright = (colour @ luma) / max(float(skin @ luma), 1e-6)
+    bright = (colour @ LUMINANCE) / max(float(skin @ LUMINANCE), 1e-6)
     return (np.clip((SKIN_CHROMA[1] - chroma) / (SKIN_CHROMA[1] - SKIN_CHROMA[0]), 0.0, 1.0)
             * np.clip((bright - SKIN_LUMA[0]) / (SKIN_LUMA[1] - SKIN_LUMA[0]), 0.0, 1.0))

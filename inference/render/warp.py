@@ -239,8 +239,7 @@ class PortraitWarp:
         region = backward[y0:y1, x0:x1]
         if self.face_edge is not None:
             turn_deg = float(np.degrees(np.arccos(np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0))))
-            given = self.face_edge.handed_over(face_x, face_y, np.ascontiguousarray(region[..., 0]),
-                                               np.ascontiguousarray(region[..., 1]), turn_deg)
+            given = self.face_edge.handed_over(face_x, face_y, region, turn_deg)
             if given is not None:
                 alpha *= 1.0 - given
         for axis, face in enumerate((face_x, face_y)):  # in place: region + alpha * (face - region)
