@@ -436,7 +436,11 @@ COMMANDS = {"animate": _cmd_animate, "batch": _cmd_batch, "head-style": _cmd_hea
 
 
 def _raise_cancel(_signum, _frame):
-    raise Cancelled("Cancelled.")
+    """A cancelling signal, raised as what Ctrl+C raises: a KeyboardInterrupt is not an ``Exception``, so no
+    ``except Exception`` on the way (ours, a library's, the standard library's) swallows it. Raised as
+    ``Cancelled`` it once landed inside ``Thread.start``, whose ``except Exception`` undid the start of a thread
+    that was already running, and that thread's traceback reached the user; ``main`` turns it into ``Cancelled``."""
+    raise KeyboardInterrupt
 
 
 INPUT_ARGS = ("audio", "clip", "transcript", "image", "rig", "motion", "meshes", "model", "shape_keys", "flame",
