@@ -93,8 +93,8 @@ def build_rig_objects(rig: RigData, source_tag: str) -> RigObjects:
     _drivers(mesh_obj, arm_obj, rig)
     camera = None
     if "face_materials" in a:  # a head with parts (ICT-FaceKit); its skin may carry the photo's texture
-        iris = tuple(float(c) for c in rig.meta.get("iris_rgb", "0.25,0.16,0.09").split(","))
-        _part_materials(mesh, rig.names("material_names"), a["face_materials"], a.get("texture"), rig.name, iris)
+        _part_materials(mesh, rig.names("material_names"), a["face_materials"], a.get("material_colours"),
+                        a.get("texture"), rig.name)
     elif "texture" in a:  # the portrait face: the photo itself, and a camera that sees it as photographed
         _texture_material(mesh, a["texture"], rig.name)
         camera = _photo_camera(rig, coll)
@@ -268,14 +268,11 @@ def _texture_material(mesh: bpy.types.Mesh, texture: np.ndarray, name: str) -> N
     mesh.materials.append(mat)
 
 
-# base colour and roughness by ICT-FaceKit material name (its parts: skin, gums and tongue, teeth, eyes, lashes)
-PART_LOOKS = {
-    "M_Face": ((0.80, 0.57, 0.47), 0.5), "M_BackHead": ((0.80, 0.57, 0.47), 0.5),
-    "M_GumsTongue": ((0.62, 0.22, 0.22), 0.35), "M_Teeth": ((0.90, 0.87, 0.80), 0.25),
-    "M_ScleraLeft": ((0.92, 0.90, 0.88), 0.2), "M_ScleraRight": ((0.92, 0.90, 0.88), 0.2),
-    "M_IrisLeft": ((0.25, 0.16, 0.09), 0.15), "M_IrisRight": ((0.25, 0.16, 0.09), 0.15),
-    "M_EyeLashes": ((0.03, 0.02, 0.02), 0.6),
-}
+# roughness by ICT-FaceKit material name (its parts: skin, gums and tongue, teeth, eyes, lashes); the base colours
+# come with the rig (``material_colours``: for a head shaped like a photo, its irises and the colour the photo holds)
+PART_ROUGHNESS = {"M_Face": 0.5, "M_BackHead": 0.5, "M_GumsTongue": 0.35, "M_Teeth": 0.25, "M_ScleraLeft": 0.2,
+                  "M_ScleraRight": 0.2, "M_IrisLeft": 0.15, "M_IrisRight": 0.15, "M_EyeLashes": 0.6}
+PLAIN_GREY = (0.6, 0.6, 0.6)  # a part of a rig file without colours (made before they were part of it)
 
 
 # ICT's lashes are cards meant to carry a strand texture with alpha (not part of the head that ships): opaque they
@@ -283,27 +280,34 @@ PART_LOOKS = {
 PART_ALPHA = {"M_EyeLashes": 0.2}
 
 SKIN_MATERIALS = ("M_Face", "M_BackHead")
+IRIS_MATERIAL = "M_IrisLeft"  # its colour tints the eyeballs' iris ring (the sclera materials' shell)
 
 
-def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.ndarray,
-                    texture: np.ndarray | None, rig_name: str, iris: tuple[float, float, float]) -> None:
+def _part_materials(mesh: bpy.types.Mesh, names: list[str], face_materials: np.ndarray, colours: np.ndarray | None,
+                    texture: np.ndarray | None, rig_name: str) -> None:
     """One material per part, so the head reads as skin, teeth, gums and eyes in Material Preview and Cycles.
-    With a texture (the photo's skin over ICT's two UV tiles, face U 0..1 and back of head U 1..2) the skin
-    materials show it; a head without one keeps plain colours (shared between heads)."""
+    With a texture (the photo's skin over ICT's two UV tiles, face U 0..1 and back of head U 1..2) the head is
+    shaped like a photo: its materials are its own, the skin shows the texture and the other parts take the
+    colours that came with the rig from that photo. A head without one keeps plain colours, shared between
+    heads."""
     image = _packed_image(texture, f"{rig_name} skin") if texture is not None else None
+    colour_of = {n: tuple(float(c) for c in colours[i]) if colours is not None else PLAIN_GREY
+                 for i, n in enumerate(names)}
+    iris = colour_of.get(IRIS_MATERIAL, PLAIN_GREY)
     for name in names:
         textured = image is not None and name in SKIN_MATERIALS
         eye = name in EYE_MATERIALS
-        title = f"VividTalk {rig_name} {name}" if textured or eye else f"VividTalk {name}"
-        mat = bpy.data.materials.get(title) if not (textured or eye) else None
+        own = image is not None or eye
+        title = f"VividTalk {rig_name} {name}" if own else f"VividTalk {name}"
+        mat = bpy.data.materials.get(title) if not own else None
         if mat is None:
             mat = bpy.data.materials.new(title)
-            colour, roughness = PART_LOOKS.get(name, ((0.6, 0.6, 0.6), 0.5))
+            colour = colour_of[name]
             mat.diffuse_color = (*colour, 1.0)  # the viewport's solid mode
             mat.use_nodes = True
             bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
             bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
-            bsdf.inputs["Roughness"].default_value = roughness
+            bsdf.inputs["Roughness"].default_value = PART_ROUGHNESS.get(name, 0.5)
             if name in PART_ALPHA:
                 _see_through(mat, bsdf, PART_ALPHA[name])
             if textured:

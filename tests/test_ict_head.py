@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+from inference.colour.palette import Palette
+from inference.colour.srgb import LUMINANCE
 from inference.errors import InputError
 from inference.motion.arkit import ARKIT_NAMES
-from inference.rigs.ict import builtin_head_path, load_ict_rig
+from inference.rigs.ict import IRIS_MATERIALS, builtin_head_path, load_ict_rig, part_colours
 from inference.rigs.rig import FaceRig
 
 
@@ -40,6 +42,27 @@ def test_the_head_is_complete(head):
             "M_EyeLashes"} <= {head.material_names[i] for i in np.unique(head.face_materials)}
     extent = head.vertices.max(0) - head.vertices.min(0)
     assert extent[2] >= 0.17 and extent[1] >= 0.25  # front to back, chin-to-crown plus neck
+
+
+def test_each_part_carries_its_colour_in_the_colour_a_photo_holds(head, tmp_path):
+    """The rig file carries each part's base colour (what Blender's materials show): red gums, white teeth; for a
+    black-and-white photo none of them has colour, for a sepia one they take its tint, and the irises are the
+    photo's own."""
+    names = head.material_names
+    colours = head.material_colours
+    gums, teeth = colours[names.index("M_GumsTongue")], colours[names.index("M_Teeth")]
+    assert gums[0] > 2 * gums[2] and teeth.min() > 0.7
+    grey = part_colours(names, Palette(0.0, np.ones(3)), iris_srgb=np.array([0.4, 0.4, 0.4]))
+    assert np.ptp(grey, axis=1).max() < 1e-9
+    kept = [i for i, n in enumerate(names) if n not in IRIS_MATERIALS]
+    assert np.allclose(grey[kept] @ LUMINANCE, colours[kept] @ LUMINANCE, rtol=0.05)  # as light or dark
+    sepia_tint = np.array([1.06, 0.98, 0.85]) / (np.array([1.06, 0.98, 0.85]) @ LUMINANCE)  # none past white
+    sepia = part_colours(names, Palette(0.0, sepia_tint))
+    assert np.allclose(sepia[kept] / sepia[kept].sum(1, keepdims=True), sepia_tint / sepia_tint.sum(), atol=1e-6)
+    iris = grey[names.index("M_IrisLeft")]
+    assert np.allclose(iris, 0.133, atol=0.002)  # sRGB 0.4 in linear light, as Blender's colours are
+    head.save(tmp_path / "head.npz")
+    assert np.array_equal(FaceRig.load(tmp_path / "head.npz").material_colours, head.material_colours)
 
 
 def test_jaw_open_parts_the_incisors_20_to_30_mm_with_the_lower_teeth_on_the_jaw(head):

@@ -4,7 +4,8 @@ surface come back, and a painting famous for its light from the upper left reads
 import numpy as np
 import pytest
 
-from inference.render.lighting import FRONT_LIGHT, light_of_photo, linear_to_srgb, srgb_to_linear
+from inference.colour.srgb import linear_to_srgb, srgb_to_linear
+from inference.render.lighting import FRONT_LIGHT, light_of_photo
 
 SKIN = np.array([0.80, 0.60, 0.50])
 

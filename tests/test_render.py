@@ -344,7 +344,7 @@ def test_what_covers_the_face_edge_turns_with_the_head_instead_of_smearing():
 def test_skin_is_drawn_only_where_a_turn_stretches_the_photo(rig, renderer, monkeypatch):
     """The edge of the face the photo saw edge-on, brought into view by a turn, is drawn from the face's own
     lit skin; nothing else changes, and nothing at all without a turn."""
-    from inference.render.lighting import srgb_to_linear
+    from inference.colour.srgb import srgb_to_linear
     from inference.render.turned_skin import SKIN_CHROMA, TurnedSkin
 
     _frame(rig, renderer)
@@ -461,7 +461,7 @@ def test_a_black_and_white_or_toned_photo_gets_a_mouth_in_its_own_tone():
     tint in a sepia one (they were red in a grey face), and a colour photo's keep their own colours."""
     from skimage.data import astronaut
 
-    from inference.render.palette import palette_of
+    from inference.colour.palette import palette_of
     from inference.rigs.portrait import build_portrait_rig
 
     colour = astronaut()

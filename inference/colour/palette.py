@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .lighting import LUMINANCE, linear_to_srgb, srgb_to_linear
+from .srgb import LUMINANCE, linear_to_srgb, srgb_to_linear
 
 FULL_COLOUR_SPREAD = 0.06
 """The spread (90th percentile of each face pixel's chromaticity distance from the face's median, linear light) at

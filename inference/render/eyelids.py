@@ -15,9 +15,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..colour.srgb import LUMINANCE, linear_to_srgb, srgb_to_linear
 from ..rigs import mediapipe_topology as mt
 from .framing import box_around, height_along
-from .lighting import LUMINANCE, Light, linear_to_srgb, srgb_to_linear
+from .lighting import Light
 
 EYEBALL_MM = 13.0
 """Radius of the lid's curve over the eye: the eyeball's (12 mm) and the lid's thickness."""

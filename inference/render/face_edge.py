@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..colour.srgb import srgb_to_linear
 from ..rigs import mediapipe_topology as mt
-from .lighting import srgb_to_linear
 from .turned_skin import skin_likeness
 
 EDGE_HOPS = 1

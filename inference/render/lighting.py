@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..colour.srgb import srgb_to_linear
 from ..rigs import mediapipe_topology as mt
 
 TYPICAL_SKIN = np.array([0.78, 0.58, 0.48])
@@ -85,19 +86,3 @@ def light_of_photo(rgb: np.ndarray, pixels: np.ndarray, normals: np.ndarray, ski
     cast = np.median(colour[kept], axis=0) / srgb_to_linear(TYPICAL_SKIN)
     cast = np.sqrt(cast / cast.mean())
     return Light(direction, ambient, np.clip(cast / cast.mean(), *COLOUR_RANGE))
-
-
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
-"""Weights of linear-light R, G, B in luminance (sRGB's primaries, ITU-R BT.709)."""
-
-
-def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    """Linear light of sRGB-encoded values in 0..1 (IEC 61966-2-1): what shading multiplies."""
-    v = np.asarray(values, np.float64)
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(values: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in 0..1 of linear light (IEC 61966-2-1): what an image stores."""
-    v = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055)

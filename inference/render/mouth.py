@@ -15,10 +15,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..colour.palette import FULL_COLOUR, Palette
+from ..colour.srgb import linear_to_srgb, srgb_to_linear
 from .framing import box_around, height_along
-from .lighting import linear_to_srgb, srgb_to_linear
 from .mouth_geometry import GeometricInterior
-from .palette import FULL_COLOUR, Palette
 from .photo_teeth import teeth_likeness
 
 CAVITY_BACK = np.array([0.045, 0.012, 0.016])

@@ -19,13 +19,14 @@ import cv2
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
+from ..colour.srgb import srgb_to_linear
 from ..geometry.mesh_graph import edge_graph
 from ..geometry.normals import vertex_normals
 from ..geometry.pinhole import project
 from ..geometry.raster import cover, one_per_pixel, signed_areas
 from ..geometry.rigid import kabsch
 from ..rigs.rig import FaceRig
-from .lighting import FRONT_LIGHT, Light, srgb_to_linear
+from .lighting import FRONT_LIGHT, Light
 
 JAW_SAMPLES = np.linspace(0.0, 1.5, 13)
 """jawOpen values the interior is evaluated at once; a frame interpolates between the two nearest."""

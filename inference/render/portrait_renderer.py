@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..colour.palette import palette_of
 from ..errors import InputError
 from ..geometry.normals import vertex_normals
 from ..geometry.rigid import kabsch
@@ -29,7 +30,6 @@ from .layers import BackgroundLayers
 from .lighting import Light, light_of_photo, skin_points
 from .mouth import MouthPainter
 from .mouth_geometry import INCISOR_SHOW_MM, GeometricInterior
-from .palette import palette_of
 from .photo_teeth import upper_teeth_edge
 from .remap import Remapper, make_remapper, smooth_tears
 from .turned_skin import TurnedSkin

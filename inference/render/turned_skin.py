@@ -14,10 +14,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..colour.srgb import LUMINANCE, linear_to_srgb, srgb_to_linear
 from ..geometry.mesh_graph import edge_graph, hops_from
 from ..geometry.normals import vertex_normals
 from ..geometry.raster import cover, one_per_pixel, signed_areas
-from .lighting import LUMINANCE, Light, linear_to_srgb, srgb_to_linear
+from .lighting import Light
 
 STRETCH_FROM, STRETCH_TO = 2.0, 4.0
 """Magnification (frame area over photo area) at which a triangle's drawn skin starts to replace its photo,

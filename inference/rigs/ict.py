@@ -24,9 +24,12 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from ..colour.palette import FULL_COLOUR, Palette
+from ..colour.srgb import linear_to_srgb, srgb_to_linear
 from ..errors import InputError
 from .ict_model import N_VERTICES, PART_VERTEX_RANGES, IctModel, read_model, read_npz
 from .lip_bow import RISE_PER_DROP, profile
+from .mediapipe_topology import FACE_OVAL
 from .rig import JOINT_NAMES, FaceRig, JointDriver, euler_matrices, standard_drivers
 
 ASSET_NAME = "ict_head.npz"
@@ -61,12 +64,12 @@ def load_ict_rig(source: str | os.PathLike | None = None, photo: str | os.PathLi
     """The rig of the head that ships with vividtalk (``source`` None), or of a user's ICT-FaceKit checkout;
     with ``photo``, shaped like the face in it (head_fit.py)."""
     model = read_model(source, identity_modes=IDENTITY_MODES if photo else 0) if source else _builtin_model()
-    notes: dict[str, str] = {}
-    texture, view = None, None
-    if photo:
-        model, texture, notes, view = shaped_like(model, photo)
-    rig = ict_rig(model, str(source) if source else "built-in", texture, view)
-    rig.meta.update(notes)
+    name = str(source) if source else "built-in"
+    if not photo:
+        return ict_rig(model, name)
+    head = shaped_like(model, photo)
+    rig = ict_rig(head.model, name, head.texture, head.view, head.colours)
+    rig.meta.update(head.notes)
     return rig
 
 
@@ -87,10 +90,22 @@ class PhotoView:
     intrinsics: np.ndarray  # (3,) focal length in pixels, image width, image height
 
 
-def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np.ndarray, dict[str, str], PhotoView]:
-    """The head with the identity of the face in ``photo``, its skin texture from the photo, notes for the rig,
+@dataclasses.dataclass(frozen=True)
+class ShapedHead:
+    """The head shaped like the face in a photo, and what its rig takes from the photo."""
+
+    model: IctModel  # with the photo's identity; its rest is a neutral face
+    texture: np.ndarray  # the skin over ICT's two UV tiles (head_texture.py)
+    colours: np.ndarray  # (materials, 3) each part's base colour (part_colours): the photo's irises and palette
+    notes: dict[str, str]  # for the rig's meta: the photo, the fit's error, warnings
+    view: PhotoView
+
+
+def shaped_like(model: IctModel, photo: str | os.PathLike) -> ShapedHead:
+    """The head with the identity of the face in ``photo``, its skin texture and part colours from the photo,
     and the head as photographed. The photo's expression (a smile, parted lips) and pose are kept there, not in
     the rest: the rig's rest is a neutral face, and expressions are the animation's."""
+    from ..colour.palette import palette_of
     from ..io.images import load_rgb
     from .head_texture import bake_skin_texture
 
@@ -99,15 +114,16 @@ def shaped_like(model: IctModel, photo: str | os.PathLike) -> tuple[IctModel, np
     texture = bake_skin_texture(rgb, fit, view.vertices_cm, model.face_sizes, model.face_indices,
                                 model.uvs[model.face_uv_indices], model.face_materials, model.material_names,
                                 float(view.vertices_cm[model.landmarks68[[36, 45]], 1].mean()))
+    colours = part_colours(model.material_names, palette_of(rgb, landmarks.points[list(FACE_OVAL), :2]),
+                           _iris_colour(rgb, landmarks.points))
     warnings = list(landmarks.warnings)
     if fit.mean_error_percent > FIT_WARN_PERCENT:
         warnings.append(f"The head follows the face in '{photo}' only roughly (landmarks {fit.mean_error_percent:.1f} "
                         "% of the eye distance apart on average); a sharper, more frontal photo fits better.")
     notes = {"photo": str(photo), "fit_error_percent": f"{fit.mean_error_percent:.2f}",
-             "iris_rgb": ",".join(f"{c:.3f}" for c in _iris_colour(rgb, landmarks.points)),
              "texture_layout": "ICT UV tiles: face U 0..1, back of head U 1..2 (sample at U / 2)",
              "warnings": "\n".join(warnings)}
-    return shaped, texture, notes, view
+    return ShapedHead(shaped, texture, colours, notes, view)
 
 
 def head_seen_in(rgb: np.ndarray, source: str = "photo") -> FaceRig:
@@ -137,9 +153,10 @@ def _fitted(model: IctModel, rgb: np.ndarray, source: str | os.PathLike):
 
 
 def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None,
-            view: PhotoView | None = None) -> FaceRig:
+            view: PhotoView | None = None, colours: np.ndarray | None = None) -> FaceRig:
     """``texture``: the skin texture over ICT's two UV tiles (head_texture.py), or None for plain materials;
-    ``view``: the head as its photo shows it (kept as ``photo_vertices`` and the photo's camera)."""
+    ``view``: the head as its photo shows it (kept as ``photo_vertices`` and the photo's camera); ``colours``:
+    each material's base colour (``part_colours``; by default the parts' own)."""
     part_of = model.part_of_vertices()
     part_names = list(PART_VERTEX_RANGES)
     keep = ~np.isin(part_of, [i for i, n in enumerate(part_names) if n.startswith(_LEFT_OUT)])
@@ -198,6 +215,7 @@ def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None,
         uvs=model.uvs[model.face_uv_indices[corner_mask]].astype(np.float32),
         face_materials=model.face_materials[polygon_kept].astype(np.int16), texture=texture,
         material_names=list(model.material_names), landmarks=landmarks,
+        material_colours=(colours if colours is not None else part_colours(model.material_names)).astype(np.float32),
         photo_vertices=view.vertices_cm[keep] / 100.0 if view is not None else None,
         photo_pose=view.pose if view is not None else None,
         photo_intrinsics=view.intrinsics if view is not None else None,
@@ -208,9 +226,30 @@ def ict_rig(model: IctModel, source: str, texture: np.ndarray | None = None,
     return rig
 
 
-def _iris_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The irises' colour in the photo (0..1 RGB): the ring between pupil and rim of both, lids excluded by taking
-    the median."""
+PART_COLOURS = {
+    "M_Face": (0.80, 0.57, 0.47), "M_BackHead": (0.80, 0.57, 0.47), "M_GumsTongue": (0.62, 0.22, 0.22),
+    "M_Teeth": (0.90, 0.87, 0.80), "M_ScleraLeft": (0.92, 0.90, 0.88), "M_ScleraRight": (0.92, 0.90, 0.88),
+    "M_IrisLeft": (0.25, 0.16, 0.09), "M_IrisRight": (0.25, 0.16, 0.09), "M_EyeLashes": (0.03, 0.02, 0.02),
+}
+"""Each ICT-FaceKit material's base colour in full light (linear RGB, as Blender's Principled BSDF reads it)."""
+OTHER_PART_COLOUR = (0.6, 0.6, 0.6)
+IRIS_MATERIALS = ("M_IrisLeft", "M_IrisRight")
+
+
+def part_colours(names: list[str], palette: Palette = FULL_COLOUR, iris_srgb: np.ndarray | None = None) -> np.ndarray:
+    """(len(names), 3) base colours (linear RGB) of the materials ``names``: the parts' own in the colour the
+    photo holds (``palette``: a black-and-white photo's head has grey gums and teeth), and with ``iris_srgb``
+    (0..1, sRGB-encoded) the photo's irises."""
+    own = np.array([PART_COLOURS.get(n, OTHER_PART_COLOUR) for n in names], np.float64)
+    colours = srgb_to_linear(palette.apply(linear_to_srgb(own)))
+    if iris_srgb is not None:
+        colours[[n in IRIS_MATERIALS for n in names]] = srgb_to_linear(iris_srgb)
+    return colours
+
+
+def _iris_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """The irises' colour in the photo (0..1 sRGB-encoded): the ring between pupil and rim of both, lids excluded
+    by taking the median."""
     h, w = rgb.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]
     samples = []
@@ -219,7 +258,7 @@ def _iris_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         r = np.hypot(xx - points[centre, 0], yy - points[centre, 1])
         samples.append(rgb[(r > 0.45 * radius) & (r < 0.85 * radius)])
     ring = np.concatenate(samples)
-    return np.median(ring, axis=0) / 255.0 if len(ring) else np.array([0.25, 0.16, 0.09])
+    return np.median(ring, axis=0) / 255.0 if len(ring) else None
 
 
 def _arkit_shapes(model: IctModel) -> dict[str, np.ndarray]:

@@ -64,6 +64,7 @@ class FaceRig:
     meta: dict[str, str] = field(default_factory=dict)
     face_materials: np.ndarray | None = None  # (F,) index into material_names: skin, teeth, eyes, ...
     material_names: list[str] = field(default_factory=list)
+    material_colours: np.ndarray | None = None  # (M, 3) each material's base colour in full light, linear RGB
     photo_pose: np.ndarray | None = None  # (3, 4) [R | t]: rig metres -> the photo's camera (it looks down -Z)
     photo_intrinsics: np.ndarray | None = None  # (3,) focal length in pixels, image width, image height
 
@@ -125,6 +126,10 @@ class FaceRig:
                 self.face_materials.shape != self.face_sizes.shape or (len(self.face_materials) and (
                     self.face_materials.min() < 0 or self.face_materials.max() >= len(self.material_names)))):
             problems.append("face_materials must name one of material_names for every polygon")
+        if self.material_colours is not None and (
+                self.material_colours.shape != (len(self.material_names), 3)
+                or not np.all(np.isfinite(self.material_colours)) or np.any(self.material_colours < 0)):
+            problems.append("material_colours must be one non-negative RGB per material")
         if self.photo_vertices is not None and self.photo_vertices.shape != (v, 3):
             problems.append(f"photo_vertices must be ({v}, 3)")
         if (self.photo_pose is None) != (self.photo_intrinsics is None) or (self.photo_pose is not None and (
@@ -229,7 +234,8 @@ class FaceRig:
             "meta_keys": np.array(list(self.meta), dtype=str),
             "meta_values": np.array(list(self.meta.values()), dtype=str),
         }
-        for key in ("uvs", "texture", "photo_vertices", "face_materials", "photo_pose", "photo_intrinsics"):
+        for key in ("uvs", "texture", "photo_vertices", "face_materials", "material_colours", "photo_pose",
+                    "photo_intrinsics"):
             if getattr(self, key) is not None:
                 arrays[key] = getattr(self, key)
         if self.face_materials is not None:
@@ -255,6 +261,7 @@ class FaceRig:
                 face_materials=data.get("face_materials"),
                 photo_pose=data.get("photo_pose"), photo_intrinsics=data.get("photo_intrinsics"),
                 material_names=[str(s) for s in data.get("material_names", [])],
+                material_colours=data.get("material_colours"),
                 correctives={k.split(":", 1)[1]: v for k, v in data.items() if k.startswith("corrective:")},
                 landmarks={str(k): int(v) for k, v in zip(data["landmark_names"], data["landmark_vertices"],
                                                           strict=True)},

@@ -250,8 +250,9 @@ def test_the_built_in_head_is_complete_keyed_and_survives_fbx(scene, speech, tmp
     _check_with_assimp(path, tmp_path)
 
 
-def test_the_head_shaped_from_a_photo(scene, speech, shared_data):
-    """ICT with a portrait: the head takes the photographed person's face shape; a new rig, not the generic one."""
+def test_the_head_shaped_from_a_photo(scene, speech, shared_data, tmp_path):
+    """ICT with a portrait: the head takes the photographed person's face shape and colours; a new rig, not the
+    generic one. The same photo in black and white gives a head with grey gums, teeth and eyes."""
     wav, text = speech
     assert _generate(audio_path=str(wav), transcript=text, rig="ICT") == {"FINISHED"}
     (generic_arm,), (generic,) = _rig_objects()
@@ -268,6 +269,28 @@ def test_the_head_shaped_from_a_photo(scene, speech, shared_data):
     image = next(n.image for n in skin.node_tree.nodes if n.type == "TEX_IMAGE")
     assert image.packed_file is not None and tuple(image.size) == (2048, 1024)  # the photo's skin, packed
     assert not any(n.type == "TEX_IMAGE" for m in generic.data.materials for n in m.node_tree.nodes)
+
+    def base_colour(mesh, part: str) -> np.ndarray:
+        material = next(m for m in mesh.data.materials if m.name.split(".")[0].endswith(part))  # ".001": a 2nd
+        bsdf = next(n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+        return np.array(bsdf.inputs["Base Color"].default_value[:3])
+
+    for head in (generic, shaped):
+        gums = base_colour(head, "M_GumsTongue")
+        assert gums[0] - gums[2] > 0.2, gums  # red
+    grey_photo = tmp_path / "grey.png"
+    grey = bpy.data.images.load(str(photo))
+    pixels = np.array(grey.pixels[:]).reshape(-1, 4)
+    pixels[:, :3] = (pixels[:, :3] @ np.array([0.2126, 0.7152, 0.0722]))[:, None]
+    grey.pixels.foreach_set(pixels.astype(np.float32).ravel())
+    grey.filepath_raw, grey.file_format = str(grey_photo), "PNG"
+    grey.save()
+    assert _generate(audio_path=str(wav), transcript=text, rig="ICT", portrait_path=str(grey_photo)) == {"FINISHED"}
+    monochrome = next(m for m in _rig_objects()[1] if m not in (generic, shaped))
+    for part in ("M_GumsTongue", "M_Teeth", "M_IrisLeft", "M_ScleraLeft"):
+        colour = base_colour(monochrome, part)
+        assert np.ptp(colour) < 0.01, (part, colour)  # no colour in a black-and-white photo's head
+    assert np.ptp(base_colour(shaped, "M_IrisLeft")) > 0.005  # the colour photo's irises have a hue
 
 
 def _check_with_assimp(fbx, folder) -> None:
