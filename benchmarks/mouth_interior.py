@@ -2,7 +2,7 @@
 
     python -m benchmarks.mouth_interior [VIDEO ...] [--seconds 12] [--size 512] [--interior geometry|drawn]
                                         [--face-landmarker face_landmarker.task] [--face-scale 0.5]
-                                        [--portrait PHOTO ...]
+                                        [--light 1.6] [--portrait PHOTO ...]
 
 Without videos it renders real English speech from ../shared/data (with its transcript) on every portrait in
 ../shared/data/portraits (or on each ``--portrait`` given) and measures those frames; given videos (real footage
@@ -25,7 +25,9 @@ speech either. Given MediaPipe's ``face_landmarker.task`` (``--face-landmarker``
 jawOpen its blendshape model reads off every rendered frame follows the clip's (the issue's bar: r >= 0.90).
 ``--face-scale S`` renders each portrait shrunk to S of its size inside a canvas of the old size (the top 8 %
 above it, the rest its edges drawn out), so the face covers S² as many pixels: the person framed from further
-away, whose face the renderer has to upscale further to the output size.
+away, whose face the renderer has to upscale further to the output size. ``--light K`` renders each portrait with K
+times its light (in linear light, clipped at white as a camera clips): the same face photographed brighter or
+darker, whose interior should keep its brightness against the skin.
 The reference ranges are those of six real talking-head videos quoted in the issue "The video from the 3D head":
 teeth 6-55 % (median about 45 %), brightness 0.55-0.78 (the held-out bar 0.55-0.85), band 0.87-1.08 (held out:
 at least 0.85).
@@ -249,6 +251,17 @@ def smaller_face(portrait: Path, scale: float, folder: Path) -> Path:
     return path
 
 
+def relit(portrait: Path, light: float, folder: Path) -> Path:
+    """``portrait`` with ``light`` times its light (linear light, clipped at white), written into ``folder``."""
+    from inference.colour.srgb import linear_to_srgb, srgb_to_linear
+
+    image = cv2.imread(str(portrait), cv2.IMREAD_COLOR)
+    lit = np.round(linear_to_srgb(srgb_to_linear(image / 255.0) * light) * 255.0).astype(np.uint8)
+    path = folder / f"{portrait.stem}_light_x{light:g}.png"
+    cv2.imwrite(str(path), lit)
+    return path
+
+
 def render_clip(clip, portrait: Path, size: int, interior: str = "geometry") -> Iterator[np.ndarray]:
     """Every frame of a motion clip rendered on ``portrait`` (its rig built and its renderer set up now), in
     memory, in order."""
@@ -309,9 +322,13 @@ def main() -> None:
     ap.add_argument("--face-scale", type=float, default=1.0, metavar="S",
                     help="shrink each portrait to S of its size inside its canvas (the person framed from further "
                          "away: the face covers fewer pixels)")
+    ap.add_argument("--light", type=float, default=1.0, metavar="K",
+                    help="render each portrait with K times its light (linear light, clipped at white)")
     args = ap.parse_args()
     if not 0.1 <= args.face_scale <= 1.0:
         ap.error("--face-scale must lie between 0.1 and 1")
+    if not 0.1 <= args.light <= 4.0:
+        ap.error("--light must lie between 0.1 and 4")
     missing = [str(p) for p in args.portrait or [] if not p.is_file()]
     if missing:
         ap.error(f"no such photo: {', '.join(missing)}")
@@ -327,6 +344,9 @@ def main() -> None:
             if args.face_scale != 1.0:
                 portrait = smaller_face(portrait, args.face_scale, Path(tmp))
                 name += f", face x{args.face_scale:g}"
+            if args.light != 1.0:
+                portrait = relit(portrait, args.light, Path(tmp))
+                name += f", light x{args.light:g}"
             speech = rendered_frames(portrait, args.seconds, args.size, Path(tmp), args.interior)
             stats = measure(speech.frames, args.face_landmarker)
             report(name + ")", stats, speech)

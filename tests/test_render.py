@@ -482,6 +482,24 @@ def test_a_black_and_white_or_toned_photo_gets_a_mouth_in_its_own_tone():
     assert palette_of(colour, np.array([[0, 0], [511, 0], [511, 511], [0, 511]])).colourfulness == 1.0
 
 
+def test_a_brightly_lit_photo_s_mouth_is_as_bright_against_its_skin(shared_data):
+    """The 3-D interior follows the photo's exposure: the same face with 1.6x the light (in linear light, its skin
+    near white) opens on a mouth 1.6x as bright as with half the light, within the little the encoding's clipping
+    moves it. Held to the drawn interior's cap on the skin's brightness, the bright photo's was 0.69 of that."""
+    from inference.colour.srgb import LUMINANCE, linear_to_srgb, srgb_to_linear
+    from inference.rigs.portrait import build_portrait_rig
+
+    photo = cv2.cvtColor(cv2.imread(str(shared_data / "portraits" / "flux_man_0324.png")), cv2.COLOR_BGR2RGB)
+    linear = srgb_to_linear(photo / 255.0)
+    per_light = []
+    for light in (0.5, 1.6):
+        lit = np.round(linear_to_srgb(linear * light) * 255.0).astype(np.uint8)
+        rig = build_portrait_rig(lit, source=f"{light}x")
+        inside = srgb_to_linear(_mouth_interior_rgb(rig, PortraitRenderer(rig, size=256)) / 255.0) @ LUMINANCE
+        per_light.append(float(inside.mean()) / light)
+    assert 0.8 < per_light[1] / per_light[0] < 1.1, per_light
+
+
 def test_worker_processes_render_the_same_frames_in_order(rig, tmp_path):
     n = 20
     clip = _clip(n, jawOpen=np.linspace(0, 1, n))

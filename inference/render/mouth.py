@@ -46,9 +46,12 @@ class MouthPainter:
         self.ppm = px_per_mm
         self.skin = skin_rgb
         luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
-        self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))
-        # the same in linear light, where the 3-D interior is shaded
-        self.exposure = float(srgb_to_linear(self.gain * REFERENCE_SKIN_LUMA) / srgb_to_linear(REFERENCE_SKIN_LUMA))
+        self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))  # the drawn interior's sRGB colours
+        # the 3-D interior is shaded in linear light, and follows the skin's exposure up to white: held to the
+        # drawn interior's cap (skin luma 0.77), a brightly lit face's mouth came out darker against its skin
+        # than any real mouth (0.51 of it, against 0.58 on the same photo before brightening it)
+        floor = 0.5 * REFERENCE_SKIN_LUMA
+        self.exposure = float(srgb_to_linear(max(luma, floor)) / srgb_to_linear(REFERENCE_SKIN_LUMA))
         # half of the photo's colour cast (a warm painting gets warm teeth)
         self.tint = np.sqrt(np.clip(skin_rgb / max(float(skin_rgb.mean()), 1.0), 0.5, 2.0))
         self.photo_has_interior = photo_gap_mm > 1.5
