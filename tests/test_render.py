@@ -500,6 +500,31 @@ def test_a_brightly_lit_photo_s_mouth_is_as_bright_against_its_skin(shared_data)
     assert 0.8 < per_light[1] / per_light[0] < 1.1, per_light
 
 
+def test_a_dark_skinned_face_opens_on_teeth_nearly_as_white_as_its_eyes(shared_data):
+    """The interior's exposure is read off the skin, whose brightness is its colour as much as the light; the
+    eyes' whites set a floor under it. The same photo with the skin a quarter as bright (the eyes as they were)
+    opens on teeth at least half as bright as its eyes' whites. Read off the skin alone they were a third."""
+    from inference.colour.srgb import LUMINANCE, linear_to_srgb, srgb_to_linear
+    from inference.render.lighting import whites_of_the_eyes
+    from inference.rigs.portrait import build_portrait_rig
+
+    photo = cv2.cvtColor(cv2.imread(str(shared_data / "portraits" / "flux_man_0324.png")), cv2.COLOR_BGR2RGB)
+    points = detect_landmarks(photo, "photo").points[:, :2].astype(np.float64)
+    eyes = np.zeros(photo.shape[:2], np.uint8)
+    for side in ("R", "L"):
+        loop = list(mt.EYE_UPPER[side]) + list(reversed(mt.EYE_LOWER[side][1:-1]))
+        cv2.fillPoly(eyes, [np.round(points[loop]).astype(np.int32)], 1)
+    eyes = cv2.dilate(eyes, np.ones((9, 9), np.uint8)).astype(bool)
+    linear = srgb_to_linear(photo / 255.0)
+    linear[~eyes] *= 0.25
+    darker = np.round(linear_to_srgb(linear) * 255.0).astype(np.uint8)
+    rig = build_portrait_rig(darker, source="darker skin")
+    renderer = PortraitRenderer(rig, size=256)
+    whites = whites_of_the_eyes(darker, points)
+    inside = srgb_to_linear(_mouth_interior_rgb(rig, renderer) / 255.0) @ LUMINANCE
+    assert whites is not None and np.percentile(inside, 90) >= 0.5 * whites, (np.percentile(inside, 90), whites)
+
+
 def test_worker_processes_render_the_same_frames_in_order(rig, tmp_path):
     n = 20
     clip = _clip(n, jawOpen=np.linspace(0, 1, n))

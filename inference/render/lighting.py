@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..colour.srgb import srgb_to_linear
+from ..colour.srgb import LUMINANCE, srgb_to_linear
 from ..rigs import mediapipe_topology as mt
 
 TYPICAL_SKIN = np.array([0.78, 0.58, 0.48])
@@ -86,3 +86,27 @@ def light_of_photo(rgb: np.ndarray, pixels: np.ndarray, normals: np.ndarray, ski
     cast = np.median(colour[kept], axis=0) / srgb_to_linear(TYPICAL_SKIN)
     cast = np.sqrt(cast / cast.mean())
     return Light(direction, ambient, np.clip(cast / cast.mean(), *COLOUR_RANGE))
+
+
+WHITES_PERCENTILE = 90  # the lit part of the eyes' whites: lids, lashes and the eye's curve shade the rest
+MIN_WHITES_PX = 20
+
+
+def whites_of_the_eyes(rgb: np.ndarray, pixels: np.ndarray) -> float | None:
+    """How bright the whites of the eyes are in ``rgb`` (uint8), in linear luminance: the WHITES_PERCENTILE of
+    the pixels inside both eye openings and outside the irises (``pixels``: MediaPipe's 478 points). None where
+    too few are seen (closed or tiny eyes). Unlike the skin, the whites are close to one colour in everyone."""
+    h, w = rgb.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    for side in ("R", "L"):
+        loop = list(mt.EYE_UPPER[side]) + list(reversed(mt.EYE_LOWER[side][1:-1]))
+        opening = np.zeros_like(mask)
+        cv2.fillPoly(opening, [np.round(pixels[loop]).astype(np.int32)], 1)
+        centre, rim = pixels[mt.IRIS[side][0]], pixels[list(mt.IRIS[side][1:])]
+        radius = float(np.linalg.norm(rim - centre, axis=1).mean())
+        cv2.circle(opening, tuple(int(v) for v in np.round(centre)), int(np.ceil(1.1 * radius)), 0, -1)
+        mask |= cv2.erode(opening, np.ones((3, 3), np.uint8))  # the lid's own edge left out
+    if int(mask.sum()) < MIN_WHITES_PX:
+        return None
+    luminance = srgb_to_linear(rgb[mask > 0].astype(np.float64) / 255.0) @ LUMINANCE
+    return float(np.percentile(luminance, WHITES_PERCENTILE))

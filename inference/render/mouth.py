@@ -27,6 +27,12 @@ TONGUE = np.array([0.55, 0.24, 0.26])
 UPPER_TEETH = np.array([0.84, 0.80, 0.73])
 LOWER_TEETH = np.array([0.78, 0.74, 0.68])
 REFERENCE_SKIN_LUMA = 0.55
+WHITES_AT_EXPOSURE_ONE = 0.4
+"""A floor under the interior's exposure: the whites of the eyes (``lighting.whites_of_the_eyes``, linear) are at
+most this bright under the light that gives a face's skin REFERENCE_SKIN_LUMA. The four portraits here read
+0.15-0.39 at their skin's exposure (lids and lashes shade the whites; in the two photographs they are darker than
+the cheeks), so only a face whose skin is darker against its eyes than any of those takes its exposure from the
+eyes; a face with the FLUX man's eyes and a quarter of his skin's brightness takes 1.7x the skin's."""
 TOOTH_GAPS_MM = (0.0, 8.5, 14.0, 19.0)  # from the midline, on a 48 mm wide mouth
 REFERENCE_MOUTH_WIDTH_MM = 48.0
 CONTACT_SHADOW, CONTACT_SHADOW_MM = 0.3, 0.8  # the upper lip's shadow on the teeth right under it
@@ -37,10 +43,12 @@ class MouthPainter:
     """Paints the synthetic interior of one photo's mouth, frame by frame."""
 
     def __init__(self, px_per_mm: float, skin_rgb: np.ndarray, photo_gap_mm: float,
-                 interior: GeometricInterior | None = None, palette: Palette = FULL_COLOUR):
+                 interior: GeometricInterior | None = None, palette: Palette = FULL_COLOUR,
+                 whites: float | None = None):
         """``interior``: the fitted 3-D head's teeth, gums, tongue and socket (``mouth_geometry``); without it
         the interior is drawn from the rules below. ``palette``: the photo's colour (``palette``): a black-and-white
-        or toned photo gets an interior in its own tone."""
+        or toned photo gets an interior in its own tone. ``whites``: how bright the whites of the eyes are
+        (``lighting.whites_of_the_eyes``), a floor under the 3-D interior's exposure."""
         self.interior = interior
         self.palette = palette
         self.ppm = px_per_mm
@@ -52,6 +60,10 @@ class MouthPainter:
         # than any real mouth (0.51 of it, against 0.58 on the same photo before brightening it)
         floor = 0.5 * REFERENCE_SKIN_LUMA
         self.exposure = float(srgb_to_linear(max(luma, floor)) / srgb_to_linear(REFERENCE_SKIN_LUMA))
+        # the skin's brightness is its colour as much as the light: a dark-skinned face would otherwise open on
+        # grey teeth, darker than its own eyes' whites. The whites say how much light there is
+        if whites is not None:
+            self.exposure = max(self.exposure, whites / WHITES_AT_EXPOSURE_ONE)
         # half of the photo's colour cast (a warm painting gets warm teeth)
         self.tint = np.sqrt(np.clip(skin_rgb / max(float(skin_rgb.mean()), 1.0), 0.5, 2.0))
         self.photo_has_interior = photo_gap_mm > 1.5

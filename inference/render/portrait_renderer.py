@@ -27,7 +27,7 @@ from .eyelids import EyelidPainter
 from .face_edge import face_edge_of
 from .framing import Framing
 from .layers import BackgroundLayers
-from .lighting import Light, light_of_photo, skin_points
+from .lighting import Light, light_of_photo, skin_points, whites_of_the_eyes
 from .mouth import MouthPainter
 from .mouth_geometry import INCISOR_SHOW_MM, GeometricInterior
 from .photo_teeth import upper_teeth_edge
@@ -105,7 +105,8 @@ class PortraitRenderer:
         self.warp.face_edge = face_edge_of(self.source[m:m + size, m:m + size], self.src_px, self.warp.skin,
                                            self.turned_skin.hops, skin, size)
         self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted,
-                                  palette_of(self.source, self.src_px[list(mt.FACE_OVAL)] + m))
+                                  palette_of(self.source, self.src_px[list(mt.FACE_OVAL)] + m),
+                                  whites_of_the_eyes(rig.texture, _texture_pixels(rig)[0]))  # at full size
         self.lids = EyelidPainter(self.source, self.src_px, ppm_out, m, self.light)
         self.remapper: Remapper = make_remapper(device, self.source)
         self.layers = None
@@ -254,11 +255,16 @@ def framed_photo(rig: FaceRig, size: int) -> tuple[Framing, np.ndarray]:
     """The square crop around the portrait rig's face for ``size`` output pixels, and the photo within it (with
     the framing's margin)."""
     photo = rig.texture
-    w0 = int(rig.meta["image_width"])
-    ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / w0  # at the texture's size
-    texture_rig_px = _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm)
+    texture_rig_px, ppm = _texture_pixels(rig)
     framing = Framing.around_face(texture_rig_px, (photo.shape[1], photo.shape[0]), ppm, size)
     return framing, framing.source_image(photo)
+
+
+def _texture_pixels(rig: FaceRig) -> tuple[np.ndarray, float]:
+    """Where the portrait rig's points are in its photo (the rig's texture, V x 2 pixels), and its pixels per mm."""
+    photo = rig.texture
+    ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / int(rig.meta["image_width"])
+    return _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm), ppm
 
 
 def person_matte(rig: FaceRig, size: int) -> np.ndarray | None:
