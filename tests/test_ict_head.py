@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -63,6 +64,10 @@ def test_each_part_carries_its_colour_in_the_colour_a_photo_holds(head, tmp_path
     assert np.allclose(iris, 0.133, atol=0.002)  # sRGB 0.4 in linear light, as Blender's colours are
     head.save(tmp_path / "head.npz")
     assert np.array_equal(FaceRig.load(tmp_path / "head.npz").material_colours, head.material_colours)
+    damaged = dataclasses.replace(head, material_colours=np.full_like(head.material_colours, np.nan))
+    damaged.save(tmp_path / "damaged.npz")
+    with pytest.raises(InputError, match="material_colours"):
+        FaceRig.load(tmp_path / "damaged.npz")
 
 
 def test_jaw_open_parts_the_incisors_20_to_30_mm_with_the_lower_teeth_on_the_jaw(head):
