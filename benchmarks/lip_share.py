@@ -12,6 +12,8 @@ the gap the upper lip makes by rising, and the lower lip by falling. Real speake
 upper lip by about a sixth of the gap, its outer edge (0) by about a ninth, and its sides (the inner edge two thirds
 of the way to the corners, 80 and 310) not at all (rigs/lip_bow.py); a lip sync in which only the jaw moves shows
 the upper teeth at one height whatever the opening, and one that lifts the whole upper lip reads as a raised lip.
+The lower lip's sides (its inner edge three fifths of the way to the corners, 88 and 318) drop about 0.73 as far as
+its middle: a jaw that drops the whole lip alike opens the mouth into a box.
 Also printed: the 95th percentile of the gap, how wide the mouth opens at its widest, and how narrow and how wide
 the mouth gets (the 5th and 95th percentiles of the corners' distance, 61 to 291, over its median): rounded vowels
 narrow it, spread ones widen it. Real speakers' narrowest is about 0.95 of their usual width in connected speech; a
@@ -29,6 +31,7 @@ from benchmarks.mouth_interior import EYE_OUTER, SHARED, face_mesh_points, video
 
 UPPER_INNER, LOWER_INNER, UNDER_NOSE = 13, 14, 2
 UPPER_OUTER, UPPER_SIDES = 0, (80, 310)
+LOWER_SIDES = (88, 318)
 MOUTH_CORNERS = (61, 291)
 
 
@@ -48,16 +51,17 @@ def lip_travel(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lower - upper, upper, lower
 
 
-def shares(points: np.ndarray) -> tuple[float, float, float, float, float]:
+def shares(points: np.ndarray) -> tuple[float, float, float, float, float, float]:
     """The share of the opening (slopes of their travel against the gap) the upper lip's middle makes by rising and
-    the lower lip's by falling (they add up to 1), the upper lip's outer edge and its sides by rising, and the gap's
-    95th percentile."""
+    the lower lip's by falling (they add up to 1), the upper lip's outer edge and its sides by rising, the lower
+    lip's sides' drop over its middle's, and the gap's 95th percentile."""
     gap, upper, lower = lip_travel(points)
     rise = np.polyfit(gap, -upper, 1)[0]
     fall = np.polyfit(gap, lower, 1)[0]
     outer = np.polyfit(gap, -below_nose(points, UPPER_OUTER), 1)[0]
     sides = np.polyfit(gap, -below_nose(points, UPPER_SIDES), 1)[0]
-    return float(rise), float(fall), float(outer), float(sides), float(np.percentile(gap, 95))
+    lower_sides = np.polyfit(gap, below_nose(points, LOWER_SIDES), 1)[0] / fall
+    return float(rise), float(fall), float(outer), float(sides), float(lower_sides), float(np.percentile(gap, 95))
 
 
 def width_range(points: np.ndarray) -> tuple[float, float]:
@@ -94,8 +98,8 @@ def main() -> int:
         print(f"needs the GRID clips in {SHARED}/video", file=sys.stderr)
         return 2
     print(f"{'clip':8s}  {'upper lip share':>17s}  {'lower lip share':>17s}  {'outer edge':>17s}  "
-          f"{'sides':>17s}  {'gap p95':>15s}  {'width p5':>15s}  {'width p95':>15s}")
-    print(f"{'':8s}" + f"  {'real':>8s} {'ours':>8s}" * 4 + f"  {'real':>7s} {'ours':>7s}" * 3)
+          f"{'sides':>17s}  {'lower sides':>17s}  {'gap p95':>15s}  {'width p5':>15s}  {'width p95':>15s}")
+    print(f"{'':8s}" + f"  {'real':>8s} {'ours':>8s}" * 5 + f"  {'real':>7s} {'ours':>7s}" * 3)
     table = []
     for video in videos:
         tracked = tracked_points(video)
@@ -109,7 +113,7 @@ def main() -> int:
 
 
 def _pair(real: float, ours: float, column: int) -> str:
-    return f"  {real:8.3f} {ours:8.3f}" if column < 4 else f"  {real:7.3f} {ours:7.3f}"
+    return f"  {real:8.3f} {ours:8.3f}" if column < 5 else f"  {real:7.3f} {ours:7.3f}"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""How the upper lip moves as the jaw opens, measured on real speakers, for every head rig vividtalk builds.
+"""How the lips move as the jaw opens, measured on real speakers, for every head rig vividtalk builds.
 
 Tracked on the five GRID speakers (MediaPipe's face mesh, against the point under the nose, which the jaw does
 not move; ``python -m benchmarks.lip_share``), the middle of the upper lip's inner edge rises by 17 % of the
@@ -14,6 +14,10 @@ The jaw opening carries this motion, not ARKit's mouthUpperUp. MediaPipe's FaceL
 real faces with ARKit's channels, reads those speakers' open mouths as jawOpen with mouthUpperUp 0.00-0.04; a
 whole upper lip lifted out to the corners (what mouthUpperUp does) it read as a raised lip rather than a wider
 jaw, and on a photo with parted lips its jawOpen stopped rising at 0.39.
+
+The lower lip does not drop alike across the mouth either: its sides drop less the nearer they are to a corner,
+so the opening is a lens, not a box (``DROP_SHARE``). A jaw that drops the whole lower lip alike left tall sides
+in which the lower canines and premolars stood as bright columns, the more so on a turned head.
 """
 
 from __future__ import annotations
@@ -36,3 +40,17 @@ def profile(u: np.ndarray, edge: str) -> np.ndarray:
 def lip_rise(u: np.ndarray, edge: str, lip_drop_mm: float) -> np.ndarray:
     """How far (mm) the upper lip's ``edge`` rises at ``u`` while the jaw drops the lower lip by ``lip_drop_mm``."""
     return RISE_PER_DROP[edge] * lip_drop_mm * profile(u, edge)
+
+
+DROP_SHARE = {"inner": (0.88, 2.5), "outer": (0.69, 3.0)}
+"""How far the lower lip's inner and outer edge drop across the mouth, as a share of the middle's drop: 1 - a u^p
+at u (0 in the middle, 1 at the outer mouth corners). Tracked on the five GRID speakers against the point under the
+nose (``python -m benchmarks.lip_share``): the inner edge drops 0.97, 0.88, 0.73, 0.57 and 0.33 as far as its
+middle at u = 0.25, 0.46, 0.63, 0.75 and 0.90 (every speaker's sides less than the middle's), the outer edge 0.96,
+0.85, 0.69, 0.51 and 0.31 at u = 0.32, 0.59, 0.79, 0.91 and 1."""
+
+
+def drop_share(u: np.ndarray, edge: str) -> np.ndarray:
+    """The share of the middle's drop the lower lip's ``edge`` ("inner" or "outer") makes at ``u``."""
+    a, p = DROP_SHARE[edge]
+    return np.clip(1.0 - a * np.abs(np.asarray(u, np.float64)) ** p, 0.0, 1.0)

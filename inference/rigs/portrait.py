@@ -47,7 +47,8 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
     lip_drop = _rotate_x(lip, theta) - lip
     lip_start = theta * np.array([0.0, -lip[2], lip[1]])  # the lower lip's motion per jawOpen as the jaw starts
 
-    shapes = author_shapes(frame, lip_drop, lip_start)
+    jaw_drop = _rotate_x(head_pts - jaw_pivot, theta) - (head_pts - jaw_pivot)  # each point, were it on the jaw
+    shapes = author_shapes(frame, lip_drop, lip_start, jaw_drop)
     names = sorted(shapes)
     deltas = np.stack([shapes[n] @ axes.T for n in names]).astype(np.float32) / 1000.0
 
@@ -127,8 +128,9 @@ def _joint_pivots(p: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _rotate_x(v: np.ndarray, theta: float) -> np.ndarray:
+    """Points (..., 3) turned by ``theta`` about the x axis."""
     c, s = np.cos(theta), np.sin(theta)
-    return np.array([v[0], c * v[1] - s * v[2], s * v[1] + c * v[2]])
+    return np.stack([v[..., 0], c * v[..., 1] - s * v[..., 2], s * v[..., 1] + c * v[..., 2]], axis=-1)
 
 
 def _texture(rgb: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from ..geometry.mesh_graph import edge_graph
 from ..geometry.raster import signed_areas
 from . import mediapipe_topology as mt
-from .lip_bow import lip_rise
+from .lip_bow import drop_share, lip_rise
 
 UNFOLD_STEPS = 50  # smoothing passes at most
 
@@ -121,6 +121,20 @@ def upper_lip_bow(f: HeadFrame, lip_drop_mm: float) -> np.ndarray:
     return (amount * (1.0 - f.jaw_weight))[:, None] * np.array([0.0, 1.0, 0.0])
 
 
+def lower_lip_taper(f: HeadFrame, lip_drop_mm: float, jaw_drop: np.ndarray) -> np.ndarray:
+    """What jawOpen takes back from the lower lip's sides (head-frame mm) while the jaw drops its middle by
+    ``lip_drop_mm`` and every point hanging on it by ``jaw_drop`` (478, 3): the jaw drops the whole lip nearly
+    alike, real speakers' sides less (``lip_bow.drop_share``); the skin under the lip follows over BOW_SKIN_MM."""
+    corners = f.points[[mt.MOUTH_CORNERS["R"][0], mt.MOUTH_CORNERS["L"][0]]]
+    half_width = max(float(abs(corners[1, 0] - corners[0, 0])) / 2.0, 1.0)
+    u = np.abs(f.points[:, 0] - corners[:, 0].mean()) / half_width
+    inner = f.bump(mt.LIP_LOWER_INNER, BOW_INNER_REACH_MM)
+    share = drop_share(u, "outer") * (1.0 - inner) + drop_share(u, "inner") * inner
+    near = f.bump(LOWER_LIP, BOW_SKIN_MM)
+    lift = np.clip(-jaw_drop[:, 1] * f.jaw_weight - lip_drop_mm * share, 0.0, None) * near
+    return lift[:, None] * np.array([0.0, 1.0, 0.0])
+
+
 def _lid_motion(f: HeadFrame, s: str, upper_frac: float, lower_frac: float, spread: float) -> np.ndarray:
     """Move the upper lid down by ``upper_frac`` of the local lid gap and the lower lid up by ``lower_frac``
     (negative values open); skin near each lid follows with a Gaussian falloff of ``spread`` mm."""
@@ -162,17 +176,20 @@ def _sided(builder: Callable[[str, float], np.ndarray]) -> dict[str, Callable[[H
     return {"Left": lambda f, b=builder: b(f, "L", 1.0), "Right": lambda f, b=builder: b(f, "R", -1.0)}
 
 
-def author_shapes(f: HeadFrame, jaw_lip_drop: np.ndarray, jaw_lip_start: np.ndarray) -> dict[str, np.ndarray]:
+def author_shapes(f: HeadFrame, jaw_lip_drop: np.ndarray, jaw_lip_start: np.ndarray,
+                  jaw_drop: np.ndarray) -> dict[str, np.ndarray]:
     """All shapes in head-frame millimetres; ``jaw_lip_drop`` is the lower lip's motion at jawOpen = 1,
     ``jaw_lip_start`` its motion per unit of jawOpen as the jaw starts to open (its direction along the jaw's arc
-    where the lips seal in speech, at jawOpen 0.03-0.3)."""
+    where the lips seal in speech, at jawOpen 0.03-0.3), ``jaw_drop`` every point's motion at jawOpen = 1 were it
+    wholly on the jaw."""
     lower, upper = f.jaw_weight, 1.0 - f.jaw_weight
     corner = {"L": (mt.MOUTH_CORNERS["L"]), "R": mt.MOUTH_CORNERS["R"]}
-    bow = upper_lip_bow(f, float(-jaw_lip_drop[1]))  # the upper lip's rise as the jaw opens
+    # as the jaw opens the upper lip's middle rises and the lower lip's sides drop less than its middle
+    lips = upper_lip_bow(f, float(-jaw_lip_drop[1])) + lower_lip_taper(f, float(-jaw_lip_drop[1]), jaw_drop)
     shapes: dict[str, np.ndarray] = {
-        "jawOpen": bow,
+        "jawOpen": lips,
         # lips meet while the jaw stays open: the lower lip travels back up most of the way, the upper one down
-        "mouthClose": _handle(f, LOWER_LIP, 7, -jaw_lip_start, lower) - bow,
+        "mouthClose": _handle(f, LOWER_LIP, 7, -jaw_lip_start, lower) - lips,
         "mouthFunnel": _towards_mouth_centre(f, LIPS, 7, -0.22, 0.25, 5.0),
         "mouthPucker": _towards_mouth_centre(f, LIPS, 9, -0.3, -0.25, 8.0),
         "mouthRollLower": _handle(f, LOWER_LIP, 5, (0, 5.0, -6.0), lower),
