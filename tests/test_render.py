@@ -512,8 +512,7 @@ def test_a_dark_skinned_face_opens_on_teeth_nearly_as_white_as_its_eyes(shared_d
     points = detect_landmarks(photo, "photo").points[:, :2].astype(np.float64)
     eyes = np.zeros(photo.shape[:2], np.uint8)
     for side in ("R", "L"):
-        loop = list(mt.EYE_UPPER[side]) + list(reversed(mt.EYE_LOWER[side][1:-1]))
-        cv2.fillPoly(eyes, [np.round(points[loop]).astype(np.int32)], 1)
+        cv2.fillPoly(eyes, [np.round(points[list(mt.EYE_LOOP[side])]).astype(np.int32)], 1)
     eyes = cv2.dilate(eyes, np.ones((9, 9), np.uint8)).astype(bool)
     linear = srgb_to_linear(photo / 255.0)
     linear[~eyes] *= 0.25

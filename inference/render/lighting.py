@@ -99,9 +99,8 @@ def whites_of_the_eyes(rgb: np.ndarray, pixels: np.ndarray) -> float | None:
     h, w = rgb.shape[:2]
     mask = np.zeros((h, w), np.uint8)
     for side in ("R", "L"):
-        loop = list(mt.EYE_UPPER[side]) + list(reversed(mt.EYE_LOWER[side][1:-1]))
         opening = np.zeros_like(mask)
-        cv2.fillPoly(opening, [np.round(pixels[loop]).astype(np.int32)], 1)
+        cv2.fillPoly(opening, [np.round(pixels[list(mt.EYE_LOOP[side])]).astype(np.int32)], 1)
         centre, rim = pixels[mt.IRIS[side][0]], pixels[list(mt.IRIS[side][1:])]
         radius = float(np.linalg.norm(rim - centre, axis=1).mean())
         cv2.circle(opening, tuple(int(v) for v in np.round(centre)), int(np.ceil(1.1 * radius)), 0, -1)

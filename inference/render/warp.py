@@ -136,7 +136,7 @@ class PortraitWarp:
         self.mouth_loop = np.array(mt.INNER_MOUTH_LOOP)
         self.eye_layers = {}  # side -> the photo's eye opening, grown a little (behind the lids)
         for s in ("R", "L"):
-            loop = self.src[list(mt.EYE_UPPER[s]) + list(reversed(mt.EYE_LOWER[s][1:-1]))]
+            loop = self.src[list(mt.EYE_LOOP[s])]
             centre = loop.mean(0)
             self.eye_layers[s] = centre + EYE_LAYER_GROWTH * (loop - centre)
         self.face_edge: FaceEdge | None = None

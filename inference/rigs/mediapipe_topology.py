@@ -25,6 +25,8 @@ INNER_MOUTH_LOOP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 
 
 EYE_UPPER = {"R": (33, 246, 161, 160, 159, 158, 157, 173, 133), "L": (263, 466, 388, 387, 386, 385, 384, 398, 362)}
 EYE_LOWER = {"R": (33, 7, 163, 144, 145, 153, 154, 155, 133), "L": (263, 249, 390, 373, 374, 380, 381, 382, 362)}
+EYE_LOOP = {s: EYE_UPPER[s] + tuple(reversed(EYE_LOWER[s][1:-1])) for s in ("R", "L")}
+"""Each eye opening's outline, once round: the upper lid corner to corner, then the lower lid back."""
 EYE_LID_CENTRE = {"R": (159, 145), "L": (386, 374)}  # upper, lower: the lid gap
 IRIS = {"R": (468, 469, 470, 471, 472), "L": (473, 474, 475, 476, 477)}  # centre first
 BROW = {"R": (70, 63, 105, 66, 107, 46, 53, 52, 65, 55), "L": (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)}
@@ -80,7 +82,7 @@ def eye_fans() -> np.ndarray:
     """Triangles closing each eye opening around its iris centre, so the photo's eyes stay on the mesh."""
     fans = []
     for side in ("R", "L"):
-        loop = list(EYE_UPPER[side]) + list(reversed(EYE_LOWER[side][1:-1]))
+        loop = list(EYE_LOOP[side])
         centre = IRIS[side][0]
         fans += [(a, b, centre) for a, b in itertools.pairwise([*loop, loop[0]])]
     return np.array(fans, dtype=np.int64)
