@@ -52,6 +52,7 @@ import cv2
 import numpy as np
 import soundfile as sf
 
+from inference.colour.srgb import LUMA
 from inference.io.quiet import native_stderr_silenced
 from inference.rigs import mediapipe_topology as mt
 
@@ -87,7 +88,7 @@ class InteriorStats:
 
 def luma_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = rgb.astype(np.float32) / 255.0
-    luma = x @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = x @ LUMA.astype(np.float32)
     return luma, x.max(axis=2) - x.min(axis=2)
 
 

@@ -6,6 +6,8 @@ import numpy as np
 
 LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 """Weights of linear-light R, G, B in luminance (sRGB's primaries, ITU-R BT.709)."""
+LUMA = np.array([0.299, 0.587, 0.114])
+"""Weights of R, G, B in luma as video and JPEG weigh them (ITU-R BT.601): a quick brightness of stored values."""
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..colour.srgb import LUMINANCE, srgb_to_linear
+from ..colour.srgb import LUMA, LUMINANCE, srgb_to_linear
 from ..rigs import mediapipe_topology as mt
 
 TYPICAL_SKIN = np.array([0.78, 0.58, 0.48])
@@ -68,7 +68,7 @@ def light_of_photo(rgb: np.ndarray, pixels: np.ndarray, normals: np.ndarray, ski
     if inside.sum() < 30:
         return FRONT_LIGHT
     colour = blurred[xy[inside, 1], xy[inside, 0]]
-    luma = colour @ np.array([0.299, 0.587, 0.114])
+    luma = colour @ LUMA
     design = np.column_stack([np.ones(inside.sum()), normals[skin[inside]]])
     kept = np.ones(len(luma), bool)
     for _ in range(2):  # fit, then again without the points the light model explains worst (cast shadows)

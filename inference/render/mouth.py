@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..colour.palette import FULL_COLOUR, Palette
-from ..colour.srgb import linear_to_srgb, srgb_to_linear
+from ..colour.srgb import LUMA, linear_to_srgb, srgb_to_linear
 from .framing import box_around, height_along
 from .mouth_geometry import GeometricInterior
 from .photo_teeth import teeth_likeness
@@ -53,7 +53,7 @@ class MouthPainter:
         self.palette = palette
         self.ppm = px_per_mm
         self.skin = skin_rgb
-        luma = float(skin_rgb @ np.array([0.299, 0.587, 0.114])) / 255.0
+        luma = float(skin_rgb @ LUMA) / 255.0
         self.gain = float(np.clip(luma / REFERENCE_SKIN_LUMA, 0.5, 1.4))  # the drawn interior's sRGB colours
         # the 3-D interior is shaded in linear light, and follows the skin's exposure up to white: held to the
         # drawn interior's cap (skin luma 0.77), a brightly lit face's mouth came out darker against its skin

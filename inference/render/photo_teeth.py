@@ -12,7 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-LUMA = np.array([0.299, 0.587, 0.114])
+from ..colour.srgb import LUMA
+
 TEETH_LUMA = (0.55, 0.8)  # of the skin's luminance: not teeth below the first, surely teeth above the second
 TEETH_CHROMA = (0.7, 0.4)  # of the skin's chroma: not teeth above the first, surely below the second
 MIDLINE_HALF_WIDTH_MM = 3.0  # columns either side of the lips' midpoint read for the incisors' edge (both central ones)
