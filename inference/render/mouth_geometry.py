@@ -25,6 +25,7 @@ from ..geometry.normals import vertex_normals
 from ..geometry.pinhole import project
 from ..geometry.raster import cover, one_per_pixel, signed_areas
 from ..geometry.rigid import kabsch
+from ..rigs.mediapipe_topology import LOWER_LIP_MIDDLE, UPPER_LIP_MIDDLE
 from ..rigs.rig import FaceRig
 from .lighting import FRONT_LIGHT, Light
 
@@ -59,7 +60,6 @@ CROWN_SHARE = 0.45  # of a tooth's height, the crown (crown to root: 10.5 to 13 
 VISIBLE_DEPTH_MM = 40.0  # farther back (the socket's walls, the throat) is as dark as the cavity: not drawn
 VISIBLE_TEETH_DEPTH_MM = 28.0  # the molars behind the premolars: the cheeks hide them (the buccal corridor)
 SUPERSAMPLE = 2  # samples per output pixel along each axis
-UPPER_LIP_MIDDLE, LOWER_LIP_MIDDLE = 13, 14  # MediaPipe's (and the portrait rig's) middles of the inner lips
 
 
 @dataclass(frozen=True)

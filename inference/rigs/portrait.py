@@ -44,11 +44,10 @@ def build_portrait_rig(rgb: np.ndarray, landmarks: FaceLandmarks | None = None, 
     lip = head_pts[14] - jaw_pivot
     radius = float(np.hypot(lip[1], lip[2]))
     theta = 2 * np.arcsin(min(0.95, JAW_LIP_TRAVEL_MM / (2 * radius)))
-    lip_drop = _rotate_x(lip, theta) - lip
     lip_start = theta * np.array([0.0, -lip[2], lip[1]])  # the lower lip's motion per jawOpen as the jaw starts
 
     jaw_drop = _rotate_x(head_pts - jaw_pivot, theta) - (head_pts - jaw_pivot)  # each point, were it on the jaw
-    shapes = author_shapes(frame, lip_drop, lip_start, jaw_drop)
+    shapes = author_shapes(frame, lip_start, jaw_drop)
     names = sorted(shapes)
     deltas = np.stack([shapes[n] @ axes.T for n in names]).astype(np.float32) / 1000.0
 

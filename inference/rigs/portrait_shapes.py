@@ -108,13 +108,18 @@ BOW_INNER_REACH_MM = 2.5  # the inner edge's rise fades into the outer edge's ov
 BOW_SKIN_MM = 6.0  # above the lip the rise fades over this distance (the point under the nose stays)
 
 
+def _across_the_mouth(f: HeadFrame, corner: int) -> np.ndarray:
+    """Every point's distance from the mouth's middle, across it, over the distance to a corner: 0 in the middle,
+    1 at the corners (``corner``: 0 the outer ones, 1 the inner ones of ``MOUTH_CORNERS``)."""
+    corners = f.points[[mt.MOUTH_CORNERS["R"][corner], mt.MOUTH_CORNERS["L"][corner]]]
+    half_width = max(float(abs(corners[1, 0] - corners[0, 0])) / 2.0, 1.0)
+    return np.abs(f.points[:, 0] - corners[:, 0].mean()) / half_width
+
+
 def upper_lip_bow(f: HeadFrame, lip_drop_mm: float) -> np.ndarray:
     """The upper lip's motion (head-frame mm) while the jaw drops the lower lip by ``lip_drop_mm`` (``lip_bow``):
     the inner edge's rise on the inner lip, the outer edge's on the rest of the lip and fading into the skin above."""
-    corners = f.points[[mt.MOUTH_CORNERS["R"][1], mt.MOUTH_CORNERS["L"][1]]]
-    half_width = max(float(abs(corners[1, 0] - corners[0, 0])) / 2.0, 1.0)
-    u = np.abs(f.points[:, 0] - corners[:, 0].mean()) / half_width
-
+    u = _across_the_mouth(f, 1)
     inner = f.bump(mt.LIP_UPPER_INNER, BOW_INNER_REACH_MM)
     amount = (lip_rise(u, "outer", lip_drop_mm) * f.bump(mt.LIP_UPPER_OUTER, BOW_SKIN_MM) * (1.0 - inner)
               + lip_rise(u, "inner", lip_drop_mm) * inner)
@@ -125,9 +130,7 @@ def lower_lip_taper(f: HeadFrame, lip_drop_mm: float, jaw_drop: np.ndarray) -> n
     """What jawOpen takes back from the lower lip's sides (head-frame mm) while the jaw drops its middle by
     ``lip_drop_mm`` and every point hanging on it by ``jaw_drop`` (478, 3): the jaw drops the whole lip nearly
     alike, real speakers' sides less (``lip_bow.drop_share``); the skin under the lip follows over BOW_SKIN_MM."""
-    corners = f.points[[mt.MOUTH_CORNERS["R"][0], mt.MOUTH_CORNERS["L"][0]]]
-    half_width = max(float(abs(corners[1, 0] - corners[0, 0])) / 2.0, 1.0)
-    u = np.abs(f.points[:, 0] - corners[:, 0].mean()) / half_width
+    u = _across_the_mouth(f, 0)
     inner = f.bump(mt.LIP_LOWER_INNER, BOW_INNER_REACH_MM)
     share = drop_share(u, "outer") * (1.0 - inner) + drop_share(u, "inner") * inner
     near = f.bump(LOWER_LIP, BOW_SKIN_MM)
@@ -176,16 +179,15 @@ def _sided(builder: Callable[[str, float], np.ndarray]) -> dict[str, Callable[[H
     return {"Left": lambda f, b=builder: b(f, "L", 1.0), "Right": lambda f, b=builder: b(f, "R", -1.0)}
 
 
-def author_shapes(f: HeadFrame, jaw_lip_drop: np.ndarray, jaw_lip_start: np.ndarray,
-                  jaw_drop: np.ndarray) -> dict[str, np.ndarray]:
-    """All shapes in head-frame millimetres; ``jaw_lip_drop`` is the lower lip's motion at jawOpen = 1,
-    ``jaw_lip_start`` its motion per unit of jawOpen as the jaw starts to open (its direction along the jaw's arc
-    where the lips seal in speech, at jawOpen 0.03-0.3), ``jaw_drop`` every point's motion at jawOpen = 1 were it
-    wholly on the jaw."""
+def author_shapes(f: HeadFrame, jaw_lip_start: np.ndarray, jaw_drop: np.ndarray) -> dict[str, np.ndarray]:
+    """All shapes in head-frame millimetres; ``jaw_lip_start`` is the lower lip's motion per unit of jawOpen as the
+    jaw starts to open (its direction along the jaw's arc where the lips seal in speech, at jawOpen 0.03-0.3),
+    ``jaw_drop`` every point's motion at jawOpen = 1 were it wholly on the jaw."""
+    lip_drop_mm = float(-jaw_drop[mt.LOWER_LIP_MIDDLE, 1])  # how far the jaw drops the lower lip's middle
     lower, upper = f.jaw_weight, 1.0 - f.jaw_weight
     corner = {"L": (mt.MOUTH_CORNERS["L"]), "R": mt.MOUTH_CORNERS["R"]}
     # as the jaw opens the upper lip's middle rises and the lower lip's sides drop less than its middle
-    lips = upper_lip_bow(f, float(-jaw_lip_drop[1])) + lower_lip_taper(f, float(-jaw_lip_drop[1]), jaw_drop)
+    lips = upper_lip_bow(f, lip_drop_mm) + lower_lip_taper(f, lip_drop_mm, jaw_drop)
     shapes: dict[str, np.ndarray] = {
         "jawOpen": lips,
         # lips meet while the jaw stays open: the lower lip travels back up most of the way, the upper one down
