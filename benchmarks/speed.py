@@ -28,6 +28,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def english_speech(seconds: float) -> tuple[np.ndarray, str]:
     files = sorted((SHARED / "speech/en").glob("librivox_*.wav")) + sorted((SHARED / "speech/en").glob("ljspeech*.wav"))
+    if not files:  # without this the loop below never ends
+        raise SystemExit(f"needs the English recordings of the shared test corpus in {SHARED / 'speech/en'}")
     audio, text = [], []
     total = 0.0
     while total < seconds:

@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     motion.add_argument("--motion", help="motion clip (.json) from 'vividtalk animate'")
     motion.add_argument("--meshes", help="per-frame portrait-rig meshes (.npz, written by the Blender add-on)")
     p.add_argument("--audio", help="voice to mux into the video (default: the motion clip's own audio)")
-    p.add_argument("--device", default="cpu", help="cpu (OpenCV) or cuda (PyTorch grid_sample on a GPU)")
+    p.add_argument("--device", default="cpu", help="cpu (OpenCV, the frames spread over the cores; the fast path) "
+                   "or cuda (PyTorch grid_sample on a GPU; measured slower, docs/render.md)")
     add_options(p, "render_options")
     p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv), or a folder for PNGs")
     add_progress(p)

@@ -77,7 +77,7 @@ def force_align(log_probs: np.ndarray, tokens: list[int], blank: int) -> list[To
     s = end
     for t in range(n_frames - 1, -1, -1):
         path[t] = s
-        s -= back[t, s]
+        s -= int(back[t, s])  # a Python int: under NumPy 2 an int8 operand keeps the result int8
     spans: list[TokenSpan] = []
     for k in range(n):
         frames = np.flatnonzero(path == 2 * k + 1)

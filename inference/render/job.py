@@ -16,6 +16,9 @@ from .portrait_renderer import fitted_head, person_matte, require_portrait
 from .video_out import check_output, open_sink
 
 MIN_SIZE, MAX_SIZE = 64, 2048
+GPU_SLOWER = ("--device cuda samples the photo on the GPU, but each frame's warp is built on the CPU, in one process: "
+              "measured slower than the default --device cpu, which spreads the frames over the CPU's cores (a "
+              "minute at 512² took 34.8 s against 6.4 s on a 16-core machine with an H200; see docs/render.md).")
 
 
 @dataclass
@@ -67,6 +70,8 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
                 interior = "drawn"
         pool.start(rig, device=device, layered=layered, interior=interior, head=head,
                    matte=person_matte(rig, size))
+        if device != "cpu":  # said once the device is known to work
+            progress.warn(GPU_SLOWER)
         sink = open_sink(output, size, frames.fps, frames.n_frames, audio)
         try:
             for done, encoded in enumerate(pool.frames(frames.chunks(), sink.encode), 1):
