@@ -72,6 +72,7 @@ class Prepared:
 
 
 def first_frames(frames: MeshFrames, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` frames' vertices and lip seals (the rig evaluated once, chunk by chunk)."""
     chunks = list(frames.chunks())
     return np.concatenate([v for v, _ in chunks])[:n], np.concatenate([s for _, s in chunks])[:n]
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from benchmarks.render_devices import first_frames
 from benchmarks.speed import english_speech
 from inference.motion.clip import MotionClip
 from inference.pipeline import AnimateOptions, animate
@@ -51,7 +52,7 @@ def speech_clip(seconds: float, folder: Path) -> MotionClip:
 def render_only(clip: MotionClip, size: int, n: int, device: str, mouth: str) -> float:
     rig = default_portrait_rig()
     renderer = PortraitRenderer(rig, size=size, device=device, interior=mouth)
-    verts, seal = _first_frames(clip, rig, n)
+    verts, seal = first_frames(frames_from_clip(clip, rig), n)
     renderer.render(verts[0], seal[0])  # warm-up
     started = time.perf_counter()
     for v, s in zip(verts, seal, strict=True):
@@ -63,18 +64,13 @@ def render_only_pool(clip: MotionClip, size: int, n: int, workers: int, mouth: s
     """Frames per second of the worker pool ``vividtalk render`` uses (frames back in order, not encoded),
     counted from the first frame out, so the workers' start-up is not in it."""
     rig = default_portrait_rig()
-    verts, seal = _first_frames(clip, rig, n)
+    verts, seal = first_frames(frames_from_clip(clip, rig), n)
     with FramePool(size, workers).start(rig, interior=mouth) as pool:
         frames = pool.frames([(verts, seal)])
         next(frames)
         started = time.perf_counter()
         count = sum(1 for _ in frames)
     return count / (time.perf_counter() - started)
-
-
-def _first_frames(clip: MotionClip, rig, n: int) -> tuple[np.ndarray, np.ndarray]:
-    chunks = list(frames_from_clip(clip, rig).chunks())  # the rig evaluated once
-    return np.concatenate([v for v, _ in chunks])[:n], np.concatenate([s for _, s in chunks])[:n]
 
 
 def end_to_end(minutes: float, size: int, folder: Path) -> tuple[float, float, float]:
