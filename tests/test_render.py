@@ -652,6 +652,23 @@ def test_torch_grid_sample_matches_opencv(renderer):
         assert np.abs(a - b).max() <= 5 and np.abs(a - b).mean() < 1.0
 
 
+def test_cuda_renders_and_says_the_cpu_is_faster(rig, tmp_path, monkeypatch):
+    """On a GPU only the sampling moves there, which measured slower than the CPU's workers: the user is told.
+    (The GPU's sampler is stood in for by OpenCV's, so this runs without one.)"""
+    from inference.render import portrait_renderer
+    from inference.render.remap import OpenCvRemapper
+
+    monkeypatch.setattr(portrait_renderer, "make_remapper", lambda device, source: OpenCvRemapper(source))
+    progress = Progress()
+    result = render_video(rig, frames_from_clip(_clip(3), rig), tmp_path / "gpu.mp4", None, size=96, device="cuda",
+                          progress=progress)
+    assert result.frames == 3 and _probe(tmp_path / "gpu.mp4")[0] == 3
+    assert any("--device cuda" in w and "slower" in w for w in progress.warnings)
+    quiet = Progress()
+    render_video(rig, frames_from_clip(_clip(3), rig), tmp_path / "cpu.mp4", None, size=96, progress=quiet)
+    assert not any("--device cuda" in w for w in quiet.warnings)
+
+
 def test_cli_render_writes_a_video(tmp_path):
     from inference.cli import main
 
