@@ -5,7 +5,8 @@ Learning cuts the reference's tracked head rotation (its rest pose removed) into
 snippets, each keyed by the prosody under it (loudness, how much of it is speech, whether a phrase starts in it,
 the pitch movement). Generating walks new audio window by window, takes one of the snippets whose prosody is
 nearest (drawn by the seed, never the same one twice running), and joins them with overlapping fades; the
-result is scaled so its spread per axis is the reference's. So a new line moves like the reference speaker
+result is scaled so its spread per axis is the reference's, and its drift back to rest is as slow as makes its
+speed the reference's too. So a new line moves like the reference speaker
 (range, speed, when turns and nods come) without replaying the reference's timeline. A style can be saved
 (``vividtalk head-style VIDEO -o style.npz``) and reused (``--head-style-file``).
 """
@@ -25,7 +26,13 @@ LEARN_HOP = 25
 NEAREST = 4
 """Snippets drawn from for each window: the nearest few by prosody."""
 RETURN_S = 2.0
-"""The generated pose drifts back toward rest with this time constant (the reference's own rest)."""
+"""The generated pose drifts back toward rest with this time constant (the reference's own rest), for a style
+saved without the reference's speed."""
+RETURN_CHOICES_S = np.geomspace(0.5, 16.0, 11)
+"""Return times tried: the one whose motion, scaled to the reference's spread, moves at the reference's speed.
+A presenter who turns and holds needs a slow return: with a fixed 2 s the joined snippets spread too little, the
+scaling to the reference's spread sped them up, and a rendered lively speaker's style moved 1.3-1.6x as fast as
+the speaker."""
 MIN_SECONDS = 2.0
 RICH_SECONDS = 20.0
 """Shorter references work, with fewer snippets to draw from (a warning says so)."""
@@ -39,13 +46,15 @@ class HeadStyleModel:
     key_scale: np.ndarray  # (D,) how far apart keys are, per feature
     spread: np.ndarray  # (3,) the reference's standard deviation per axis
     source: str = ""
+    speed: float = float("nan")  # the reference's median angular speed, degrees/s (NaN: a style saved before it)
 
     def save(self, path: str | os.PathLike) -> None:
         from ..io.npz import write_npz
 
         write_npz(path, {"format": np.array(STYLE_FORMAT), "version": np.array(STYLE_VERSION),
                          "snippets": self.snippets.astype(np.float32), "keys": self.keys.astype(np.float32),
-                         "key_scale": self.key_scale, "spread": self.spread, "source": np.array(self.source)})
+                         "key_scale": self.key_scale, "spread": self.spread, "source": np.array(self.source),
+                         "speed": np.array(self.speed)})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HeadStyleModel:
@@ -56,7 +65,7 @@ class HeadStyleModel:
         try:
             model = cls(data["snippets"].astype(np.float64), data["keys"].astype(np.float64),
                         data["key_scale"].astype(np.float64), data["spread"].astype(np.float64),
-                        str(data.get("source", "")))
+                        str(data.get("source", "")), float(data.get("speed", float("nan"))))
         except KeyError as e:
             raise InputError(f"The head style '{path}' lacks {e}; make it again with `vividtalk head-style`.") \
                 from None
@@ -93,7 +102,12 @@ def learn(angles: np.ndarray, loud: np.ndarray, speech: np.ndarray, st: np.ndarr
     snippets = np.stack([motion[a:a + WINDOW] for a in starts])
     keys = prosody_keys(loud[:n], speech[:n], st[:n], starts)
     scale = np.maximum(keys.std(0), 1e-3)
-    return HeadStyleModel(snippets, keys, scale, motion.std(0), source)
+    return HeadStyleModel(snippets, keys, scale, motion.std(0), source, median_speed(motion))
+
+
+def median_speed(motion: np.ndarray) -> float:
+    """Median angular speed (degrees/s) of (T, 3) rotations at FPS."""
+    return float(np.median(np.linalg.norm(np.diff(motion, axis=0), axis=1))) * FPS
 
 
 def generate(model: HeadStyleModel, loud: np.ndarray, speech: np.ndarray, st: np.ndarray,
@@ -102,7 +116,8 @@ def generate(model: HeadStyleModel, loud: np.ndarray, speech: np.ndarray, st: np
 
     Snippets are joined by their velocities (overlapping fades of how the head moves, not of where it is), and the
     pose is that motion added up with a slow return to rest: joining positions of two different snippets would
-    add a movement between them that the reference never made.
+    add a movement between them that the reference never made. Of the return times RETURN_CHOICES_S, the one whose
+    motion moves at the reference's median speed once scaled to its spread.
     """
     n = len(loud)
     hop = WINDOW // 2
@@ -120,12 +135,21 @@ def generate(model: HeadStyleModel, loud: np.ndarray, speech: np.ndarray, st: np
         out[a:a + WINDOW] += fade[:, None] * velocity[pick]
         weight[a:a + WINDOW] += fade
         previous = pick
+    step = out[:n] / np.maximum(weight[:n], 1e-6)[:, None]
+    if np.isfinite(model.speed) and model.speed > 0:  # the return time whose speed is nearest the reference's
+        made = (_returning(step, seconds, model.spread) for seconds in RETURN_CHOICES_S)
+        motion = min(made, key=lambda m: abs(np.log(max(median_speed(m), 1e-9) / model.speed)))
+    else:
+        motion = _returning(step, RETURN_S, model.spread)
+    return {"pitch": motion[:, 0], "yaw": motion[:, 1], "roll": motion[:, 2]}
+
+
+def _returning(step: np.ndarray, return_s: float, spread: np.ndarray) -> np.ndarray:
+    """The joined velocities ``step`` (T, 3) added up with a return to rest of ``return_s``, scaled to ``spread``."""
     from scipy.signal import lfilter  # only here: scipy.signal is slow to import, and most runs never need it
 
-    step = out[:n] / np.maximum(weight[:n], 1e-6)[:, None]
-    keep = np.exp(-1.0 / (RETURN_S * FPS))
+    keep = np.exp(-1.0 / (return_s * FPS))
     motion = lfilter([1.0], [1.0, -keep], step, axis=0)  # pose[t] = keep * pose[t - 1] + step[t]
     motion -= motion.mean(0)
     made = motion.std(0)
-    motion *= np.where(made > 1e-6, model.spread / np.maximum(made, 1e-6), 0.0)
-    return {"pitch": motion[:, 0], "yaw": motion[:, 1], "roll": motion[:, 2]}
+    return motion * np.where(made > 1e-6, spread / np.maximum(made, 1e-6), 0.0)
