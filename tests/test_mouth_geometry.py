@@ -44,6 +44,23 @@ def test_lips_apart_in_the_photo_have_the_teeth_apart_behind_them(renderer):
     assert renderer[1].mouth.interior.rest_jaw == 0.0  # flux_man_0324: lips together
 
 
+def test_lips_together_in_the_photo_part_on_the_lower_incisors_edge(renderer):
+    """The lower lip rests on the lower incisors: where the photo's lips meet, the fitted head's closed teeth put
+    the incisors' edge under the lips' meeting line, and it stayed 1.6 mm under the parting lower lip, so no
+    lower tooth ever showed. Now, open, the edge is at the lower lip's inner edge; behind lips just parted the
+    teeth are together."""
+    rig, r = renderer
+    interior = r.mouth.interior
+    ppm = r.framing.px_per_mm_out
+    assert interior.lift_jaw > 0.0 and interior.rest_jaw == 0.0
+    for jaw in (0.3, 0.6):
+        verts = rig.evaluate({"jawOpen": jaw})[0].astype(np.float64)
+        lip = r.framing.project(verts[mt.LOWER_LIP_MIDDLE])[1]
+        assert interior.lower_edge_y(interior.posed(verts)[0]) == pytest.approx(lip, abs=0.5 * ppm)
+    barely = rig.evaluate({"jawOpen": 0.03})[0].astype(np.float64)
+    assert interior.lower_edge_y(interior.posed(barely)[0]) == pytest.approx(interior.lower_edge_y(interior.camera[0]))
+
+
 def test_open_mouth_shows_teeth_and_a_shaded_interior(renderer):
     rig, r = renderer
     drawn = PortraitRenderer(rig, size=512, interior="drawn")

@@ -143,6 +143,13 @@ class GeometricInterior:
         """The jaw's opening in the photo's own pose: lips apart at rest have the teeth apart behind them (the
         lower incisors' edge LOWER_INCISOR_SHOW_MM above the lower lip, not their whole row bared); sealing the
         lips closes it."""
+        self.lift_jaw = 0.0
+        """How much less the interior's jaw opens than the portrait's, where the photo's lips meet: the fitted
+        head's closed teeth put the lower incisors' edge under the lips' meeting line (1.6 mm on flux_man_0324),
+        so dropping with the lower lip it stayed hidden under a lip that rests on it, and the open mouth showed no
+        lower teeth at all (teeth 0.37 of the interior, brightness 0.58 of the skin; tilted by 8° in the picture,
+        0.54, under the held-out bar). Opening that much less brings the edge to the lower lip's inner edge once
+        the lips part; behind lips parted less, the teeth stay together."""
         lower_teeth = np.flatnonzero((vertex_kind == 0) & (head.weights[used, head.joint_names.index("jaw")] >= 0.5))
         self.lower_front = lower_teeth
         """The lower front teeth (interior vertex indices), whose top is the lower incisors' edge."""
@@ -158,6 +165,9 @@ class GeometricInterior:
             target = lower_lip_px[1] - LOWER_INCISOR_SHOW_MM * px_per_mm
             if tips[0] < target:
                 self.rest_jaw = float(np.clip(np.interp(target, tips, JAW_SAMPLES), 0.0, MAX_REST_JAW))
+            elif tips[0] > lower_lip_px[1] and tips[1] > tips[0]:  # the edge lies under lips that meet
+                per_jaw = (tips[1] - tips[0]) / (JAW_SAMPLES[1] - JAW_SAMPLES[0])  # output px it drops per unit
+                self.lift_jaw = float((tips[0] - lower_lip_px[1]) / per_jaw)
         # the same point in the portrait rig: under and behind the middle of its upper inner lip. The head's
         # motion moves the interior about it, so the teeth stay behind the lips when the head turns
         self.tip_portrait = self.portrait_rest[UPPER_LIP_MIDDLE] + np.array(
@@ -180,7 +190,8 @@ class GeometricInterior:
         ``lip_seal``), the jaw sample below the frame's jaw opening, the share of the way to the next one, and the
         head's rotation."""
         jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
-        jaw = jaw * self.jaw_per_portrait_jaw + self.rest_jaw * (1.0 - float(np.clip(lip_seal, 0.0, 1.0)))
+        jaw = max(jaw * self.jaw_per_portrait_jaw - self.lift_jaw, 0.0) + self.rest_jaw * (
+            1.0 - float(np.clip(lip_seal, 0.0, 1.0)))
         k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
         i = min(int(k), len(JAW_SAMPLES) - 2)
         f = k - i
