@@ -48,7 +48,7 @@ def test_lips_together_in_the_photo_part_on_the_lower_incisors_edge(renderer):
     """The lower lip rests on the lower incisors: where the photo's lips meet, the fitted head's closed teeth put
     the incisors' edge under the lips' meeting line, and it stayed 1.6 mm under the parting lower lip, so no
     lower tooth ever showed. Now, open, the edge is at the lower lip's inner edge; behind lips just parted the
-    teeth are together."""
+    teeth part half as fast as the lips."""
     rig, r = renderer
     interior = r.mouth.interior
     ppm = r.framing.px_per_mm_out
@@ -57,8 +57,10 @@ def test_lips_together_in_the_photo_part_on_the_lower_incisors_edge(renderer):
         verts = rig.evaluate({"jawOpen": jaw})[0].astype(np.float64)
         lip = r.framing.project(verts[mt.LOWER_LIP_MIDDLE])[1]
         assert interior.lower_edge_y(interior.posed(verts)[0]) == pytest.approx(lip, abs=0.5 * ppm)
-    barely = rig.evaluate({"jawOpen": 0.03})[0].astype(np.float64)
-    assert interior.lower_edge_y(interior.posed(barely)[0]) == pytest.approx(interior.lower_edge_y(interior.camera[0]))
+    rest, barely = (rig.evaluate({"jawOpen": j})[0].astype(np.float64) for j in (0.0, 0.05))
+    lip_drop = r.framing.project(barely[mt.LOWER_LIP_MIDDLE])[1] - r.framing.project(rest[mt.LOWER_LIP_MIDDLE])[1]
+    teeth_drop = interior.lower_edge_y(interior.posed(barely)[0]) - interior.lower_edge_y(interior.posed(rest)[0])
+    assert lip_drop > 0.5 * ppm and teeth_drop == pytest.approx(0.5 * lip_drop, abs=0.15 * ppm)
 
 
 def test_open_mouth_shows_teeth_and_a_shaded_interior(renderer):
