@@ -5,8 +5,8 @@ Learning cuts the reference's tracked head rotation (its rest pose removed) into
 snippets, each keyed by the prosody under it (loudness, how much of it is speech, whether a phrase starts in it,
 the pitch movement). Generating walks new audio window by window, takes one of the snippets whose prosody is
 nearest (drawn by the seed, never the same one twice running), and joins them with overlapping fades; the
-result is scaled so its spread per axis is the reference's, and its drift back to rest is as slow as makes its
-speed the reference's too. So a new line moves like the reference speaker
+result is scaled so its spread per axis is the reference's, with the return to rest whose speed is then the
+reference's too. So a new line moves like the reference speaker
 (range, speed, when turns and nods come) without replaying the reference's timeline. A style can be saved
 (``vividtalk head-style VIDEO -o style.npz``) and reused (``--head-style-file``).
 """
