@@ -51,6 +51,7 @@ def main() -> None:
 
 
 def _axes(values, digits: int = 2) -> str:
+    """Per-axis figures (pitch/yaw/roll) as one column."""
     return "/".join(f"{v:.{digits}f}" for v in values)
 
 
@@ -76,9 +77,8 @@ def grid() -> None:
         gen_speed = float(np.mean([g[1] for g in generated]))
         std_ratio, speed_ratio = gen_std / np.maximum(ref_std, 1e-9), gen_speed / ref_speed
         ratios.append((std_ratio, speed_ratio))
-        print(f"{video.stem:10s} {'/'.join(f'{v:.2f}' for v in ref_std):>20s} {ref_speed:7.1f}   "
-              f"{'/'.join(f'{v:.2f}' for v in gen_std):>20s} {gen_speed:7.1f}   "
-              f"{'/'.join(f'{v:.2f}' for v in std_ratio):>16s} {speed_ratio:11.2f}")
+        print(f"{video.stem:10s} {_axes(ref_std):>20s} {ref_speed:7.1f}   {_axes(gen_std):>20s} {gen_speed:7.1f}   "
+              f"{_axes(std_ratio):>16s} {speed_ratio:11.2f}")
     worst = max(max(np.abs(s - 1).max(), abs(v - 1)) for s, v in ratios)
     print(f"largest deviation from the reference: {worst * 100:.0f} % (bar: 35 %)")
 
