@@ -19,6 +19,7 @@ from inference.audio.analysis import Analyzer
 from inference.audio.decode import probe
 from inference.audio.languages import resolve
 from inference.motion.head import STYLES
+from inference.motion.head_codebook import angular_speeds
 from inference.motion.peaks import find_peaks
 from inference.pipeline import AnimateOptions, synthesise
 
@@ -46,7 +47,7 @@ def head_angles(head: dict[str, np.ndarray]) -> np.ndarray:
 
 def head_statistics(h: np.ndarray, fps: float) -> dict[str, float]:
     """Spread per axis, angular speed and nods of (T, 3) head rotations in degrees."""
-    speed = np.linalg.norm(np.diff(h, axis=0), axis=1) * fps
+    speed = angular_speeds(h, fps)
     nods, _ = find_peaks(h[:, 0], distance=fps * 0.3, min_prominence=1.0)
     minutes = len(h) / fps / 60
     return {"pitch": h[:, 0].std(), "yaw": h[:, 1].std(), "roll": h[:, 2].std(), "speed50": np.median(speed),

@@ -105,9 +105,14 @@ def learn(angles: np.ndarray, loud: np.ndarray, speech: np.ndarray, st: np.ndarr
     return HeadStyleModel(snippets, keys, scale, motion.std(0), source, median_speed(motion))
 
 
+def angular_speeds(rotations: np.ndarray, fps: float) -> np.ndarray:
+    """(T - 1,) angular speed in degrees/s between consecutive (T, 3) pitch/yaw/roll rotations at ``fps``."""
+    return np.linalg.norm(np.diff(rotations, axis=0), axis=1) * fps
+
+
 def median_speed(motion: np.ndarray) -> float:
     """Median angular speed (degrees/s) of (T, 3) rotations at FPS."""
-    return float(np.median(np.linalg.norm(np.diff(motion, axis=0), axis=1))) * FPS
+    return float(np.median(angular_speeds(motion, FPS)))
 
 
 def generate(model: HeadStyleModel, loud: np.ndarray, speech: np.ndarray, st: np.ndarray,
