@@ -48,6 +48,7 @@ class Prepared:
 
     def __init__(self, rig: FaceRig, folder: Path | None):
         self.rig, self.folder = rig, folder
+        self._mattes: dict[int, np.ndarray | None] = {}
         path = folder / "head.npz" if folder else None
         if path and path.is_file():
             self.head = FaceRig.load(path)
@@ -61,6 +62,12 @@ class Prepared:
                              "on a machine with it")
 
     def matte(self, size: int) -> np.ndarray | None:
+        """Read or computed once per size: every device and worker count renders with it."""
+        if size not in self._mattes:
+            self._mattes[size] = self._read_or_find_matte(size)
+        return self._mattes[size]
+
+    def _read_or_find_matte(self, size: int) -> np.ndarray | None:
         path = self.folder / f"matte_{size}.npz" if self.folder else None
         if path and path.is_file():
             with np.load(path, allow_pickle=False) as saved:
