@@ -31,6 +31,25 @@ def _add_animate_options(p: argparse.ArgumentParser) -> None:
     add_progress(p)
 
 
+def _add_face(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The face a video is rendered through: a photo or a portrait rig (``_portrait_rig``)."""
+    face = p.add_mutually_exclusive_group()
+    face.add_argument("--image", help=f"{prefix}portrait photo (default: the built-in public-domain astronaut "
+                      "portrait)")
+    face.add_argument("--rig", help=f"{prefix}a portrait face rig (.npz from 'vividtalk rig --image'), photo included")
+
+
+def _portrait_rig(args: argparse.Namespace, progress: Progress):
+    """The portrait rig ``--rig`` names, or the one built from ``--image`` (the built-in face without either)."""
+    from .rigs.build import build_rig
+    from .rigs.rig import FaceRig
+
+    progress.update("rig", 0.0)
+    rig = FaceRig.load(args.rig) if args.rig else build_rig("portrait", args.image)
+    progress.update("rig", 1.0)
+    return rig
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vividtalk", description="Voice recording -> editable facial animation.")
     parser.add_argument("--version", action="version", version=f"vividtalk {__version__}")
@@ -45,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "or more of footage; learned at use time), or of a style saved by 'vividtalk head-style' "
                        "(.npz), instead of --head-style")
     style.add_argument("--head-style-file", metavar="FILE", help="a head style saved by 'vividtalk head-style'")
+    p.add_argument("--video", metavar="OUTPUT", help="also render the talking-head video with the voice here (.mp4, "
+                   ".mov, .mkv, or a folder for PNGs), as 'vividtalk render' would from the clip")
+    _add_face(p, "with --video: ")
+    add_options(p, "render_options", ("size", "background", "mouth"))
     _add_animate_options(p)
 
     p = sub.add_parser("head-style", help="learn a head-motion style from a video of a speaker (.npz for "
@@ -107,9 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_progress(p)
 
     p = sub.add_parser("render", help="portrait photo + motion -> talking-head video (MP4 with audio, or PNG frames)")
-    face = p.add_mutually_exclusive_group()
-    face.add_argument("--image", help="portrait photo (default: the built-in public-domain astronaut portrait)")
-    face.add_argument("--rig", help="a portrait face rig (.npz from 'vividtalk rig --image'), photo included")
+    _add_face(p)
     motion = p.add_mutually_exclusive_group(required=True)
     motion.add_argument("--motion", help="motion clip (.json) from 'vividtalk animate'")
     motion.add_argument("--meshes", help="per-frame portrait-rig meshes (.npz, written by the Blender add-on)")
@@ -144,6 +165,14 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
     check_writable_target(args.output)  # fail before minutes of work, not after
     if args.csv:
         check_writable_target(args.csv)
+    rig = None
+    if args.video:
+        from .render.job import check_render_output
+
+        check_render_output(args.video, args.size)
+        rig = _portrait_rig(args, progress)  # a photo without a face is refused before the analysis, not after
+    elif args.image or args.rig:
+        progress.warn("--image and --rig choose the face of the video; without --video they were not used.")
     options = AnimateOptions.from_contract(vars(args), read_transcript(args.transcript))
     if args.head_from or args.head_style_file:
         from .pipeline import load_head_style
@@ -157,14 +186,23 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
     if args.csv:
         write_csv(clip, args.csv)
     progress.update("write", 1.0)
+    video = None
+    if rig is not None:
+        from .render.job import render_video
+        from .render.mesh_frames import frames_from_clip
+
+        # the voice is the recording itself (a video's soundtrack too), as the clip that names it would give
+        video = render_video(rig, frames_from_clip(clip, rig), args.video, args.audio, args.size, "cpu", progress,
+                             layered=args.background == "layers", interior=args.mouth)
     elapsed = time.perf_counter() - started
+    extra = {"video": video.output} if video else {}
     progress.result(output=str(Path(args.output).resolve()), frames=clip.n_frames, duration=clip.duration,
-                    seconds=round(elapsed, 3), warnings=progress.warnings)
+                    seconds=round(elapsed, 3), warnings=progress.warnings, **extra)
     if progress.mode != "json":
         n_keys = sum(len(k) for k in clip.keys.values())
         print(f"wrote {args.output}: {clip.duration:.2f} s, {clip.n_frames} frames at {clip.fps:g} fps, "
-              f"{n_keys} keys, timing by {', '.join(sorted(set(clip.meta['timing_methods']))) or 'none'} "
-              f"in {elapsed:.2f} s")
+              f"{n_keys} keys, timing by {', '.join(sorted(set(clip.meta['timing_methods']))) or 'none'}"
+              + (f"; {args.video} at {args.size}x{args.size}" if video else "") + f" in {elapsed:.2f} s")
     return 0
 
 
@@ -362,18 +400,13 @@ def _cmd_retarget(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
-    from .render.job import render_video
+    from .render.job import check_render_output, render_video
     from .render.mesh_frames import frames_from_clip, frames_from_file
-    from .render.video_out import check_output
-    from .rigs.build import build_rig
-    from .rigs.rig import FaceRig
 
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise InputError(f"--workers must be between 1 and 64 (got {args.workers}).")
-    check_output(args.output)  # before fitting the photo, not after
-    progress.update("rig", 0.0)
-    rig = FaceRig.load(args.rig) if args.rig else build_rig("portrait", args.image)
-    progress.update("rig", 1.0)
+    check_render_output(args.output, args.size)  # before fitting the photo, not after
+    rig = _portrait_rig(args, progress)
     frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
     result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers,
                           layered=args.background == "layers", interior=args.mouth)
@@ -446,7 +479,7 @@ def _raise_cancel(_signum, _frame):
 
 INPUT_ARGS = ("audio", "clip", "transcript", "image", "rig", "motion", "meshes", "model", "shape_keys", "flame",
               "arkit_from_ict", "fit")
-OUTPUT_ARGS = ("output", "csv", "output_dir")
+OUTPUT_ARGS = ("output", "csv", "output_dir", "video")
 
 
 def _check_outputs_spare_inputs(args: argparse.Namespace) -> None:

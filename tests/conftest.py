@@ -58,3 +58,21 @@ def write_tone(path: Path, seconds: float = 1.0, rate: int = 44100, channels: in
     data = np.column_stack([x] * channels) if channels > 1 else x
     sf.write(str(path), data, rate, format=fmt)
     return path
+
+
+def probe_video(path) -> tuple[int, float, bool]:
+    """(video frames, audio seconds, has audio) of a video file, decoded by ffmpeg."""
+    import subprocess
+
+    import cv2
+    import imageio_ffmpeg
+
+    cap = cv2.VideoCapture(str(path))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    pcm = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-f",
+                          "s16le", "-ac", "1", "-ar", "16000", "-"], capture_output=True)
+    samples = len(pcm.stdout) // 2
+    return frames, samples / 16000, pcm.returncode == 0 and samples > 0

@@ -4,10 +4,12 @@ import json
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
 from inference.cli import main
+from tests.conftest import probe_video
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -43,6 +45,45 @@ def test_animate_json_progress_and_csv(demo_voice, tmp_path):
     assert again[0] == direct[0] and len(again) == len(direct)
     assert np.allclose(np.array(again[1:])[:, 1:].astype(float), np.array(direct[1:])[:, 1:].astype(float),
                        atol=1e-4)  # the clip stores values to 1e-4
+
+
+def test_animate_renders_the_video_in_the_same_run(demo_voice, tmp_path):
+    """``animate --video``: the clip and the talking-head video with the voice from one command, the video as
+    ``render`` makes it from that clip."""
+    clip_path, video = tmp_path / "line.json", tmp_path / "line.mp4"
+    proc = run_cli("animate", str(demo_voice), "-o", str(clip_path), "--video", str(video), "--size", "96",
+                   "--mouth", "drawn", "--progress", "json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["event"] == "result" and result["video"] == str(video.resolve())
+    clip = json.loads(clip_path.read_text())
+    frames, audio_s, has_audio = probe_video(video)
+    assert has_audio and frames == clip["frame_count"]
+    assert abs(audio_s - frames / clip["fps"]) <= 1 / clip["fps"]
+    again = tmp_path / "again.mp4"
+    assert main(["render", "--motion", str(clip_path), "--size", "96", "--mouth", "drawn", "-o", str(again),
+                 "--progress", "quiet"]) == 0
+    assert probe_video(again) == (frames, audio_s, has_audio)
+
+
+def test_animate_refuses_a_video_it_could_not_make_before_the_analysis(demo_voice, tmp_path, monkeypatch):
+    """An odd size, a photo without a face or a video over the recording are refused before the audio is
+    analysed (seconds to minutes of work), and nothing is written."""
+    import inference.pipeline
+
+    def no_analysis(*_args, **_kwargs):
+        raise AssertionError("the audio was analysed")
+
+    monkeypatch.setattr(inference.pipeline, "animate", no_analysis)
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((256, 256, 3), 128, np.uint8))
+    clip = tmp_path / "x.json"
+    for extra, code in ((["--video", str(tmp_path / "v.mp4"), "--size", "95"], 2),
+                        (["--video", str(tmp_path / "v.mp4"), "--image", str(blank)], 2),
+                        (["--video", str(demo_voice)], 2)):
+        assert main(["animate", str(demo_voice), "-o", str(clip), "--progress", "quiet", *extra]) == code
+        assert not clip.exists() and not (tmp_path / "v.mp4").exists()
+    assert demo_voice.stat().st_size > 1000
 
 
 @pytest.mark.parametrize("args,code,message", [

@@ -20,7 +20,7 @@ from inference.render.portrait_renderer import PortraitRenderer
 from inference.rigs import mediapipe_topology as mt
 from inference.rigs.landmarks import detect_landmarks
 from inference.rigs.portrait import default_portrait_rig, portrait_rig_from_file
-from tests.conftest import write_tone
+from tests.conftest import probe_video, write_tone
 
 SIZE = 384
 
@@ -376,22 +376,6 @@ def test_where_the_face_s_edge_is_not_skin_the_photo_stays(rig):
     assert r.painted_skin == 0.0
 
 
-def _probe(path) -> tuple[int, float, bool]:
-    """(video frames, audio seconds, has audio) of a video file, decoded by ffmpeg."""
-    import imageio_ffmpeg
-
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    cap = cv2.VideoCapture(str(path))
-    frames = 0
-    while cap.read()[0]:
-        frames += 1
-    cap.release()
-    pcm = subprocess.run([exe, "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar",
-                          "16000", "-"], capture_output=True)
-    samples = len(pcm.stdout) // 2
-    return frames, samples / 16000, pcm.returncode == 0 and samples > 0
-
-
 @pytest.mark.parametrize("audio_seconds", [1.3, 2.6])
 def test_video_has_the_audio_and_the_clip_length(rig, tmp_path, audio_seconds):
     voice = write_tone(tmp_path / "voice line é.wav", seconds=audio_seconds, channels=1)
@@ -399,7 +383,7 @@ def test_video_has_the_audio_and_the_clip_length(rig, tmp_path, audio_seconds):
     out = tmp_path / "out dir ü" / "take 1.mp4"
     out.parent.mkdir()
     result = render_video(rig, frames_from_clip(clip, rig), out, None, size=128)
-    frames, audio_s, has_audio = _probe(out)
+    frames, audio_s, has_audio = probe_video(out)
     assert has_audio and result.audio == str(voice)
     assert frames == 60
     assert abs(audio_s - 2.0) <= 1 / 30  # padded or cut to the video's length, within a frame
@@ -624,7 +608,7 @@ def test_missing_clip_audio_warns_and_renders_silent(rig, tmp_path):
     clip = _clip(3, audio=str(tmp_path / "gone.wav"))
     result = render_video(rig, frames_from_clip(clip, rig), tmp_path / "silent.mp4", None, size=96, progress=progress)
     assert result.audio is None and any("no sound" in w for w in progress.warnings)
-    assert _probe(tmp_path / "silent.mp4")[0] == 3
+    assert probe_video(tmp_path / "silent.mp4")[0] == 3
 
 
 def test_greyscale_photo_renders(tmp_path):
@@ -662,7 +646,7 @@ def test_cuda_renders_and_says_the_cpu_is_faster(rig, tmp_path, monkeypatch):
     progress = Progress()
     result = render_video(rig, frames_from_clip(_clip(3), rig), tmp_path / "gpu.mp4", None, size=96, device="cuda",
                           progress=progress)
-    assert result.frames == 3 and _probe(tmp_path / "gpu.mp4")[0] == 3
+    assert result.frames == 3 and probe_video(tmp_path / "gpu.mp4")[0] == 3
     assert any("--device cuda" in w and "slower" in w for w in progress.warnings)
     quiet = Progress()
     render_video(rig, frames_from_clip(_clip(3), rig), tmp_path / "cpu.mp4", None, size=96, progress=quiet)
@@ -677,7 +661,7 @@ def test_cli_render_writes_a_video(tmp_path):
     clip.save(tmp_path / "c.json")
     assert main(["render", "--motion", str(tmp_path / "c.json"), "--size", "96", "-o", str(tmp_path / "o.mp4"),
                  "--progress", "quiet"]) == 0
-    assert _probe(tmp_path / "o.mp4")[:1] == (15,)
+    assert probe_video(tmp_path / "o.mp4")[:1] == (15,)
 
 
 def test_cli_render_into_a_read_only_folder(tmp_path, read_only_folder):

@@ -40,15 +40,10 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     mouth's inside from the fitted 3-D head (``geometry``; drawn, with a warning, where the head cannot be
     fitted to the photo) or painted (``drawn``)."""
     progress = progress or Progress()
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
     if frames.n_frames == 0:
         raise InputError("The motion has no frames; nothing to render.")
     require_portrait(rig)  # here, not only in the workers, so the message reaches the user
-    video = check_output(output)  # before the renderer starts (its set-up also checks the device)
-    if video and size % 2:
-        raise InputError(f"A video's width and height must be even (H.264 with 4:2:0 colour); --size {size} is "
-                         f"odd: use {size - 1} or {size + 1}, or write PNG frames to a folder.")
+    video = check_render_output(output, size)  # before the renderer starts (its set-up also checks the device)
     if video:
         audio = _usable_audio(audio, frames, progress)
     else:
@@ -93,6 +88,17 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
         progress.warn(warning)
     return RenderResult(str(Path(output).resolve()), frames.n_frames, frames.duration,
                         time.perf_counter() - started, audio)
+
+
+def check_render_output(output: str | os.PathLike, size: int) -> bool:
+    """Fail early on an output or a size ``render_video`` could not write; True for a video, False for frames."""
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels (got {size}).")
+    video = check_output(output)
+    if video and size % 2:
+        raise InputError(f"A video's width and height must be even (H.264 with 4:2:0 colour); --size {size} is "
+                         f"odd: use {size - 1} or {size + 1}, or write PNG frames to a folder.")
+    return video
 
 
 def _usable_audio(audio: str | None, frames: MeshFrames, progress: Progress) -> str | None:
