@@ -228,7 +228,7 @@ class Analyzer:
                 f0_job = pitch_thread.submit(pitch_hz, audio)
                 frames = len(audio) // HOP  # the frames pitch_hz returns
                 window_words, free_tail = None, 0
-                if share_starts is not None:
+                if share_starts is not None and words is not None:
                     window_words, free_tail = _window_share(words, share_starts, k, cursor)
                 if phone_model is not None:
                     learned.append((t0, phone_model.log_probs(audio)))
@@ -272,7 +272,7 @@ class Analyzer:
             verdict = "could not be aligned" if timing is None else self._check_fit(timing, pcm, lang, voiced)
             if verdict == "no speech":
                 return self.timer.recognize_phones(pcm)
-            if verdict == "ok":
+            if verdict == "ok" and timing is not None:
                 return timing
             notes.append(f"The transcript {verdict} {where}".rstrip() + "; timing phones from the audio alone "
                          "(lip sync will be less exact). Check that the text is what is said.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -152,7 +153,7 @@ class PhoneTimer:
         self._paths = _model_paths()
         self._cmudict: CmuDict | None = None
         self._aligners: dict[bool, object] = {}
-        self._recogniser = None
+        self._recogniser: Any = None  # pocketsphinx's Decoder, made when first needed
         self._added: dict[tuple[str, ...], str] = {}
         self._grammars = 0  # alignment grammars made so far (each gets a fresh name)
 
@@ -194,10 +195,10 @@ class PhoneTimer:
                 names.append(name)
                 continue
             key = w.phones
-            name = self._added.get(key)
-            if name is None:
-                name = f"vtw{len(self._added)}"
-                self._added[key] = name
+            added = self._added.get(key)
+            if added is None:
+                added = self._added[key] = f"vtw{len(self._added)}"
+            name = added
             if decoder.lookup_word(name) is None:
                 decoder.add_word(name, " ".join(w.phones), update=True)
             names.append(name)

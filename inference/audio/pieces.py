@@ -107,17 +107,18 @@ def plan(speech: np.ndarray, words: list[Word], free_tail: int = 0) -> list[Piec
 def join(pieces: list[Piece], timings: list[Timing | None], n_words: int, free_tail: int = 0) -> Timing | None:
     """One timing for the window, or None where a piece failed, neighbours do not meet word for word, or the
     text ends more than ``free_tail`` words early."""
-    if any(t is None for t in timings):
+    done = [t for t in timings if t is not None]
+    if len(done) != len(timings):
         return None
     expected = 0
-    for piece, timing in zip(pieces, timings, strict=True):
+    for piece, timing in zip(pieces, done, strict=True):
         first, stop = (piece.first + i for i in timing.word_range)
         if first != expected:
             return None
         expected = stop
     if not n_words - free_tail <= expected <= n_words:
         return None
-    joined = concatenate(pieces, timings)
+    joined = concatenate(pieces, done)
     joined.word_range = (0, expected)
     return joined
 

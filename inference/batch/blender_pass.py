@@ -42,7 +42,8 @@ def run_blender_pass(lines: list[BatchLine], defaults: dict[str, Any], preset: s
         for line in lines:
             record(line, LineResult(line.number, line.label, FAILED, "bad_input", problem))
         return
-    blender, tries = None, {}
+    blender: _Blender | None = None
+    tries: dict[int, int] = {}
     queue = list(reversed(lines))
     try:
         while queue:
@@ -77,7 +78,7 @@ def _job(line: BatchLine, defaults: dict[str, Any], preset: str) -> dict[str, An
     options = {name: (defaults | line.options)[name] for name in contract()["animate_options"]}
     # the line's rig is a photo or a rig file (as for its video); the head in Blender is shaped from a photo only
     photo = str(line.rig) if line.rig and line.rig.suffix.lower() != ".npz" else ""
-    return {"id": line.number, "audio": str(line.audio.resolve()), "transcript": transcript_of(line) or "",
+    return {"id": line.number, "audio": str(line.voice.resolve()), "transcript": transcript_of(line) or "",
             "options": options, "portrait": photo, "preset": preset,
             "head_from": str(line.head_from.resolve()) if line.head_from else "",
             **{kind: str(line.outputs[kind].resolve()) if kind in line.outputs else "" for kind in BLENDER_OUTPUTS}}
@@ -88,21 +89,24 @@ class _Blender:
         self.process = subprocess.Popen([sys.executable, str(SCRIPT), "--jobs"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
                                         errors="replace")
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None  # pipes
+        self._jobs, self._answers, self._messages = process.stdin, process.stdout, process.stderr
         self.stderr: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
-        for line in self.process.stderr:
+        for line in self._messages:
             if line.strip():
                 self.stderr = [*self.stderr[-19:], line.strip()]
 
     def ask(self, job: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
+            self._jobs.write(json.dumps(job) + "\n")
+            self._jobs.flush()
         except (OSError, ValueError):
             return None
-        for raw in self.process.stdout:
+        for raw in self._answers:
             if JOB_KEY in raw:
                 try:
                     answer = json.loads(raw)
@@ -114,7 +118,7 @@ class _Blender:
 
     def close(self) -> None:
         try:
-            self.process.stdin.close()
+            self._jobs.close()
             self.process.wait(timeout=60)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             self.process.kill()

@@ -10,11 +10,14 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..contract import contract
 from ..errors import VividtalkError
 from .manifest import BatchLine
+
+if TYPE_CHECKING:
+    from ..motion.head_codebook import HeadStyleModel
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
@@ -92,7 +95,7 @@ class LineWorker:
         style = line.head_style or (self.head_style(line.head_from) if line.head_from else None)
         if style is not None:
             options = dataclasses.replace(options, head_style_model=style)
-        clip = animate(line.audio, options, progress, self.analyzer)
+        clip = animate(line.voice, options, progress, self.analyzer)
         if line.recorded_audio:
             clip.audio["path"] = line.recorded_audio
         if "clip" in line.outputs:
@@ -103,7 +106,7 @@ class LineWorker:
             self._render(line, clip, o, progress)
         return clip.duration
 
-    def head_style(self, source: Path):
+    def head_style(self, source: Path) -> HeadStyleModel:
         """The head style of a reference video (learned once per worker) or of a saved style file."""
         from ..pipeline import load_head_style
 
@@ -117,7 +120,7 @@ class LineWorker:
         from ..render.mesh_frames import frames_from_clip
 
         rig = _portrait_rig(str(line.rig) if line.rig else "")
-        render_video(rig, frames_from_clip(clip, rig), line.outputs["mp4"], str(line.audio), o["size"], "cpu",
+        render_video(rig, frames_from_clip(clip, rig), line.outputs["mp4"], str(line.voice), o["size"], "cpu",
                      progress, workers=1, layered=o["background"] == "layers", interior=o["mouth"])
 
 

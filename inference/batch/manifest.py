@@ -25,10 +25,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..contract import contract, parse_option
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..motion.head_codebook import HeadStyleModel
 
 OUTPUTS = ("clip", "csv", "mp4", "fbx", "blend")
 """What a line can ask for (FBX and .blend files are made in Blender's Python module: blender_pass.py)."""
@@ -54,12 +57,19 @@ class BatchLine:
     recorded_audio: str | None = None
     """The audio path the clip records, where the line runs on a copy of its file (a cluster worker)."""
     head_from: Path | None = None
-    head_style: object | None = None
+    head_style: HeadStyleModel | None = None
     """A head style already learned from ``head_from`` (a cluster task gets it from the driver)."""
 
     @property
     def input_files(self) -> list[Path]:
         return [p for p in (self.audio, self.transcript_file, self.rig, self.head_from) if p is not None]
+
+    @property
+    def voice(self) -> Path:
+        """The line's audio file; only lines that name one are run (the others are reported with their problem)."""
+        if self.audio is None:
+            raise InputError(f"Line {self.number} names no audio file.")
+        return self.audio
 
     @property
     def label(self) -> str:

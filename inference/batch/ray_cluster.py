@@ -11,11 +11,12 @@ for byte.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import InputError, VividtalkError
 from ..io.atomic import atomic_write_bytes
@@ -51,7 +52,8 @@ def run_on_ray(todo: list[BatchLine], defaults: dict[str, Any], address: str, re
         task = ray.remote(num_cpus=1, max_retries=RETRIES)(_line_task)
         styles = LineWorker(defaults)  # learns the head styles of reference videos, once each
         window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
-        queue, pending = list(reversed(todo)), {}
+        queue = list(reversed(todo))
+        pending: dict[Any, BatchLine] = {}  # Ray's object reference of each line's task
         try:
             while queue or pending:
                 while queue and len(pending) < window:
@@ -103,15 +105,19 @@ def _payload(line: BatchLine, styles: LineWorker) -> tuple[dict[str, Any], LineR
     learned here, once per video); or the line's failure."""
     try:
         transcript = transcript_of(line)
-        audio = _read(line.audio, "audio file")
+        audio = _read(line.voice, "audio file")
         rig = _read(line.rig, "rig or photo") if line.rig else None
         style = styles.head_style(line.head_from) if line.head_from else None
     except VividtalkError as e:
         return {}, LineResult(line.number, line.label, FAILED, exit_class(e.exit_code), str(e))
-    return {"number": line.number, "label": line.label, "audio": (line.audio.suffix, audio),
-            "recorded_audio": str(line.audio.resolve()), "transcript": transcript, "options": line.options,
-            "rig": (line.rig.suffix, rig) if rig is not None else None, "outputs": sorted(line.outputs),
+    return {"number": line.number, "label": line.label, "audio": (line.voice.suffix, audio),
+            "recorded_audio": str(line.voice.resolve()), "transcript": transcript, "options": line.options,
+            "rig": (line.rig.suffix, rig) if line.rig and rig is not None else None, "outputs": sorted(line.outputs),
             "head_style": style}, None
+
+
+def _write_into(f: IO[bytes], data: bytes) -> None:
+    f.write(data)
 
 
 def _read(path: Path | None, what: str) -> bytes:
@@ -130,7 +136,7 @@ def _collect(ray, ref, line: BatchLine) -> LineResult:
         return LineResult(line.number, line.label, FAILED, "internal_error", f"on the Ray cluster: {e}")
     try:
         for kind, data in outputs.items():
-            atomic_write_bytes(line.outputs[kind], lambda f, data=data: f.write(data))
+            atomic_write_bytes(line.outputs[kind], functools.partial(_write_into, data=data))
     except VividtalkError as e:
         return LineResult(line.number, line.label, FAILED, exit_class(e.exit_code), str(e))
     return result

@@ -26,8 +26,8 @@ def load_rgb(path: str | os.PathLike, max_side: int = MAX_SIDE) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
-                im = ImageOps.exif_transpose(im)
+            with Image.open(p) as opened:
+                im = ImageOps.exif_transpose(opened)
                 width, height = im.size
                 if min(width, height) < MIN_SIDE:
                     raise InputError(f"Image '{p}' is only {width}×{height} pixels; use a photo of at least "

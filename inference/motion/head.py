@@ -166,7 +166,7 @@ def phrase_turns(n: int, spans: list[tuple[int, int]], rng: np.random.Generator,
             targets.append((previous_end + int(0.3 * FPS), np.zeros(2)))
         targets.append((max(0, a - int(0.1 * FPS)), rng.normal(0.0, style.turn_deg)))
         previous_end = b
-    targets.append((previous_end + int(SETTLE_PAUSE_S * FPS), np.zeros(2)))
+    targets.append((spans[-1][1] + int(SETTLE_PAUSE_S * FPS), np.zeros(2)))
     curve = np.zeros((n, 2))
     for (start, target), nxt in zip(targets, [t for t, _ in targets[1:]] + [n], strict=True):
         if start >= n:

@@ -183,7 +183,9 @@ def _table_operators(span: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray
     """The miss operators of segment lengths 2..``span`` side by side, a few lengths per block: each block's
     lengths, its operator (rows: the longest window's frames, shorter ones padded with zero rows) and where each
     length's columns start."""
-    blocks, lengths, width = [], [], 0
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    lengths: list[int] = []
+    width = 0
     for length in range(2, span + 2):
         if lengths and (length > span or width + length - 1 > _TABLE_COLUMNS):
             rows = lengths[-1] + 1

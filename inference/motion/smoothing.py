@@ -10,11 +10,13 @@ the numbers agree with scipy's to the last bits (tests/test_smoothing.py).
 from __future__ import annotations
 
 import functools
+from typing import Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-_PAD_MODES = {"reflect": "symmetric", "nearest": "edge"}  # scipy.ndimage's edge modes, by np.pad's names
+# scipy.ndimage's edge modes, by np.pad's names
+_PAD_MODES: dict[str, Literal["symmetric", "edge"]] = {"reflect": "symmetric", "nearest": "edge"}
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -263,7 +264,7 @@ def _file_names(root: Path, listed: dict, kind: str, identities: list[str],
         names = {key: listed.get(key, default) for key, default in DEFAULT_FILES.items()}
         given = listed.get("blendshapePaths", DEFAULT_BLENDSHAPES)
     else:
-        def pick(key: str, default: str):
+        def pick(key: str, default: Any) -> Any:
             values = listed.get(key)
             if values is None:
                 return default

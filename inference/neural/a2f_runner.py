@@ -154,7 +154,8 @@ class _Parts:
 
     def __init__(self, m: A2FModel, frames: int) -> None:
         self.m = m
-        self.upper = self.lower = None
+        self.upper: np.ndarray | None = None  # the skin's PCA coefficients, sized by the first rows taken
+        self.lower: np.ndarray | None = None
         self.jaw = np.zeros((frames, m.jaw_size), np.float32)
         self.eyes = np.zeros((frames, m.eyes_size), np.float32)
         self._frames = frames
@@ -164,7 +165,7 @@ class _Parts:
         if not np.isfinite(rows).all():
             raise InputError(f"The network '{m.network_path}' gave values that are not finite numbers.")
         upper, lower = fold.project(rows[:, :m.n_skin])
-        if self.upper is None:
+        if self.upper is None or self.lower is None:
             self.upper = np.zeros((self._frames, upper.shape[1]))
             self.lower = np.zeros_like(self.upper)
         self.upper[at:at + len(rows)], self.lower[at:at + len(rows)] = upper, lower

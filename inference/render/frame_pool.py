@@ -16,6 +16,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,6 +38,12 @@ def auto_workers(n_frames: int, device: str) -> int:
     return max(1, min(usable_cores(), 8, n_frames // MIN_FRAMES_PER_WORKER))
 
 
+@dataclass
+class _Workers:
+    pool: ProcessPoolExecutor
+    setups: multiprocessing.Queue  # a renderer set-up for each worker, which it takes as it starts
+
+
 class FramePool:
     """Renders (vertices, lip seal) chunks into frames with ``workers`` processes."""
 
@@ -46,26 +53,26 @@ class FramePool:
         self.workers = max(1, int(workers))
         self.report = LimitReport()
         self._local: PortraitRenderer | None = None
-        self._pool: ProcessPoolExecutor | None = None
-        self._setups = None
+        self._workers: _Workers | None = None
         self._started = False
         if self.workers > 1:
             context = multiprocessing.get_context("spawn")
-            self._setups = context.Queue()
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
-                                             initargs=(self._setups,))
+            setups = context.Queue()
+            pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
+                                       initargs=(setups,))
+            self._workers = _Workers(pool, setups)
             for _ in range(self.workers):  # the executor spawns a process per task it cannot hand to an idle one
-                self._pool.submit(_idle_task)
+                pool.submit(_idle_task)
 
     def start(self, rig: FaceRig, **renderer_options) -> FramePool:
         """Sets up every worker's renderer for ``rig``'s photo; ``renderer_options``: PortraitRenderer's keyword
         options (device, layered, interior, head, matte)."""
-        if self._pool is None:
+        if self._workers is None:
             self._local = PortraitRenderer(rig, size=self.size, **renderer_options)
             self.report = self._local.limit_report
         else:
             for _ in range(self.workers):
-                self._setups.put((rig, self.size, renderer_options))
+                self._workers.setups.put((rig, self.size, renderer_options))
         self._started = True
         return self
 
@@ -79,10 +86,13 @@ class FramePool:
                     frame = self._local.render(v, float(s))
                     yield frame if encode is None else encode(frame)
             return
+        if self._workers is None:
+            raise RuntimeError("the pool renders frames once start() has given it a photo")
+        pool = self._workers.pool
         pending: deque[Future] = deque()
         for verts, seal in chunks:
             for a in range(0, len(verts), BATCH_FRAMES):
-                pending.append(self._pool.submit(_render_batch, verts[a:a + BATCH_FRAMES], seal[a:a + BATCH_FRAMES],
+                pending.append(pool.submit(_render_batch, verts[a:a + BATCH_FRAMES], seal[a:a + BATCH_FRAMES],
                                                  encode))
                 while len(pending) > 2 * self.workers:
                     yield from self._collect(pending.popleft())
@@ -96,15 +106,15 @@ class FramePool:
         return frames
 
     def close(self) -> None:
-        if self._pool is not None:
+        workers, self._workers = self._workers, None
+        if workers is not None:
             if not self._started:  # the workers wait for a set-up: tell them there is none
                 for _ in range(self.workers):
-                    self._setups.put(None)
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+                    workers.setups.put(None)
+            workers.pool.shutdown(wait=True, cancel_futures=True)
             # a set-up no worker took (one died, or Ctrl-C) must not hold this process at exit writing it
-            self._setups.cancel_join_thread()
-            self._setups.close()
+            workers.setups.cancel_join_thread()
+            workers.setups.close()
 
     def __enter__(self) -> FramePool:
         return self
@@ -136,6 +146,8 @@ def _idle_task() -> None:
 
 def _render_batch(verts: np.ndarray, seal: np.ndarray, encode: Callable[[np.ndarray], np.ndarray] | None
                   ) -> tuple[list[np.ndarray], int, float]:
+    if _worker is None:
+        raise RuntimeError("this worker was given no photo to render")
     report = _worker.limit_report
     report.frames_clamped, report.largest_deg = 0, 0.0  # per batch; the pool adds them up
     frames = [_worker.render(v, float(s)) for v, s in zip(verts, seal, strict=True)]

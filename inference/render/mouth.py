@@ -114,10 +114,13 @@ class MouthPainter:
             xs = np.arange(bw) + 0.5
             gap_mm = float(np.max(height_along(lower - offset, xs) - height_along(upper - offset, xs))) / self.ppm
             opening = float(np.clip((gap_mm - SEALED_GAP_MM) / (OPEN_GAP_MM - SEALED_GAP_MM), 0.0, 1.0))
-        colour = self._geometric(box, vertices, upper - offset, polygon, lip_seal) if opening > 0.0 else 0.0
         if opening < 1.0:
             drawn = self._interior(mask, upper - offset, lower - offset, corners - offset)
-            colour = drawn * (1.0 - opening) + colour * opening
+        if opening > 0.0 and vertices is not None:
+            geometric = self._geometric(box, vertices, upper - offset, polygon, lip_seal)
+            colour = geometric if opening >= 1.0 else drawn * (1.0 - opening) + geometric * opening
+        else:
+            colour = drawn
         colour = self.palette.apply(colour)
         region = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
         out = region * (1.0 - alpha[..., None]) + colour * alpha[..., None]
@@ -127,6 +130,7 @@ class MouthPainter:
                    polygon: np.ndarray, lip_seal: float) -> np.ndarray:
         """The fitted head's interior in the box, in the photo's light, with the upper lip's contact shadow
         (``upper``: the upper inner lip in box pixels; ``polygon``: the inner-lip loop in output pixels)."""
+        assert self.interior is not None  # paint asks for it only where there is one
         colour = self.interior.paint(box, vertices, polygon, lip_seal=lip_seal)
         bh, bw = colour.shape[:2]
         top = height_along(upper, np.arange(bw) + 0.5)

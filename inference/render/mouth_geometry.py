@@ -186,7 +186,7 @@ class GeometricInterior:
         return self._jaw_reader(local), rot, move
 
     def posed(self, portrait_vertices: np.ndarray, lip_seal: float = 0.0
-              ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+              ) -> tuple[np.ndarray, int, float, np.ndarray]:
         """The interior's vertices in camera space (Vi, 3) for a portrait frame (its photo lip gap closed by
         ``lip_seal``), the jaw sample below the frame's jaw opening, the share of the way to the next one, and the
         head's rotation."""
@@ -348,12 +348,15 @@ def _without_roots(head: FaceRig, triangles: np.ndarray, kind: np.ndarray) -> tu
 def _interior_triangles(head: FaceRig) -> tuple[np.ndarray, np.ndarray]:
     """Triangles (T, 3) of the teeth and of the gums and tongue, and each one's kind (0 teeth, 1 gums)."""
     teeth, gums = head.material_names.index("M_Teeth"), head.material_names.index("M_GumsTongue")
+    materials = head.face_materials
+    if materials is None:
+        raise ValueError("the head has no materials to find its teeth, gums and tongue by")
     starts = np.concatenate([[0], np.cumsum(head.face_sizes)[:-1]])
     triangles, kinds = [], []
     for size in np.unique(head.face_sizes):
-        polys = np.flatnonzero((head.face_sizes == size) & np.isin(head.face_materials, [teeth, gums]))
+        polys = np.flatnonzero((head.face_sizes == size) & np.isin(materials, [teeth, gums]))
         corners = head.face_indices[starts[polys, None] + np.arange(size)]
-        kind = (head.face_materials[polys] == gums).astype(np.int64)
+        kind = (materials[polys] == gums).astype(np.int64)
         for j in range(1, size - 1):  # a fan per polygon
             triangles.append(corners[:, [0, j, j + 1]])
             kinds.append(kind)

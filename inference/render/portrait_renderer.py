@@ -47,9 +47,11 @@ class LimitReport:
     largest_deg: float = 0.0
 
 
-def require_portrait(rig: FaceRig) -> None:
-    """Rendering warps a photo: only a portrait rig (made from one) has it."""
-    if rig.meta.get("kind") != "portrait" or rig.photo_vertices is None or rig.texture is None:
+def require_portrait(rig: FaceRig) -> tuple[np.ndarray, np.ndarray]:
+    """Rendering warps a photo: only a portrait rig (made from one) has it. The photo, and the face mesh as
+    photographed (rig metres)."""
+    photo, photographed = rig.texture, rig.photo_vertices
+    if rig.meta.get("kind") != "portrait" or photographed is None or photo is None:
         raise InputError(f"Rendering needs a portrait face rig made from a photo; '{rig.name}' is not one "
                          "(make one with `vividtalk rig --image photo.jpg`).")
     try:
@@ -60,6 +62,7 @@ def require_portrait(rig: FaceRig) -> None:
     if not all(math.isfinite(x) and x > 0 for x in sizes) or rig.n_vertices < 478:
         raise InputError(f"The portrait rig '{rig.name}' is damaged (photo size, scale or face mesh); make it again "
                          "with `vividtalk rig --image photo.jpg`.")
+    return photo, photographed
 
 
 class PortraitRenderer:
@@ -73,19 +76,21 @@ class PortraitRenderer:
         ``mouth_geometry``; the drawn one where no head can be fitted) or ``drawn`` (painted, ``mouth``);
         ``head``: that head already fitted (``fitted_head``) and ``matte``: the person already found at this
         size (``person_matte``), so worker processes need not fit the head or run MediaPipe again."""
-        require_portrait(rig)
+        photo, photographed = require_portrait(rig)
         self.rig = rig
+        self.photographed = photographed
+        """The face mesh as photographed (rig metres)."""
         self.framing, self.source = framed_photo(rig, size)
         self.size = size
         m = self.framing.margin
-        self.src_px = self.framing.project(rig.photo_vertices)
-        self.lip_offset = rig.photo_vertices - rig.vertices  # the photo's lip gap the rest pose closes
+        self.src_px = self.framing.project(photographed)
+        self.lip_offset = photographed - rig.vertices  # the photo's lip gap the rest pose closes
         if matte is None and (person_mask or layered):
             matte = _person_mask(self.source)
         mask = matte[m:m + size, m:m + size] if matte is not None and person_mask else None
         tris = rig.face_indices.reshape(-1, 3)
         self._head_pivot = rig.joint_positions[rig.joint_names.index("head")]
-        self.warp = PortraitWarp(self.src_px, rig.vertices, rig.photo_vertices, tris, self.framing.project, size,
+        self.warp = PortraitWarp(self.src_px, rig.vertices, photographed, tris, self.framing.project, size,
                                  self._head_pivot, mask)
         ppm_out = self.framing.px_per_mm_out
         skin = _skin_colour(self.source, self.src_px + m, ppm_out)
@@ -100,13 +105,13 @@ class PortraitRenderer:
             head = fitted_head(rig)
         self.light: Light = self._photo_light()
         fitted = self._interior_of(head) if interior == "geometry" and head is not None else None
-        self.turned_skin = TurnedSkin(self.source, self.src_px + m, rig.photo_vertices, self.warp.skin,
+        self.turned_skin = TurnedSkin(self.source, self.src_px + m, photographed, self.warp.skin,
                                       np.array(mt.FACE_OVAL), skin, self.light, size)
         self.warp.face_edge = face_edge_of(self.source[m:m + size, m:m + size], self.src_px, self.warp.skin,
                                            self.turned_skin.hops, skin, size)
         self.mouth = MouthPainter(ppm_out, skin, photo_gap_mm, fitted,
                                   palette_of(self.source, self.src_px[list(mt.FACE_OVAL)] + m),
-                                  whites_of_the_eyes(rig.texture, _texture_pixels(rig)[0]))  # at full size
+                                  whites_of_the_eyes(photo, _texture_pixels(rig)[0]))  # at full size
         self.lids = EyelidPainter(self.source, self.src_px, ppm_out, m, self.light)
         self.remapper: Remapper = make_remapper(device, self.source)
         self.layers = None
@@ -117,7 +122,7 @@ class PortraitRenderer:
             self.layers = BackgroundLayers(self.source, matte, self.src_px[mt.CHIN, 1] + m, m, size)
         self.painted_skin = 0.0
         """Pixels' worth of skin the last frame drew where a turn stretched the photo (``turned_skin``)."""
-        self.limits = _head_limits(rig)
+        self.limits = _head_limits(photographed)
         self.limit_report = LimitReport()
         self._skull = np.array(mt.SKULL)
 
@@ -160,7 +165,7 @@ class PortraitRenderer:
 
     def _photo_light(self) -> Light:
         """The photo's light, read off the shading of the face as photographed."""
-        points = self.rig.photo_vertices.astype(np.float64)
+        points = self.photographed.astype(np.float64)
         normals = vertex_normals(points, self.rig.face_indices.reshape(-1, 3))
         if normals[:468, 2].mean() < 0:  # the mesh's winding decides which way its normals point: toward the camera
             normals = -normals
@@ -206,7 +211,7 @@ def fitted_head(rig: FaceRig) -> FaceRig | None:
     cannot be fitted; kept per photo in this process."""
     from ..rigs.ict import head_seen_in
 
-    photo = rig.texture
+    photo, _ = require_portrait(rig)
     key = hashlib.sha1(np.ascontiguousarray(photo).data).digest() + repr(photo.shape).encode()
     if key not in _FITTED_HEADS:
         try:
@@ -241,11 +246,11 @@ def _photo_pixels(points_m: np.ndarray, w: int, h: int, ppm: float) -> np.ndarra
     return np.column_stack([points_m[:, 0] * k + w / 2, h / 2 - points_m[:, 1] * k])
 
 
-def _head_limits(rig: FaceRig) -> np.ndarray:
+def _head_limits(photographed: np.ndarray) -> np.ndarray:
     """Rig-space X (pitch), Y (yaw), Z (roll) limits; a photo already turned away supports less turning."""
     from ..rigs.landmarks import head_yaw_degrees
 
-    p = rig.photo_vertices * np.array([1.0, -1.0, -1.0])  # back to image-like axes (y down, z toward camera <0)
+    p = photographed * np.array([1.0, -1.0, -1.0])  # back to image-like axes (y down, z toward camera <0)
     yaw = abs(head_yaw_degrees(p))
     factor = float(np.clip(1.0 - (yaw - 15.0) / 30.0, 0.3, 1.0)) if yaw > 15 else 1.0
     return np.array(HEAD_LIMITS_DEG) * factor
@@ -254,7 +259,7 @@ def _head_limits(rig: FaceRig) -> np.ndarray:
 def framed_photo(rig: FaceRig, size: int) -> tuple[Framing, np.ndarray]:
     """The square crop around the portrait rig's face for ``size`` output pixels, and the photo within it (with
     the framing's margin)."""
-    photo = rig.texture
+    photo, _ = require_portrait(rig)
     texture_rig_px, ppm = _texture_pixels(rig)
     framing = Framing.around_face(texture_rig_px, (photo.shape[1], photo.shape[0]), ppm, size)
     return framing, framing.source_image(photo)
@@ -262,9 +267,9 @@ def framed_photo(rig: FaceRig, size: int) -> tuple[Framing, np.ndarray]:
 
 def _texture_pixels(rig: FaceRig) -> tuple[np.ndarray, float]:
     """Where the portrait rig's points are in its photo (the rig's texture, V x 2 pixels), and its pixels per mm."""
-    photo = rig.texture
+    photo, photographed = require_portrait(rig)
     ppm = float(rig.meta["pixels_per_metre"]) / 1000.0 * photo.shape[1] / int(rig.meta["image_width"])
-    return _photo_pixels(rig.photo_vertices, photo.shape[1], photo.shape[0], ppm), ppm
+    return _photo_pixels(photographed, photo.shape[1], photo.shape[0], ppm), ppm
 
 
 def person_matte(rig: FaceRig, size: int) -> np.ndarray | None:

@@ -34,7 +34,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
 
 class FrameSink(Protocol):
     notes: list[str]  # what the user should know once the output is written
-    encode: Callable[[np.ndarray], np.ndarray]  # a (size, size, 3) uint8 RGB frame -> what ``write`` takes
+
+    @property
+    def encode(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A (size, size, 3) uint8 RGB frame -> what ``write`` takes: a module-level function, which the worker
+        processes are handed."""
 
     def write(self, encoded: np.ndarray) -> None: ...
     def finish(self) -> None: ...
@@ -99,17 +103,19 @@ class Mp4Sink:
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", _muxer(self.target), str(self.tmp)]
         # an argument list, never a shell string: paths with spaces or quotes stay paths
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert self.proc.stdin is not None and self.proc.stderr is not None  # both were asked for as pipes
+        self._frames_in, self._messages = self.proc.stdin, self.proc.stderr
 
     def write(self, encoded: np.ndarray) -> None:
         """One frame as ``yuv420`` gives it."""
         try:
-            self.proc.stdin.write(encoded.data)
+            self._frames_in.write(encoded.data)
         except BrokenPipeError:
             self.abort()
             raise OutputError(f"The video encoder stopped: {self._stderr()}") from None
 
     def finish(self) -> None:
-        self.proc.stdin.close()
+        self._frames_in.close()
         code = self.proc.wait()
         if code != 0:
             message = self._stderr()
@@ -128,7 +134,7 @@ class Mp4Sink:
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
-            self.proc.stdin.close()
+            self._frames_in.close()
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -136,7 +142,7 @@ class Mp4Sink:
 
     def _stderr(self) -> str:
         with contextlib.suppress(OSError, ValueError):
-            return self.proc.stderr.read().decode("utf-8", "replace").strip()[-400:] or "no message"
+            return self._messages.read().decode("utf-8", "replace").strip()[-400:] or "no message"
         return "no message"
 
 

@@ -180,15 +180,14 @@ def fit_arkit_mapping(model: FlameModel, source: FaceRig, betas: np.ndarray | No
 def _best_jaw(base: FaceRig, target: np.ndarray, valid: np.ndarray, e: np.ndarray, solve: np.ndarray):
     """The jaw angle whose rotation, topped up by expressions, best reproduces the jawOpen target."""
     frames = base.evaluate({"jawOpen": JAW_SEARCH_DEGREES}, len(JAW_SEARCH_DEGREES))
-    best = None
+    tried = []
     neutral = base.vertices[valid]
     for deg, verts in zip(JAW_SEARCH_DEGREES, frames, strict=True):
         rest = target - (verts[valid] - neutral)
         psi = solve @ rest.ravel()
-        err = float(((e @ psi - rest.ravel()) ** 2).sum())
-        if best is None or err < best[0]:
-            best = (err, float(deg), rest)
-    return best[1], best[2]
+        tried.append((float(((e @ psi - rest.ravel()) ** 2).sum()), float(deg), rest))
+    _, deg, rest = min(tried, key=lambda t: t[0])  # the first of equals, as the search goes
+    return deg, rest
 
 
 def align_faces(src: np.ndarray, dst: np.ndarray, source_nose: np.ndarray | None = None,

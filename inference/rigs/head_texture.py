@@ -36,7 +36,7 @@ def bake_skin_texture(rgb: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, face_
     skin = np.isin(face_materials[polygon], [material_names.index(m) for m in SKIN_MATERIALS if m in material_names])
     camera = posed_cm @ fit.rotation.T + fit.translation
     pixels = project(camera, fit.focal_px, fit.image_size)
-    seen = _vertex_weights(camera, pixels, tris, rgb.shape[:2])
+    seen = _vertex_weights(camera, pixels, tris, (rgb.shape[0], rgb.shape[1]))
 
     texels = _skin_texels(tris, tri_corners, skin, corner_uvs, size)
     weight = texels.at(seen)

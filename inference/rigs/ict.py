@@ -138,8 +138,8 @@ def _fitted(model: IctModel, rgb: np.ndarray, source: str | os.PathLike):
     from .head_fit import LandmarkBasis, builtin_correspondence, fit_head
     from .landmarks import detect_landmarks
 
-    if len(model.vertices) != N_VERTICES:
-        raise InputError("Only ICT-FaceKit's full head can be shaped like a photo.")
+    if len(model.vertices) != N_VERTICES or model.identity_deltas is None:
+        raise InputError("Only ICT-FaceKit's full head, with its identity shapes, can be shaped like a photo.")
     landmarks = detect_landmarks(rgb, source)
     corr = builtin_correspondence()
     fit = fit_head(landmarks, LandmarkBasis.of(model, corr), corr)
@@ -332,7 +332,7 @@ def _upper_lip_bow(verts: np.ndarray, shapes: dict[str, np.ndarray], landmarks68
     own jawOpen pulls the upper lip down a little. The motion takes the direction and reach into the skin of the
     artist's two mouthUpperUp shapes together (a whole upper lip raised), scaled so the inner edge's middle rises
     as measured, and falls off toward the corners as the inner edge's does."""
-    raise_lip = shapes.get("mouthUpperUpLeft", 0.0) + shapes.get("mouthUpperUpRight", 0.0)
+    raise_lip = np.asarray(shapes.get("mouthUpperUpLeft", 0.0) + shapes.get("mouthUpperUpRight", 0.0))
     if np.ndim(raise_lip) != 2 or len(landmarks68) < 68 or raise_lip[landmarks68[62], 1] <= 0:
         return np.zeros_like(verts)
     middle, lower, corners = landmarks68[62], landmarks68[66], landmarks68[[60, 64]]

@@ -193,7 +193,10 @@ def read_npz(path: str | os.PathLike) -> IctModel:
     """The shipped asset, or the older ``ict_arkit.npz`` export of the same model."""
     z = load_arrays(path, "ICT-FaceKit head")
     asset = str(z.get("format", "")) == ASSET_FORMAT
-    get = (lambda name: z[name]) if asset else (lambda name: z[_OLDER_EXPORT_NAMES.get(name, name)])
+
+    def get(name: str) -> np.ndarray:
+        return z[name if asset else _OLDER_EXPORT_NAMES.get(name, name)]
+
     try:
         if asset and int(z["version"]) > ASSET_VERSION:
             raise InputError(f"'{path}' is head format version {int(z['version'])}; update vividtalk.")

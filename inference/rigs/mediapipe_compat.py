@@ -43,6 +43,8 @@ _STAND_INS = ("matplotlib", "matplotlib.pyplot")
 class _ImportedOnFirstUse(ModuleType):
     """Stands in for a module until an attribute it lacks is asked for, then hands over to the real one."""
 
+    pyplot: ModuleType  # on the stand-in for matplotlib: what `import matplotlib.pyplot as plt` reads off it
+
     def __getattr__(self, name: str):
         return getattr(_import_for_real(self.__name__), name)
 

@@ -174,9 +174,12 @@ def _towards_mouth_centre(f: HeadFrame, group, sigma: float, fx: float, fy: floa
     return w * np.column_stack([fx * p[:, 0], fy * p[:, 1], np.full(len(p), fz)])
 
 
-def _sided(builder: Callable[[str, float], np.ndarray]) -> dict[str, Callable[[HeadFrame], np.ndarray]]:
-    """Left/Right twins from one builder taking the side and its x sign (+1 = subject's left)."""
-    return {"Left": lambda f, b=builder: b(f, "L", 1.0), "Right": lambda f, b=builder: b(f, "R", -1.0)}
+def _sided(builder: Callable[[HeadFrame, str, float], np.ndarray]) -> dict[str, Callable[[HeadFrame], np.ndarray]]:
+    """Left/Right twins from one builder taking the head, the side and its x sign (+1 = subject's left)."""
+    def side(name: str, sign: float) -> Callable[[HeadFrame], np.ndarray]:
+        return lambda f: builder(f, name, sign)
+
+    return {"Left": side("L", 1.0), "Right": side("R", -1.0)}
 
 
 def author_shapes(f: HeadFrame, jaw_lip_start: np.ndarray, jaw_drop: np.ndarray) -> dict[str, np.ndarray]:

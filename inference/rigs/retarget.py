@@ -9,7 +9,9 @@ from the clip's phones: the Oculus/VRChat set (sil PP FF TH DD kk CH SS nn RR aa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,9 @@ from ..contract import file_format
 from ..motion.arkit import ARKIT_NAMES, region_of
 from ..motion.lipsync import JAW_SCALE, SPEECH_FLOOR
 from ..motion.visemes import JAW_TARGET, LIP_SHAPES, viseme_of
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 _SIDES = {"left": ("left", "l"), "right": ("right", "r")}
 
@@ -119,9 +124,9 @@ def viseme_weights(phones: list[tuple[float, float, str]], fps: float, n_frames:
         return {v: oculus[:, i] for i, v in enumerate(OCULUS)}
     table = VRM_OF_OCULUS if scheme == "vrm" else RHUBARB_OF_OCULUS
     out: dict[str, np.ndarray] = {}
-    for i, v in enumerate(OCULUS):
-        if v in table:
-            out[table[v]] = out.get(table[v], 0) + oculus[:, i]
+    for i, name in enumerate(OCULUS):
+        if name in table:
+            out[table[name]] = out.get(table[name], 0) + oculus[:, i]
     return out
 
 
@@ -171,7 +176,7 @@ def viseme_pose(phone: str) -> dict[str, float]:
     return pose
 
 
-def arkit_channels(channels: dict[str, list[float]]) -> dict[str, np.ndarray]:
+def arkit_channels(channels: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """A take sampled from a character's own shape keys, as ARKit channels: ARKit spellings renamed, viseme
     weights turned into the mouth pose of each viseme (so the portrait renderer can show any character's
     take). Channels that already have ARKit names pass through."""

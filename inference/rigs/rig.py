@@ -132,8 +132,9 @@ class FaceRig:
             problems.append("material_colours must be one non-negative RGB per material")
         if self.photo_vertices is not None and self.photo_vertices.shape != (v, 3):
             problems.append(f"photo_vertices must be ({v}, 3)")
-        if (self.photo_pose is None) != (self.photo_intrinsics is None) or (self.photo_pose is not None and (
-                self.photo_pose.shape != (3, 4) or self.photo_intrinsics.shape != (3,))):
+        pose, intrinsics = self.photo_pose, self.photo_intrinsics
+        if (pose is None) != (intrinsics is None) or (pose is not None and intrinsics is not None and (
+                pose.shape != (3, 4) or intrinsics.shape != (3,))):
             problems.append("photo_pose (3, 4) and photo_intrinsics (3,) come together")
         if any(not 0 <= i < v for i in self.landmarks.values()):
             problems.append("a landmark names a vertex that does not exist")
@@ -147,7 +148,7 @@ class FaceRig:
             raise InputError(f"Rig '{self.name}' is inconsistent: " + "; ".join(problems) + ".")
 
     # ---- evaluation ------------------------------------------------------------------------------------
-    def joint_eulers(self, channels: Mapping[str, np.ndarray], n_frames: int) -> np.ndarray:
+    def joint_eulers(self, channels: Mapping[str, np.ndarray | float], n_frames: int) -> np.ndarray:
         """(T, J, 3) rotation angles in radians about rig X, Y, Z for each joint, from the drivers."""
         eul = np.zeros((n_frames, len(self.joint_names), 3))
         for d in self.drivers:

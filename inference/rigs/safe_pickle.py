@@ -56,9 +56,10 @@ def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
 
 _NUMPY = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
 for _core in ("numpy.core", "numpy._core"):  # numpy 1.x and 2.x pickles name different modules
-    _NUMPY[(f"{_core}.multiarray", "_reconstruct")] = np.core.multiarray._reconstruct
-    _NUMPY[(f"{_core}.multiarray", "scalar")] = np.core.multiarray.scalar
-    _NUMPY[(f"{_core}.numeric", "_frombuffer")] = np.core.numeric._frombuffer
+    # private names NumPy's pickles call, which its type stubs leave out
+    _NUMPY[(f"{_core}.multiarray", "_reconstruct")] = np.core.multiarray._reconstruct  # type: ignore[attr-defined]
+    _NUMPY[(f"{_core}.multiarray", "scalar")] = np.core.multiarray.scalar  # type: ignore[attr-defined]
+    _NUMPY[(f"{_core}.numeric", "_frombuffer")] = np.core.numeric._frombuffer  # type: ignore[attr-defined]
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -113,7 +114,7 @@ def as_array(value: Any) -> np.ndarray:
 def _dense_sparse(kind: str, state: dict) -> np.ndarray:
     try:
         data, indices, indptr = (np.asarray(state[k]) for k in ("data", "indices", "indptr"))
-        rows, cols = (int(n) for n in state.get("_shape", state.get("shape")))
+        rows, cols = (int(n) for n in (state["_shape"] if "_shape" in state else state["shape"]))
     except (KeyError, TypeError, ValueError) as e:
         raise InputError("A sparse matrix in the model file is incomplete.") from e
     out = np.zeros((rows, cols), dtype=np.float64)
