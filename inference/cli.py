@@ -131,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="portrait photo + motion -> talking-head video (MP4 with audio, or PNG frames)")
     _add_face(p)
-    motion = p.add_mutually_exclusive_group(required=True)
+    motion = p.add_mutually_exclusive_group()
     motion.add_argument("--motion", help="motion clip (.json) from 'vividtalk animate'")
     motion.add_argument("--meshes", help="per-frame portrait-rig meshes (.npz, written by the Blender add-on)")
-    p.add_argument("--audio", help="voice to mux into the video (default: the motion clip's own audio)")
+    p.add_argument("--audio", help="voice to mux into the video (default: the motion clip's own audio); without "
+                   "--motion or --meshes, the motion is made from it first (English words recognised; for a "
+                   "transcript, another language or a head style, use 'vividtalk animate AUDIO --video OUT')")
     p.add_argument("--device", default="cpu", help="cpu (OpenCV, the frames spread over the cores; the fast path) "
                    "or cuda (PyTorch grid_sample on a GPU; measured slower, docs/render.md)")
     add_options(p, "render_options")
@@ -405,9 +407,19 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
 
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise InputError(f"--workers must be between 1 and 64 (got {args.workers}).")
+    if not (args.motion or args.meshes or args.audio):
+        raise InputError("Nothing to render: give --motion CLIP.json (from 'vividtalk animate'), --meshes MESHES.npz "
+                         "(from Blender), or --audio VOICE to make the motion from the voice first.")
     check_render_output(args.output, args.size)  # before fitting the photo, not after
     rig = _portrait_rig(args, progress)
-    frames = frames_from_clip(_load_take(args.motion), rig) if args.motion else frames_from_file(args.meshes, rig)
+    if args.motion:
+        frames = frames_from_clip(_load_take(args.motion), rig)
+    elif args.meshes:
+        frames = frames_from_file(args.meshes, rig)
+    else:  # the voice alone: its motion with every option at its default, as `animate` would make it
+        from .pipeline import AnimateOptions, animate
+
+        frames = frames_from_clip(animate(args.audio, AnimateOptions(), progress, _analyzer()), rig)
     result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers,
                           layered=args.background == "layers", interior=args.mouth)
     progress.result(output=result.output, frames=result.frames, duration=result.duration,

@@ -64,6 +64,10 @@ def test_animate_renders_the_video_in_the_same_run(demo_voice, tmp_path):
     assert main(["render", "--motion", str(clip_path), "--size", "96", "--mouth", "drawn", "-o", str(again),
                  "--progress", "quiet"]) == 0
     assert probe_video(again) == (frames, audio_s, has_audio)
+    voice_only = tmp_path / "voice only.mp4"  # render given the voice alone makes the same clip first
+    assert main(["render", "--audio", str(demo_voice), "--size", "96", "--mouth", "drawn", "-o", str(voice_only),
+                 "--progress", "quiet"]) == 0
+    assert probe_video(voice_only) == (frames, audio_s, has_audio)
 
 
 def test_animate_refuses_a_video_it_could_not_make_before_the_analysis(demo_voice, tmp_path, monkeypatch):
@@ -93,6 +97,7 @@ def test_animate_refuses_a_video_it_could_not_make_before_the_analysis(demo_voic
     (["animate", "{voice}", "--emotion", "bored", "-o", "{tmp}/x.json"], 2, "invalid choice: 'bored'"),
     (["animate", "{voice}", "--fps", "0", "-o", "{tmp}/x.json"], 2, "--fps: 0 is out of range"),
     (["export-csv", "{tmp}", "-o", "{tmp}/x.csv"], 2, "is not a regular file"),
+    (["render", "-o", "{tmp}/x.json"], 2, "Nothing to render: give --motion"),
 ])
 def test_errors_are_clear_and_nonzero(demo_voice, tmp_path, args, code, message):
     args = [a.format(tmp=tmp_path, voice=demo_voice) for a in args]

@@ -53,6 +53,15 @@ def test_the_command_line_takes_exactly_the_contracts_options(group, command):
                     action.type(str(kind(outside)))
 
 
+def test_the_library_defaults_are_the_contracts():
+    """`render --audio` without a clip animates with AnimateOptions(): the clip `animate` makes with no options."""
+    from inference.pipeline import AnimateOptions
+
+    defaults = {name: spec["default"] for group in ("animate_options", "engine_options")
+                for name, spec in contract()[group].items()}
+    assert AnimateOptions.from_contract(defaults) == AnimateOptions()
+
+
 def test_library_callers_get_the_same_ranges():
     from inference.errors import InputError
     from inference.pipeline import AnimateOptions
