@@ -16,11 +16,15 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .contract import add_options, add_progress
 from .errors import Cancelled, InputError, OutputError, VividtalkError
 from .progress import Progress
+
+if TYPE_CHECKING:  # the command line starts without the rigs (tests/test_startup.py)
+    from .rigs.rig import FaceRig
 
 
 def _add_animate_options(p: argparse.ArgumentParser) -> None:
@@ -39,7 +43,7 @@ def _add_face(p: argparse.ArgumentParser, prefix: str = "") -> None:
     face.add_argument("--rig", help=f"{prefix}a portrait face rig (.npz from 'vividtalk rig --image'), photo included")
 
 
-def _portrait_rig(args: argparse.Namespace, progress: Progress):
+def _portrait_rig(args: argparse.Namespace, progress: Progress) -> FaceRig:
     """The portrait rig ``--rig`` names, or the one built from ``--image`` (the built-in face without either)."""
     from .rigs.build import build_rig
     from .rigs.rig import FaceRig
