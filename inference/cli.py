@@ -171,11 +171,11 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
     check_writable_target(args.output)  # fail before minutes of work, not after
     if args.csv:
         check_writable_target(args.csv)
-    rig = None
+    rig, to_video = None, False
     if args.video:
         from .render.job import check_render_output
 
-        check_render_output(args.video, args.size)
+        to_video = check_render_output(args.video, args.size)  # a video file, not a folder of PNG frames
         rig = _portrait_rig(args, progress)  # a photo without a face is refused before the analysis, not after
     elif args.image or args.rig:
         progress.warn("--image and --rig choose the face of the video; without --video they were not used.")
@@ -197,9 +197,9 @@ def _cmd_animate(args: argparse.Namespace, progress: Progress) -> int:
         from .render.job import render_video
         from .render.mesh_frames import frames_from_clip
 
-        # the voice is the recording itself (a video's soundtrack too), as the clip that names it would give
-        video = render_video(rig, frames_from_clip(clip, rig), args.video, args.audio, args.size, "cpu", progress,
-                             layered=args.background == "layers", interior=args.mouth)
+        # the voice is the recording itself (a video's soundtrack too); PNG frames have none, and need no warning
+        video = render_video(rig, frames_from_clip(clip, rig), args.video, args.audio if to_video else None,
+                             args.size, "cpu", progress, layered=args.background == "layers", interior=args.mouth)
     elapsed = time.perf_counter() - started
     extra = {"video": video.output} if video else {}
     progress.result(output=str(Path(args.output).resolve()), frames=clip.n_frames, duration=clip.duration,
@@ -414,8 +414,9 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
     if not (args.motion or args.meshes or args.audio):
         raise InputError("Nothing to render: give --motion CLIP.json (from 'vividtalk animate'), --meshes MESHES.npz "
                          "(from Blender), or --audio VOICE to make the motion from the voice first.")
-    check_render_output(args.output, args.size)  # before fitting the photo, not after
+    to_video = check_render_output(args.output, args.size)  # before fitting the photo, not after
     rig = _portrait_rig(args, progress)
+    voice = args.audio
     if args.motion:
         frames = frames_from_clip(_load_take(args.motion), rig)
     elif args.meshes:
@@ -424,7 +425,8 @@ def _cmd_render(args: argparse.Namespace, progress: Progress) -> int:
         from .pipeline import AnimateOptions, animate
 
         frames = frames_from_clip(animate(args.audio, AnimateOptions(), progress, _analyzer()), rig)
-    result = render_video(rig, frames, args.output, args.audio, args.size, args.device, progress, args.workers,
+        voice = args.audio if to_video else None  # it made the motion: PNG frames lacking it is no news
+    result = render_video(rig, frames, args.output, voice, args.size, args.device, progress, args.workers,
                           layered=args.background == "layers", interior=args.mouth)
     progress.result(output=result.output, frames=result.frames, duration=result.duration,
                     seconds=round(result.seconds, 3), audio=result.audio, warnings=progress.warnings)

@@ -70,6 +70,17 @@ def test_animate_renders_the_video_in_the_same_run(demo_voice, tmp_path):
     assert probe_video(voice_only) == (frames, audio_s, has_audio)
 
 
+def test_frames_made_from_the_voice_raise_no_warning_about_it(demo_voice, tmp_path, capsys):
+    """PNG frames carry no sound; where the voice made the motion that is no news (the warning is for a voice
+    given only to be muxed)."""
+    for command in (["render", "--audio", str(demo_voice), "-o"],
+                    ["animate", str(demo_voice), "-o", str(tmp_path / "x.json"), "--video"]):
+        frames = tmp_path / f"{command[0]} frames"  # the folder the command's last option names
+        assert main([*command, str(frames), "--size", "64", "--mouth", "drawn", "--progress", "quiet"]) == 0
+        assert len(list(frames.glob("frame_*.png"))) > 10
+        assert "not used" not in capsys.readouterr().err
+
+
 def test_animate_refuses_a_video_it_could_not_make_before_the_analysis(demo_voice, tmp_path, monkeypatch):
     """An odd size, a photo without a face or a video over the recording are refused before the audio is
     analysed (seconds to minutes of work), and nothing is written."""
