@@ -8,6 +8,10 @@ Each portrait is rendered with both eyes' eyeBlink at 0, 0.2, ... 1.0 (nothing e
   darkest tenth's luma over the median of the skin around the eye (an annulus 1.4-2x the opening), the lower of
   the two eyes. Stretched lashes and lid pixels read dark (0.27-0.71 on these portraits before the lid was
   drawn); lid skin reads 0.8-1.
+- **grain** (eyes shut): the spread (median absolute deviation) of the fine detail (luma minus its Gaussian blur,
+  sigma 1.5 px) in the middle of the shut lid (from 15 to 50 % of the way down the photo's eye opening, clear of
+  the lash line and the lid's top) over that of the skin around the eye, the lower of the two eyes. A lid drawn
+  flat reads 0.25-0.5 at 1024²; skin reads about 1.
 - **FaceLandmarker** (with ``--face-landmarker``): the mean of its eyeBlinkLeft/Right, a model of real faces reading
   our lids. Real blinks in the GRID clips of ../shared/data read 0.57-0.70 at their most shut (25 frames/s, so a
   blink's shut frame is often missed); a reading that rises steadily with the blink is what matters.
@@ -38,15 +42,41 @@ def lid_darkest(frame: np.ndarray, photo_px: np.ndarray) -> float:
     for side in ("L", "R"):
         upper, lower = photo_px[list(mt.EYE_UPPER[side])], photo_px[list(mt.EYE_LOWER[side])]
         covered = np.vstack([upper[1:-1], (upper + 0.6 * (lower - upper))[-2:0:-1]])
-        loop = np.vstack([upper, lower[::-1]])
-        centre = loop.mean(0)
-        lid, around = np.zeros(luma.shape, np.uint8), np.zeros(luma.shape, np.uint8)
-        cv2.fillPoly(lid, [np.round(covered).astype(np.int32)], 1)
-        cv2.fillPoly(around, [np.round(centre + 2.0 * (loop - centre)).astype(np.int32)], 1)
-        cv2.fillPoly(around, [np.round(centre + 1.4 * (loop - centre)).astype(np.int32)], 0)
+        lid, around = _masks(luma.shape, covered, np.vstack([upper, lower[::-1]]))
         if lid.any() and around.any():
             ratios.append(np.percentile(luma[lid > 0], 10) / max(np.median(luma[around > 0]), 1.0))
     return float(min(ratios)) if ratios else float("nan")
+
+
+def lid_grain(frame: np.ndarray, photo_px: np.ndarray) -> float:
+    """The fine detail's spread in the middle of both shut lids over that of the skin around the eyes (photo
+    landmarks ``photo_px``), the smaller of the two eyes'."""
+    luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
+    ratios = []
+    for side in ("L", "R"):
+        upper, lower = photo_px[list(mt.EYE_UPPER[side])], photo_px[list(mt.EYE_LOWER[side])]
+        middle = np.vstack([(upper + 0.15 * (lower - upper))[1:-1], (upper + 0.5 * (lower - upper))[-2:0:-1]])
+        lid, around = _masks(luma.shape, middle, np.vstack([upper, lower[::-1]]))
+        if lid.any() and around.any():
+            ratios.append(_spread(detail[lid > 0]) / max(_spread(detail[around > 0]), 1e-6))
+    return float(min(ratios)) if ratios else float("nan")
+
+
+def _masks(shape: tuple[int, ...], inside: np.ndarray, loop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mask of the polygon ``inside``, and of the skin around the eye whose opening is ``loop``: the annulus from
+    1.4 to 2 times the opening about its centre."""
+    centre = loop.mean(0)
+    region, around = np.zeros(shape[:2], np.uint8), np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(region, [np.round(inside).astype(np.int32)], 1)
+    cv2.fillPoly(around, [np.round(centre + 2.0 * (loop - centre)).astype(np.int32)], 1)
+    cv2.fillPoly(around, [np.round(centre + 1.4 * (loop - centre)).astype(np.int32)], 0)
+    return region, around
+
+
+def _spread(values: np.ndarray) -> float:
+    """The median absolute deviation, scaled to a normal distribution's standard deviation."""
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
 def main() -> None:
@@ -67,7 +97,8 @@ def main() -> None:
                 frame = renderer.render(rig.evaluate({"eyeBlinkLeft": blink, "eyeBlinkRight": blink}, 1)[0])
                 if read is not None:
                     readings.append(float(np.mean(read(frame))))
-            line = f"{portrait.stem}: shut lid's darkest tenth over the skin {lid_darkest(frame, renderer.src_px):.2f}"
+            darkest, grain = lid_darkest(frame, renderer.src_px), lid_grain(frame, renderer.src_px)
+            line = f"{portrait.stem}: shut lid's darkest tenth over the skin {darkest:.2f}, grain {grain:.2f}"
             if readings:
                 line += "; FaceLandmarker eyeBlink " + " ".join(f"{v:.2f}" for v in readings)
             print(line)
