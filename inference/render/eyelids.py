@@ -132,7 +132,7 @@ class EyelidPainter:
             region = frame[y0:y1, x0:x1].astype(np.float32)
             region += (skin - region) * alpha[..., None]
             amount = LASH_OPACITY * float(np.clip(drop.max() / (LASH_FULL_DROP_MM * ppm), 0.0, 1.0))
-            lashes = _lash_band(lid - [x0, y0], region.shape[:2], ppm)
+            lashes = _lash_band(lid - [x0, y0], (y1 - y0, x1 - x0), ppm)
             region += (self.lash_colour[s] - region) * (lashes * amount)[..., None]
             frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
