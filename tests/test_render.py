@@ -177,7 +177,7 @@ def test_a_shut_lid_covers_the_photos_lashes_and_fold_stretched_over_it(shared_d
     m = renderer.framing.margin
     for side in ("L", "R"):
         margin = renderer.src_px[list(mt.EYE_UPPER[side])] + m
-        ring = renderer.src_px[list(mt.ABOVE_UPPER_LID[side][0])] + m
+        ring = renderer.src_px[list(mt.ABOVE_UPPER_LID[side])] + m
         band = np.vstack([margin, (margin + 0.6 * (ring - margin))[::-1]])
         cv2.fillPoly(renderer.source, [np.round(band * 16).astype(np.int32)], (0, 0, 255), cv2.LINE_8, 4)
 

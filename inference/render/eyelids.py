@@ -3,7 +3,7 @@
 A warped blink pulls the photo's upper lid down over the eye, but the photo shows only a few pixels of lid
 between the brow and the lashes: stretched three or four times, they streak (the lashes drawn out into dark
 bands), and MediaPipe's FaceLandmarker, a model of real faces, read a fully shut eye as half closed. Where the
-lid has come down below where the photo has it, the lid is drawn instead: the skin under the brow, lit as a lid
+lid has come down below where the photo has it, the lid is drawn instead: the skin around the eye, lit as a lid
 curved over the eyeball (a sphere, EYEBALL_MM, around the iris) faces in the photo's light (``lighting``), with
 that skin's fine grain, darker at its edge where it turns in under the lashes; the lashes themselves are drawn
 along the edge in the photo's lash colour, a band that hangs over the edge as a shut eye's lashes point down.
@@ -24,12 +24,12 @@ from .lighting import Light
 EYEBALL_MM = 13.0
 """Radius of the lid's curve over the eye: the eyeball's (12 mm) and the lid's thickness."""
 AROUND_EYE = (1.4, 2.0)
-"""The skin around the eye, whose grain the lid takes, lies between these multiples of the eye opening about its
+"""The skin around the eye, the lid's colour and grain, lies between these multiples of the eye opening about its
 centre."""
 SKIN_LUMA_PERCENTILES = (40, 90)
 """Of the pixels there, those between these luma percentiles are skin (not lashes, brow hairs or a glint)."""
 LID_TONE = 0.95
-"""The lid's skin against the skin under the brow: a little darker where it is thinnest."""
+"""The lid's skin against the skin around the eye: a little darker where it is thinnest."""
 COVER_ABOVE = 0.3
 """A lid down a little reaches this share of its drop above the photo's lid edge (fading in), over the stretched
 strip just above it."""
@@ -98,7 +98,7 @@ class EyelidPainter:
         for s in ("L", "R"):
             lid = dest[list(mt.EYE_UPPER[s])]
             open_lid = turned[list(mt.EYE_UPPER[s])]
-            above = dest[list(mt.ABOVE_UPPER_LID[s][0])]
+            above = dest[list(mt.ABOVE_UPPER_LID[s])]
             drop = lid[:, 1] - open_lid[:, 1]
             if drop.max() < 0.5:
                 continue
@@ -157,39 +157,20 @@ def _lash_band(margin: np.ndarray, shape: tuple[int, int], px_per_mm: float) -> 
 
 
 def _lash_colour(source: np.ndarray, margin: np.ndarray, band_px: float) -> np.ndarray:
-    """The photo's lash colour (sRGB 0-255): the darkest pixels of the band just above the lid's ``margin``."""
-    region = _pixels_in(source, np.vstack([margin, (margin - [0.0, max(band_px, 1.5)])[::-1]]))
-    if region is None:
-        return np.full(3, 40.0)
-    pixels = region[0].astype(np.float32)
-    luma = pixels @ LUMINANCE.astype(np.float32)
-    return np.median(pixels[luma <= np.percentile(luma, 20)], axis=0) * 0.85
-
-
-def _pixels_in(source: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The ``source`` pixels inside ``polygon`` (N, 2) and their centres (n, 2), or None if under four."""
-    box = box_around(polygon, 1, source.shape)
+    """The photo's lash colour (sRGB 0-255): the darkest fifth of the band just above the lid's ``margin``, a little
+    darker (shut, the lashes lie over one another)."""
+    band = np.vstack([margin, (margin - [0.0, max(band_px, 1.5)])[::-1]])
+    box = box_around(band, 1, source.shape)
     if box is None:
-        return None
+        return np.full(3, 40.0)
     x0, y0, x1, y1 = box
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [np.round((polygon - [x0, y0]) * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
-    ys, xs = np.nonzero(mask)
-    if len(ys) < 4:
-        return None
-    return source[ys + y0, xs + x0], np.column_stack([xs + x0 + 0.5, ys + y0 + 0.5])
-
-
-def _skin_in(source: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The skin's colour (linear RGB) inside ``polygon`` and where those skin pixels are, or None."""
-    found = _pixels_in(source, polygon)
-    if found is None:
-        return None
-    colour = srgb_to_linear(found[0].astype(np.float64) / 255.0)
-    luma = colour @ LUMINANCE
-    low, high = np.percentile(luma, SKIN_LUMA_PERCENTILES)
-    skin = (luma >= low) & (luma <= high)
-    return np.median(colour[skin], axis=0), found[1][skin]
+    cv2.fillPoly(mask, [np.round((band - [x0, y0]) * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    pixels = source[y0:y1, x0:x1][mask > 0].astype(np.float32)
+    if len(pixels) < 4:
+        return np.full(3, 40.0)
+    luma = pixels @ LUMINANCE.astype(np.float32)
+    return np.median(pixels[luma <= np.percentile(luma, 20)], axis=0) * 0.85
 
 
 def _grain_field(size_px: float, px_per_mm: float, seed: int) -> np.ndarray:

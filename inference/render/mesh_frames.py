@@ -28,9 +28,15 @@ MESHES_FORMAT, MESHES_VERSION = file_format("meshes")
 CHUNK_FRAMES = 120
 
 
+SEAL_JAW_FLOOR = 1e-3
+"""jawOpen under which mouthClose is not divided by it: the lip sync nearly shuts the jaw on a sealed P, B or M
+(jawOpen 0.01-0.02 there), so a floor of 0.05 read those seals as 0.25-0.4 and left a photo's parted lips apart."""
+
+
 def lip_seal(mouth_close: np.ndarray, jaw_open: np.ndarray) -> np.ndarray:
     """ARKit's mouthClose is the share of jawOpen the lips stay sealed over: seal = mouthClose / jawOpen."""
-    return np.clip(np.asarray(mouth_close, np.float64) / np.maximum(np.asarray(jaw_open, np.float64), 0.05), 0, 1)
+    jaw = np.maximum(np.asarray(jaw_open, np.float64), SEAL_JAW_FLOOR)
+    return np.clip(np.asarray(mouth_close, np.float64) / jaw, 0, 1)
 
 
 @dataclass

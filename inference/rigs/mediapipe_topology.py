@@ -26,11 +26,9 @@ INNER_MOUTH_LOOP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 
 
 EYE_UPPER = {"R": (33, 246, 161, 160, 159, 158, 157, 173, 133), "L": (263, 466, 388, 387, 386, 385, 384, 398, 362)}
 EYE_LOWER = {"R": (33, 7, 163, 144, 145, 153, 154, 155, 133), "L": (263, 249, 390, 373, 374, 380, 381, 382, 362)}
-ABOVE_UPPER_LID = {"R": ((130, 247, 30, 29, 27, 28, 56, 190, 243), (226, 113, 225, 224, 223, 222, 221, 189, 244)),
-                   "L": ((359, 467, 260, 259, 257, 258, 286, 414, 463), (446, 342, 445, 444, 443, 442, 441, 413, 464))}
-"""The face mesh's two rings above each upper lid's margin, corner to corner in EYE_UPPER's order: the first over
-the lashes and the lid's fold (a blink moves the margin 8 mm and it under 1, so the photo's lashes between them
-stretch), the second under the brow."""
+ABOVE_UPPER_LID = {"R": (130, 247, 30, 29, 27, 28, 56, 190, 243), "L": (359, 467, 260, 259, 257, 258, 286, 414, 463)}
+"""The face mesh's ring just above each upper lid's margin, over the lashes and the lid's fold, corner to corner in
+EYE_UPPER's order: a blink moves the margin 8 mm and this ring under 1, so the photo's lashes between them stretch."""
 EYE_LOOP = {s: EYE_UPPER[s] + tuple(reversed(EYE_LOWER[s][1:-1])) for s in ("R", "L")}
 """Each eye opening's outline, once round: the upper lid corner to corner, then the lower lid back."""
 EYE_LID_CENTRE = {"R": (159, 145), "L": (386, 374)}  # upper, lower: the lid gap
