@@ -4,9 +4,11 @@ settling after, and no jumps anywhere."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from inference.audio.phones import Phone
 from inference.motion.lipsync import FPS, MouthParams, mouth_curves
+from inference.render.mesh_frames import lip_seal
 
 
 def _curves(phones: list[tuple[float, float, str]]):
@@ -35,6 +37,25 @@ def test_an_initial_bilabial_is_shut_before_its_sound_starts():
     aperture = jaw - close
     assert aperture[at(0.96): at(1.06)].max() < 0.02  # sealed from before the burst through the B
     assert aperture[at(1.15): at(1.2)].min() > 0.2  # open on the vowel
+
+
+def test_the_jaw_nearly_shuts_on_a_bilabial_between_vowels():
+    """Real speakers' jaws nearly close on P, B and M (FaceLandmarker reads the GRID speakers' jawOpen 0.007-0.06
+    where their lips meet, 0.16-0.33 on their open half): the jaw rises to a tenth of the vowels' opening, and the
+    lips are sealed over all of it (mouthClose equals jawOpen). Risen to 0.4 of it, the rendered mouth showed a shut
+    jaw the curve called open."""
+    phones = [(0.0, 0.2, "SIL"), (0.2, 0.4, "AA"), (0.4, 0.5, "M"), (0.5, 0.7, "AA"), (0.7, 1.5, "SIL")]
+    jaw, close = _curves(phones)
+    vowel = jaw[at(0.25): at(0.35)].mean()
+    seal = slice(at(0.43), at(0.47))
+    assert jaw[seal].max() < 0.15 * vowel
+    assert np.allclose(close[seal], jaw[seal], atol=1e-3)
+
+
+def test_a_nearly_shut_jaw_still_seals_a_photos_parted_lips():
+    """The renderer closes a photo's own lip gap by mouthClose over jawOpen: on a bilabial the lip sync leaves the jaw
+    at 0.01-0.02, which a floor of 0.05 under the division read as a seal of 0.25-0.4."""
+    assert lip_seal(np.array([0.013, 0.0, 0.02]), np.array([0.013, 0.0, 0.3])) == pytest.approx([1.0, 0.0, 0.02 / 0.3])
 
 
 def test_mouth_settles_after_speech_without_snapping_shut():
