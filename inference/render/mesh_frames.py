@@ -28,9 +28,11 @@ MESHES_FORMAT, MESHES_VERSION = file_format("meshes")
 CHUNK_FRAMES = 120
 
 
-SEAL_JAW_FLOOR = 1e-3
-"""jawOpen under which mouthClose is not divided by it: the lip sync nearly shuts the jaw on a sealed P, B or M
-(jawOpen 0.01-0.02 there), so a floor of 0.05 read those seals as 0.25-0.4 and left a photo's parted lips apart."""
+SEAL_JAW_FLOOR = 0.01
+"""jawOpen under which mouthClose is not divided by it. The lip sync nearly shuts the jaw on a sealed P, B or M
+(jawOpen 0.008-0.02 there, median 0.018), so a floor of 0.05 read those seals as 0.25-0.4 and left a photo's parted
+lips apart; at 0.01 they read 0.8-1. Lower, the near-zero values of a learned model's resting mouth would decide
+whether a photo's parted lips close."""
 
 
 def lip_seal(mouth_close: np.ndarray, jaw_open: np.ndarray) -> np.ndarray:
