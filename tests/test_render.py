@@ -781,3 +781,25 @@ def test_framing_from_further_away_keeps_the_person_with_a_smaller_face(tmp_path
     assert after.shape == before.shape
     eyes = [np.linalg.norm(np.subtract(*detect_landmarks(image).points[[33, 263], :2])) for image in (before, after)]
     assert eyes[1] / eyes[0] == pytest.approx(0.6, abs=0.05)
+
+
+def test_the_interior_benchmark_holds_several_portraits_against_the_held_out_bars():
+    """With several portraits, benchmarks.mouth_interior ends on one line against the issue's held-out bars: how
+    many interiors fall outside the brightness range or under the band's, FaceLandmarker's mean r, the closures."""
+    from benchmarks.mouth_interior import InteriorStats, SpeechFigures, summarise
+
+    def interior(brightness: float, band: float) -> InteriorStats:
+        stats = InteriorStats()
+        for key, value in (("teeth", 0.4), ("dark", 0.1), ("brightness", brightness), ("band", band)):
+            stats.per_frame[key] = [value] * 3
+        return stats
+
+    line = summarise([interior(0.52, 1.2), interior(0.61, 0.8), interior(0.90, 1.0)],
+                     [SpeechFigures(0.95, 10, 10, 0.93, True), SpeechFigures(0.9, 9, 10, 0.87, True),
+                      SpeechFigures(0.9, 10, 10, 0.90, False)])
+    assert "over 3 portraits: teeth median 0.40" in line
+    assert "brightness 0.52-0.90, median 0.61, 2 outside 0.55-0.85" in line
+    assert "band from 0.80, 1 under 0.85" in line
+    assert "P/B/M closed 29 of 30" in line
+    assert "FaceLandmarker r mean 0.900" in line and "lowest 0.870" in line
+    assert line.endswith("frames without a face")
