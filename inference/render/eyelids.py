@@ -65,11 +65,10 @@ class EyelidPainter:
         self.lash_colour: dict[str, np.ndarray] = {}
         self.grain: dict[str, np.ndarray] = {}
         facing = float(light.shading(np.array([0.0, 0.0, 1.0])))
+        photo = src_px + offset  # the landmarks in the source image
         for s in ("L", "R"):
-            photo = src_px + offset
             margin = photo[list(mt.EYE_UPPER[s])]
-            loop = photo[list(mt.EYE_UPPER[s]) + list(mt.EYE_LOWER[s][-2:0:-1])]
-            colour, grain = _skin_around(source, loop, px_per_mm)
+            colour, grain = _skin_around(source, photo[list(mt.EYE_LOOP[s])], px_per_mm)
             self.lid_albedo[s] = LID_TONE * colour / facing
             self.grain[s] = grain * _grain_field(GRAIN_FIELD_MM * px_per_mm, px_per_mm, seed=len(self.grain))
             self.lash_colour[s] = _lash_colour(source, margin, LASH_BAND_MM * px_per_mm)
