@@ -250,7 +250,7 @@ def test_two_layers_show_background_where_a_25_degree_turn_uncovers_it(shared_da
         alpha = cv2.remap(matte, backward[..., 0] + m - 0.5, backward[..., 1] + m - 0.5, cv2.INTER_LINEAR)
         frame = layered.render(rig.evaluate({"head.yaw": yaw}, 1)[0])
         uncovered = head & (alpha < 0.02)
-        assert uncovered.sum() > 1000  # the turn does uncover some
+        assert uncovered.sum() > 500  # the turn does uncover some
         distance = np.abs(frame[uncovered].astype(float) - background).max(axis=1)
         assert np.percentile(distance, 90) < 20
 
@@ -314,20 +314,34 @@ def test_turns_to_25_degrees_read_back_as_turns(rig, renderer):
     assert pitch > 9.0
 
 
-def test_a_turn_moves_the_hair_over_the_crown_less_than_the_face(rig, renderer):
-    """The hair above the forehead is the head's silhouette, about as deep as the head's centre: a 25 degree turn
-    moves it the same way as the forehead but much less (as a card at the face's depth, 0.95 as much, it was
-    swept along with the face)."""
+def _drawn_at(backward: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The output pixel (x, y centre) at which a frame's ``backward`` map draws the photo's ``point``."""
+    miss = np.linalg.norm(backward - point, axis=-1)
+    y, x = np.unravel_index(np.argmin(miss), miss.shape)
+    assert miss[y, x] < 1.0
+    return np.array([x + 0.5, y + 0.5])
+
+
+def test_a_turn_moves_the_hair_as_the_fitted_head_lies_under_it(rig, renderer):
+    """On a 25 degree turn the hair over the front of the skull moves nearly as far as the forehead (the fitted
+    head's skull lies a few millimetres behind the forehead's top there), and the hair's silhouette over the crown,
+    the head's rim about as deep as its centre, far less. The face outline's rings alone, which knew no skull, moved
+    the first 0.43 as far as the forehead."""
+    from inference.render.portrait_renderer import _person_mask
+
+    m = renderer.framing.margin
+    person = _person_mask(renderer.source)[m:m + SIZE, m:m + SIZE] > 0.5
     backward, geo = renderer.warp.frame_map(*[rig.evaluate({"head.yaw": 25.0}, 1)[0]] * 2)
     src = renderer.src_px
-    hair = src[mt.FOREHEAD] - np.array([0.0, 0.2 * np.linalg.norm(src[mt.FOREHEAD] - src[mt.CHIN])])
-    miss = np.linalg.norm(backward - hair, axis=-1)
-    y, x = np.unravel_index(np.argmin(miss), miss.shape)  # the output pixel the hair point is drawn at
-    assert miss[y, x] < 1.0
-    hair_shift = x + 0.5 - hair[0]
+    face_height = np.linalg.norm(src[mt.FOREHEAD] - src[mt.CHIN])
     forehead_shift = geo.dest[mt.FOREHEAD, 0] - src[mt.FOREHEAD, 0]
     assert abs(forehead_shift) > 5.0
-    assert 0.2 < hair_shift / forehead_shift < 0.7
+    over_skull = src[mt.FOREHEAD] - np.array([0.0, 0.2 * face_height])
+    column = int(src[mt.FOREHEAD, 0])
+    crown = np.array([column + 0.5, np.flatnonzero(person[:, column])[0] + 0.03 * face_height])
+    skull_share, crown_share = ((_drawn_at(backward, p)[0] - p[0]) / forehead_shift for p in (over_skull, crown))
+    assert skull_share > 0.75
+    assert 0.0 < crown_share < 0.4
 
 
 def test_the_upper_neck_turns_about_half_as_far_as_the_head_and_the_lower_neck_hardly(rig, renderer):

@@ -5,11 +5,11 @@ The face mesh's outline often runs over things that are not the face: an ear's f
 cheek, hair hanging over the temple. Their pixels sit in the mesh's outermost triangles, which the photo sees
 edge-on; when the head turns that side toward the camera those triangles grow several times wider, and what
 covers them smears across the cheek (an earring drawn out into a bar, an ear's front into streaks). They are not
-on the face's surface: they hang beside it, about as deep as the head's silhouette. So where the face's own map
-would fetch such a pixel, the frame takes what the warp's spline carries there instead: the head's motion at the
-depth of its silhouette, which moves them without stretching. The face keeps its own map wherever the spline
-would fetch an eye, a brow, the nose or the lips (their copy beside the face showed as a ghost), and on a head
-turned by less than TURN_FROM_DEG, whose edge is not stretched.
+on the face's surface: they hang beside it, with the head. So where the face's own map would fetch such a pixel,
+the frame takes what the warp's field outside the face carries there instead: the head's motion there, which
+moves them with the skin just beyond the outline, without stretching. The face keeps its own map wherever that
+field would fetch an eye, a brow, the nose or the lips (their copy beside the face showed as a ghost), and on a
+head turned by less than TURN_FROM_DEG, whose edge is not stretched.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .turned_skin import skin_likeness
 EDGE_HOPS = 1
 """Triangles with every corner within this many mesh edges of the outline form the face's edge."""
 TURN_FROM_DEG, TURN_TO_DEG = 3.0, 7.0
-"""Head rotations over which what covers the edge passes from the face's map to the spline's: at a talking head's
+"""Head rotations over which what covers the edge passes from the face's map to the outside field's: at a talking head's
 few degrees both maps agree to a pixel there, and a still head stays the photo."""
 SOFT_PX_AT_512 = 1.5  # the masks' soft edges (Gaussian sigma) at 512², scaled with the frame
 EYE_GROWTH, LIP_GROWTH = 1.8, 1.3  # features' outlines grown about their centres: lids, lashes, the lips' edge
@@ -40,11 +40,11 @@ class FaceEdge:
     covering: np.ndarray
     features: np.ndarray
 
-    def handed_over(self, face_x: np.ndarray, face_y: np.ndarray, spline: np.ndarray, turn_deg: float
+    def handed_over(self, face_x: np.ndarray, face_y: np.ndarray, outside: np.ndarray, turn_deg: float
                     ) -> np.ndarray | None:
         """0-1 per pixel (the maps' shape): how much of the face's map (``face_*``, photo pixel edges at integers)
-        gives way to the spline's (``spline``, (h, w, 2)) there; None where nothing does (a head turned too
-        little)."""
+        gives way to the map outside the face (``outside``, (h, w, 2)) there; None where nothing does (a head turned
+        too little)."""
         share = float(np.clip((turn_deg - TURN_FROM_DEG) / (TURN_TO_DEG - TURN_FROM_DEG), 0.0, 1.0))
         if share == 0.0:
             return None
@@ -52,8 +52,8 @@ class FaceEdge:
                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         if not covering.any():
             return None
-        spline_x, spline_y = (np.ascontiguousarray(spline[..., axis]) for axis in (0, 1))
-        feature = cv2.remap(self.features, spline_x - 0.5, spline_y - 0.5, cv2.INTER_LINEAR,
+        outside_x, outside_y = (np.ascontiguousarray(outside[..., axis]) for axis in (0, 1))
+        feature = cv2.remap(self.features, outside_x - 0.5, outside_y - 0.5, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         return share * covering * (1.0 - feature)
 

@@ -66,7 +66,7 @@ class FramePool:
 
     def start(self, rig: FaceRig, **renderer_options) -> FramePool:
         """Sets up every worker's renderer for ``rig``'s photo; ``renderer_options``: PortraitRenderer's keyword
-        options (device, layered, interior, head, matte)."""
+        options (device, layered, interior, head, fit_head, matte)."""
         if self._workers is None:
             self._local = PortraitRenderer(rig, size=self.size, **renderer_options)
             self.report = self._local.limit_report

@@ -63,6 +63,18 @@ class Framing:
         v = h / 2 - points_m[..., 1] * k
         return np.stack([(u - self.x0) * self.scale, (v - self.y0) * self.scale], axis=-1)
 
+    def photo_to_output(self, photo_px: np.ndarray) -> np.ndarray:
+        """Photo pixel coordinates (..., 2) -> output pixel coordinates (..., 2)."""
+        return (np.asarray(photo_px, np.float64) - np.array([self.x0, self.y0])) * self.scale
+
+    def rig_xy(self, output_px: np.ndarray) -> np.ndarray:
+        """Output pixel coordinates (..., 2) -> the rig-space x and y (metres) that ``project`` puts there."""
+        w, h = self.image_size
+        k = 1000.0 * self.px_per_mm
+        u = np.asarray(output_px, np.float64)[..., 0] / self.scale + self.x0
+        v = np.asarray(output_px, np.float64)[..., 1] / self.scale + self.y0
+        return np.stack([(u - w / 2) / k, (h / 2 - v) / k], axis=-1)
+
     def source_image(self, rgb: np.ndarray) -> np.ndarray:
         """The photo around the frame at output scale, ``margin`` pixels wider on each side (edges replicated
         where the photo ends), so warps that pull from just outside the frame find real pixels."""

@@ -54,16 +54,14 @@ def render_video(rig: FaceRig, frames: MeshFrames, output: str | os.PathLike, au
     if workers is None:
         workers = auto_workers(frames.n_frames, device)
     with FramePool(size, workers) as pool:  # the workers start importing while the photo is prepared here
-        head = None
-        if interior == "geometry":  # fitted once here, not in every worker
-            progress.update("head", 0.0, "fitting the 3-D head to the photo")
-            head = fitted_head(rig)
-            progress.update("head", 1.0)
-            if head is None:
-                progress.warn("The 3-D head could not be fitted to this photo, so the inside of the mouth is drawn "
-                              "(as with --mouth drawn).")
-                interior = "drawn"
-        pool.start(rig, device=device, layered=layered, interior=interior, head=head,
+        progress.update("head", 0.0, "fitting the 3-D head to the photo")  # once here, not in every worker
+        head = fitted_head(rig)
+        progress.update("head", 1.0)
+        if head is None:
+            progress.warn("The 3-D head could not be fitted to this photo, so the inside of the mouth is drawn (as "
+                          "with --mouth drawn) and the hair and neck follow the face's outline.")
+            interior = "drawn"
+        pool.start(rig, device=device, layered=layered, interior=interior, head=head, fit_head=False,
                    matte=person_matte(rig, size))
         if device != "cpu":  # said once the device is known to work
             progress.warn(GPU_SLOWER)

@@ -27,6 +27,7 @@ from ..geometry.raster import cover, one_per_pixel, signed_areas
 from ..geometry.rigid import kabsch
 from ..rigs.mediapipe_topology import LOWER_LIP_MIDDLE, UPPER_LIP_MIDDLE
 from ..rigs.rig import FaceRig
+from .jaw_reader import JawReader
 from .lighting import FRONT_LIGHT, Light
 
 JAW_SAMPLES = np.linspace(0.0, 1.5, 13)
@@ -92,7 +93,7 @@ class GeometricInterior:
         self.light = light
         self.px_per_mm = px_per_mm
         self.portrait_rest = portrait.vertices.astype(np.float64)
-        self._jaw_reader = _JawReader(portrait)
+        self._jaw_reader = JawReader(portrait)
         triangles, kind = _interior_triangles(head)
         triangles, kind = _without_roots(head, triangles, kind)
         rot, move = head.photo_pose[:, :3], head.photo_pose[:, 3]
@@ -294,24 +295,6 @@ class GeometricInterior:
             return image
         # each output pixel the mean of its samples: edges of teeth against the throat without stair steps
         return image.reshape(shape[0], SUPERSAMPLE, shape[1], SUPERSAMPLE, 3).mean(axis=(1, 3))
-
-
-class _JawReader:
-    """jawOpen from a head-still portrait frame: the jaw's vertices' displacement projected on what
-    jawOpen = 1 does to them (least squares; exact for the rig's own jaw, close for edited meshes)."""
-
-    def __init__(self, portrait: FaceRig):
-        moved = portrait.evaluate({"jawOpen": np.array([0.0, 1.0])}).astype(np.float64)
-        jaw_weight = portrait.weights[:, portrait.joint_names.index("jaw")]
-        self.points = np.flatnonzero(jaw_weight > 0.9)
-        self.rest = moved[0, self.points]
-        self.direction = (moved[1] - moved[0])[self.points]
-        self.norm = float((self.direction**2).sum())
-
-    def __call__(self, local: np.ndarray) -> float:
-        if self.norm <= 0:
-            return 0.0
-        return float(np.clip(((local[self.points] - self.rest) * self.direction).sum() / self.norm, 0.0, 1.25))
 
 
 def _kind_of(triangles: np.ndarray, is_teeth: np.ndarray, count: int) -> np.ndarray:

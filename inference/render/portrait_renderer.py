@@ -26,6 +26,7 @@ from ..rigs.rig import FaceRig, euler_angles, euler_matrices
 from .eyelids import EyelidPainter
 from .face_edge import face_edge_of
 from .framing import Framing
+from .head_controls import head_controls
 from .layers import BackgroundLayers
 from .lighting import Light, light_of_photo, skin_points, whites_of_the_eyes
 from .mouth import MouthPainter
@@ -70,12 +71,14 @@ class PortraitRenderer:
 
     def __init__(self, rig: FaceRig, size: int = 512, device: str = "cpu", person_mask: bool = True,
                  layered: bool = False, interior: str = "geometry", head: FaceRig | None = None,
-                 matte: np.ndarray | None = None):
+                 matte: np.ndarray | None = None, fit_head: bool = True):
         """``layered``: composite the warped person over a still, inpainted background plate (``layers``);
         ``interior``: ``geometry`` (the teeth, gums and tongue of the 3-D head fitted to the photo,
         ``mouth_geometry``; the drawn one where no head can be fitted) or ``drawn`` (painted, ``mouth``);
-        ``head``: that head already fitted (``fitted_head``) and ``matte``: the person already found at this
-        size (``person_matte``), so worker processes need not fit the head or run MediaPipe again."""
+        ``head``: the 3-D head fitted to the photo (``fitted_head``; it also moves the head and neck outside the
+        face, ``head_controls``), fitted here when None and ``fit_head`` (False: a caller found it cannot be fitted);
+        ``matte``: the person already found at this size (``person_matte``), so worker processes need not fit the
+        head or run MediaPipe again."""
         photo, photographed = require_portrait(rig)
         self.rig = rig
         self.photographed = photographed
@@ -90,8 +93,11 @@ class PortraitRenderer:
         mask = matte[m:m + size, m:m + size] if matte is not None and person_mask else None
         tris = rig.face_indices.reshape(-1, 3)
         self._head_pivot = rig.joint_positions[rig.joint_names.index("head")]
+        if head is None and fit_head:
+            head = fitted_head(rig)
+        controls = head_controls(head, rig, self.framing, self.src_px, mask) if head is not None else None
         self.warp = PortraitWarp(self.src_px, rig.vertices, photographed, tris, self.framing.project, size,
-                                 self._head_pivot, mask)
+                                 self._head_pivot, mask, controls)
         ppm_out = self.framing.px_per_mm_out
         skin = _skin_colour(self.source, self.src_px + m, ppm_out)
         photo_gap_mm = float(np.linalg.norm(self.src_px[13] - self.src_px[14])) / ppm_out
@@ -101,8 +107,6 @@ class PortraitRenderer:
         smiling = self.photo_incisor_edge is not None
         self._lip_raised = np.flatnonzero(self.lip_offset[:, 1] > 0.0) if smiling else np.zeros(0, np.int64)
         """The upper lip's points that a photo showing its upper teeth has up and the rest pose lowered."""
-        if interior == "geometry" and head is None:
-            head = fitted_head(rig)
         self.light: Light = self._photo_light()
         fitted = self._interior_of(head) if interior == "geometry" and head is not None else None
         self.turned_skin = TurnedSkin(self.source, self.src_px + m, photographed, self.warp.skin,
@@ -180,8 +184,7 @@ class PortraitRenderer:
         seen = self.photo_incisor_edge
         edge_y = seen if seen is not None else photo_lip[1] + INCISOR_SHOW_MM * ppm
         edge_px = np.array([photo_lip[0], edge_y])
-        origin = np.array([framing.x0, framing.y0])
-        return GeometricInterior(head, self.rig, lambda px: (px - origin) * framing.scale, np.array(mt.SKULL),
+        return GeometricInterior(head, self.rig, framing.photo_to_output, np.array(mt.SKULL),
                                  edge_px, (edge_y - rest_lip[1]) / ppm, ppm, self.light, self.src_px[14])
 
     def _within_limits(self, verts: np.ndarray) -> np.ndarray:

@@ -1,10 +1,13 @@
 """The dense backward map of one frame: for every output pixel, where in the photo its colour comes from.
 
 Inside the face every mesh triangle carries its own affine map (the face follows the mesh exactly, the
-near side occluding the far side on a turn). Outside it a thin-plate spline through control rings carries
-the head's rigid motion out into the hair and neck and fades to nothing at the frame border, so the body
-and background stay put. What covers the face's edge in the photo (an ear's front, an earring, hair) is
-carried by the spline too once the head turns (``face_edge``): the face's outermost triangles would stretch it.
+near side occluding the far side on a turn). Outside it the fitted 3-D head's visible points (``head_controls``:
+the skull and hair over it, the temples, ears and neck) carry the head's motion, piecewise affine between them and
+smoothed (``HeadMeshField``); rings around the face carry it on into the hair beyond the skull and the shoulders,
+and it fades to nothing at the frame border, so the body and background stay put. Where no head could be fitted
+a thin-plate spline through the rings alone does it (``TpsField``). What covers the face's edge in the photo (an
+ear's front, an earring, hair) is carried by that field too once the head turns (``face_edge``): the face's
+outermost triangles would stretch it.
 Behind the skin, the eyes and the photo's mouth interior move rigidly with the skull (eyeballs and upper teeth
 do not stretch when the lids or lips move).
 """
@@ -15,12 +18,14 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.spatial import Delaunay
 
 from ..geometry.raster import signed_areas
 from ..geometry.rigid import kabsch
 from ..rigs import mediapipe_topology as mt
 from .face_edge import FaceEdge
 from .framing import box_around
+from .head_controls import CONTROL_SPACING_MM, HeadControls
 
 RINGS = ((1.12, 1.0, 1.0, 0.7, 0.0, 0.5), (1.35, 1.0, 0.0, 0.4, 0.5, 0.3), (2.0, 0.5, 0.0, 0.0, 1.0, 0.15))
 """Control rings around the face outline: (scale about the face centre, share of the head's rigid motion,
@@ -37,8 +42,21 @@ first two vertebrae, behind the jaw (White and Panjabi, Clinical Biomechanics of
 under the jaw turns about half as far as the head, and the rest spreads over the lower vertebrae down to the
 collar, which hardly turns. With the whole neck at 0.15 the jaw's edge dragged a diagonal crease across it on a
 25 degree turn."""
+RING_CLEARANCE = 1.5
+"""A ring's point is left out where one of the fitted head's control points lies within this many of their spacings
+(``CONTROL_SPACING_MM``): the head's shape moves the photo there, the ring only beyond the head."""
 BORDER_ANCHORS_PER_SIDE = 16
 GRID_CELLS = 32
+MESH_CELLS = 128
+"""Grid nodes across the frame at which the head's piecewise-affine field is evaluated, then smoothed and
+upsampled: 4 output pixels apart at 512, well under the smoothing."""
+MIN_AREA_SHARE = 0.1
+"""A triangle of the head's field squeezed to less than this share of its area as photographed is left out."""
+MESH_SMOOTHING_MM = 4.5
+"""The Gaussian width (in the picture) over which the head's field is smoothed. Piecewise affine between its
+control points, the field bends at the triangles' edges (a straight strand of hair or a collar kinked), and under
+the chin, where the face's outline turns fully with the head and the neck's points half as far, it sheared a
+line across the neck."""
 TPS_REGULARISATION = 1e-4
 EYE_LAYER_GROWTH = 1.15
 TEAR_PX = 1.0
@@ -100,6 +118,50 @@ class TpsField:
         return cv2.resize(coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
 
+class HeadMeshField:
+    """The backward displacement through moving control points and fixed anchors, piecewise affine over their
+    triangulation as photographed (Delaunay) and smoothed. Piecewise affine, not a spline: between the face's edge,
+    which moves 30 pixels on a turn, and the ear beside it, which moves 5, a thin-plate spline overshot and the far
+    ear bulged. Triangles are drawn far to near, so where a turn folds the far side of the head under the near
+    side the near side wins. Evaluated on a coarse grid, smoothed (where folding left a node uncovered, its
+    neighbours fill it) and upsampled."""
+
+    def __init__(self, size: int, sources: np.ndarray, px_per_mm: float, cells: int = MESH_CELLS):
+        self.size = size
+        self.sources = sources.astype(np.float64)
+        self.triangles = Delaunay(self.sources).simplices
+        self._areas = signed_areas(self.sources[self.triangles])
+        self.cells = cells
+        self.step = size / cells
+        nodes = (np.arange(cells) + 0.5) * self.step
+        gx, gy = np.meshgrid(nodes, nodes)
+        self._x, self._y = gx.astype(np.float32), gy.astype(np.float32)
+        self.sigma = MESH_SMOOTHING_MM * px_per_mm / self.step
+        self._ids = np.empty((cells, cells), np.int32)
+
+    def evaluate(self, controls: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """(size, size, 2) displacements (source minus output pixel) for the control points at ``controls`` (N, 2
+        output pixels, in the order of the sources) at ``depth`` (N,: larger is nearer the camera)."""
+        corners = controls[self.triangles]
+        affines, ok = _triangle_affines(corners, self.sources[self.triangles])
+        # turned over (the far side of a fold) or crushed to a sliver, a triangle's map runs wild: its nodes are
+        # filled from their neighbours instead
+        ok &= signed_areas(corners) / self._areas > MIN_AREA_SHARE
+        order = np.argsort(depth[self.triangles].mean(1))
+        order = order[ok[order]]
+        ids = self._ids
+        ids.fill(-1)
+        pts = np.round(corners[order] * (16.0 / self.step)).astype(np.int32)
+        for f, c in zip(order.tolist(), pts, strict=True):
+            cv2.fillConvexPoly(ids, c, f, cv2.LINE_8, 4)
+        sx, sy = _piecewise_affine(self._x, self._y, ids, affines)
+        covered = (ids >= 0).astype(np.float32)
+        moved = np.stack([(sx - self._x) * covered, (sy - self._y) * covered, covered], axis=-1)
+        moved = cv2.GaussianBlur(moved, (0, 0), self.sigma, borderType=cv2.BORDER_REPLICATE)
+        field = moved[..., :2] / np.maximum(moved[..., 2:], 1e-6)
+        return cv2.resize(field, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+
+
 def _tps_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """U(r) = r² log r between point sets (N, 2) and (M, 2), computed as ½ r² log r² in their precision.
 
@@ -117,11 +179,13 @@ class PortraitWarp:
     """Backward maps for one photo: built once per photo, then ``frame_map`` per frame."""
 
     def __init__(self, src_px: np.ndarray, rest_m: np.ndarray, photo_m: np.ndarray, triangles: np.ndarray,
-                 project, size: int, head_centre_m: np.ndarray, person_mask: np.ndarray | None = None):
+                 project, size: int, head_centre_m: np.ndarray, person_mask: np.ndarray | None = None,
+                 head: HeadControls | None = None):
         """``src_px``: landmarks in output pixels as photographed; ``rest_m``/``photo_m``: the rig's rest and
         photographed vertices (metres); ``project``: rig metres -> output pixels; ``head_centre_m``: the head's
         pivot (rig metres), whose depth the head's silhouette has; ``person_mask``: (size, size) float, 1 on the
-        person (hair and body follow the head there, the background does not)."""
+        person (hair and body follow the head there, the background does not); ``head``: the fitted 3-D head's
+        control points outside the face (None: the rings alone)."""
         self.size = size
         self.src = src_px.astype(np.float64)
         self.rest = rest_m.astype(np.float64)
@@ -140,10 +204,21 @@ class PortraitWarp:
             centre = loop.mean(0)
             self.eye_layers[s] = centre + EYE_LAYER_GROWTH * (loop - centre)
         self.face_edge: FaceEdge | None = None
-        """What covers the face's edge in the photo (``face_edge``), carried by the spline on a turn; the renderer
-        sets it once it knows the skin's colour."""
+        """What covers the face's edge in the photo (``face_edge``), carried by the field outside the face on a turn;
+        the renderer sets it once it knows the skin's colour."""
         self._init_rings(person_mask, float(head_centre_m[2]))
-        self.tps = TpsField(size, self.border)
+        self.head = head
+        self.tps: TpsField | None = None
+        self.head_field: HeadMeshField | None = None
+        if head is None:
+            self.tps = TpsField(size, self.border)
+        else:
+            px_per_mm = float(np.linalg.norm(project(np.array([1e-3, 0.0, 0.0])) - project(np.zeros(3))))
+            reach = RING_CLEARANCE * CONTROL_SPACING_MM * px_per_mm
+            nearest = np.sqrt(np.square(self.ring_px[:, None] - head.src[None]).sum(-1).min(1))
+            self.rings_kept = np.flatnonzero((nearest > reach) | (self.ring_index == 0))
+            sources = np.vstack([self.src[self.oval], head.src, self.ring_px[self.rings_kept], self.border])
+            self.head_field = HeadMeshField(size, sources, px_per_mm)
         self._ids = np.empty((size, size), np.int32)
         ys, xs = np.mgrid[0:size, 0:size]
         self._pix = np.stack([xs + 0.5, ys + 0.5], axis=-1).astype(np.float32)  # pixel centres
@@ -176,6 +251,7 @@ class PortraitWarp:
         self.ring_share = np.concatenate(shares)[inside]
         self.ring_follow = np.concatenate(follow)[inside]
         self.ring_oval = np.tile(np.arange(len(self.oval)), len(RINGS))[inside]
+        self.ring_index = np.repeat(np.arange(len(RINGS)), len(self.oval))[inside]
         t = np.linspace(0, self.size, BORDER_ANCHORS_PER_SIDE + 1)[:-1]
         s = float(self.size)
         zero, full = np.zeros_like(t), np.full_like(t, s)
@@ -191,16 +267,25 @@ class PortraitWarp:
         rigid_px = self.project(self.photo @ rot.T + trans)
         rigid = _fit_affine(self.src[self.skull], rigid_px[self.skull])
 
-        # outside the face: thin-plate spline of backward displacements through the oval, rings and border
+        # outside the face: backward displacements through the oval, the head's points, rings and border
         head_move = self.project(self.ring_m @ rot.T + trans) - self.ring_px
         oval_extra = (dest[self.oval] - self.src[self.oval]) - (rigid_px[self.oval] - self.src[self.oval])
         ring_dest = self.ring_px + self.ring_share[:, None] * head_move + self.ring_follow[:, None] * oval_extra[
             self.ring_oval]
-        controls = np.vstack([dest[self.oval], ring_dest])
-        sources = np.vstack([self.src[self.oval], self.ring_px])
-        field = self.tps.evaluate(controls, sources - controls)
+        if self.head is not None and self.head_field is not None:
+            head_m = self.head.posed(verts_m, rot, trans)
+            kept = self.rings_kept
+            controls = np.vstack([dest[self.oval], self.project(head_m), ring_dest[kept], self.border])
+            depth = np.concatenate([dest_m[self.oval, 2], head_m[:, 2], self.ring_m[kept, 2],
+                                    np.full(len(self.border), -np.inf)])
+            field = self.head_field.evaluate(controls, depth)
+        else:
+            assert self.tps is not None
+            controls = np.vstack([dest[self.oval], ring_dest])
+            sources = np.vstack([self.src[self.oval], self.ring_px])
+            field = self.tps.evaluate(controls, sources - controls)
         backward = field
-        backward += self._pix  # in place (the spline's field is this frame's own array)
+        backward += self._pix  # in place (the field is this frame's own array)
 
         # the face: behind-the-skin layers first, then skin triangles far to near, inside the face's box
         inv_rigid = _invert_affine(rigid)

@@ -36,7 +36,7 @@ def bake_skin_texture(rgb: np.ndarray, fit: HeadFit, posed_cm: np.ndarray, face_
     skin = np.isin(face_materials[polygon], [material_names.index(m) for m in SKIN_MATERIALS if m in material_names])
     camera = posed_cm @ fit.rotation.T + fit.translation
     pixels = project(camera, fit.focal_px, fit.image_size)
-    seen = _vertex_weights(camera, pixels, tris, (rgb.shape[0], rgb.shape[1]))
+    seen = photo_trust(camera, pixels, tris, (rgb.shape[0], rgb.shape[1]))
 
     texels = _skin_texels(tris, tri_corners, skin, corner_uvs, size)
     weight = texels.at(seen)
@@ -128,9 +128,11 @@ def fan_triangles(face_sizes: np.ndarray, face_indices: np.ndarray) -> tuple[np.
     return face_indices[tri_corners], tri_corners, polygon
 
 
-def _vertex_weights(camera: np.ndarray, pixels: np.ndarray, tris: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def photo_trust(camera: np.ndarray, pixels: np.ndarray, tris: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """How much to trust the photo at each vertex, 0..1: zero where another surface is in front of it or it faces
-    away, rising to one as it turns to face the camera (grazing views smear the photo)."""
+    away, rising to one as it turns to face the camera (grazing views smear the photo). ``camera``: the head's
+    vertices in the photo's camera space (centimetres), ``pixels``: where the photo shows them, ``tris``: the
+    head's triangles, ``shape``: the photo's (rows, columns)."""
     a, b, c = camera[tris[:, 0]], camera[tris[:, 1]], camera[tris[:, 2]]
     normal = np.cross(b - a, c - a)
     vertex_normal = np.zeros_like(camera)
