@@ -7,13 +7,17 @@ side of the head comes into view beside the face; bowed, the crown does. The ICT
 (``rigs/head_fit.py``) is that shape. Each of its skin vertices the photo sees (nearest the camera and facing it,
 outside the face and on the person), about one every CONTROL_SPACING_MM, becomes a control point of the warp
 (``warp.HeadMeshField``): the photo's pixel at rest, and where the head's motion takes that vertex in each frame.
+So does the head's rim, the person's outline around the head, at the depth of the head's centre: a silhouette is
+where the surface is seen edge-on, about as deep as the head's middle (the hair's volume hides the skull's own).
 
-Two liberties, both from looking at 25 degree turns of four portraits:
+Liberties, all from looking at 25 degree turns of four portraits:
 - The depth's relief finer than RELIEF_SMOOTHING_MM is smoothed away, the skull's curve kept. An ear stands out from
   the skull, and turned toward the camera its own relief magnified the few pixels the photo has of it 1.5-1.8 times
   into a smear.
-- The neck turns by height, not by the head model's skinning: ICT-FaceKit's neck weights give the skin just under
-  the chin 0.04 of the head's turn, and the jaw's edge then dragged a crease across the neck.
+- The neck turns by height (NECK_TURN), not by the head model's skinning, which gives the skin just under the chin
+  0.04 of the head's turn.
+- No point lies within FACE_CLEARANCE of the face's outline: the warp's ring hugging the outline moves that band as
+  the outline does.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ RELIEF_SMOOTHING_MM = 11.0
 """The Gaussian width over which the control points' depth is smoothed (in the picture): the ear's relief goes, the
 skull's curve (a radius of about 80 mm) stays."""
 FACE_CLEARANCE = 0.08
-"""No control point within this many face heights outside the face's outline: the outline's own points carry the
-skin there, and points closer still made slivers between the two meshes."""
+"""No control point within this many face heights outside the face's outline, where the warp's ring hugging the
+outline (``warp.RINGS``, 0.05-0.06 face heights out) moves the skin with it, at its depth. What covers the face's
+edge in the photo (an ear's front, hair over the temple) is carried there on a turn (``face_edge``): with head points
+0.04 face heights out, deeper than the outline, a strand drawn along the astronaut's cheek edge grew 2.3 times as
+wide on a 20 degree turn."""
 NECK_TURN = ((0.0, 0.5), (0.3, 0.1))
 """(face heights under the chin, the share of the head's turn) for the neck, linear between: about half of the
 neck's axial rotation happens between the first two vertebrae, behind the jaw, so the skin just under the chin turns
@@ -93,7 +100,9 @@ def head_controls(head: FaceRig, portrait: FaceRig, framing: Framing, src_px: np
     """The control points of ``head`` (the ICT rig fitted to the photo, ``fitted_head``) for the portrait rig's
     frames, in the output frame of ``framing``; ``src_px``: the face mesh as photographed (output pixels);
     ``person_mask``: 1 on the person. None where the head shows nothing outside the face."""
-    if head.photo_pose is None or head.photo_intrinsics is None or head.photo_vertices is None:
+    photographed = portrait.photo_vertices
+    if (head.photo_pose is None or head.photo_intrinsics is None or head.photo_vertices is None
+            or head.face_materials is None or photographed is None):
         return None
     rot, move = head.photo_pose[:, :3], head.photo_pose[:, 3]
     camera = head.photo_vertices.astype(np.float64) @ rot.T + move
@@ -125,7 +134,7 @@ def head_controls(head: FaceRig, portrait: FaceRig, framing: Framing, src_px: np
 
     # the head's camera space -> the portrait rig's: a similarity on the face mesh's points (2-3 mm apart)
     corr = builtin_correspondence()
-    scale, turn, shift = similarity_transform(corr.points(camera), portrait.photo_vertices[corr.mp_index])
+    scale, turn, shift = similarity_transform(corr.points(camera), photographed[corr.mp_index])
     depth = (camera[points] @ turn.T * scale + shift)[:, 2]
     # the relief finer than RELIEF_SMOOTHING_MM smoothed away (the ear's), the skull's curve kept
     sigma = RELIEF_SMOOTHING_MM * framing.px_per_mm_out
