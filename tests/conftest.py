@@ -1,4 +1,5 @@
-"""Shared fixtures: the ../shared/data test corpus (skipped where absent) and synthetic audio."""
+"""Shared fixtures: the ../shared/data test corpus (skipped where absent), synthetic audio, the built-in portrait's
+rig and a renderer of it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+RENDER_SIZE = 384
+"""The frame size the renderer's tests use: small enough to be quick, large enough for MediaPipe to re-detect."""
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +35,22 @@ def read_only_folder(tmp_path) -> Path:
         yield folder
     finally:
         os.chmod(folder, 0o755)
+
+
+@pytest.fixture(scope="module")
+def rig():
+    """The built-in portrait's face rig (each test module its own, as some change it)."""
+    from inference.rigs.portrait import default_portrait_rig
+
+    return default_portrait_rig()
+
+
+@pytest.fixture(scope="module")
+def renderer(rig):
+    """A renderer of the built-in portrait at RENDER_SIZE (each test module its own)."""
+    from inference.render.portrait_renderer import PortraitRenderer
+
+    return PortraitRenderer(rig, size=RENDER_SIZE)
 
 
 @pytest.fixture(scope="session")

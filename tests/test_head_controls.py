@@ -6,25 +6,14 @@ import dataclasses
 
 import cv2
 import numpy as np
-import pytest
 
 from inference.geometry.rigid import kabsch
 from inference.render.head_controls import FACE_CLEARANCE, head_controls
-from inference.render.portrait_renderer import PortraitRenderer, _person_mask, fitted_head
+from inference.render.portrait_renderer import _person_mask, fitted_head
 from inference.rigs import mediapipe_topology as mt
-from inference.rigs.portrait import default_portrait_rig
+from tests.conftest import RENDER_SIZE
 
-SIZE = 384
-
-
-@pytest.fixture(scope="module")
-def rig():
-    return default_portrait_rig()
-
-
-@pytest.fixture(scope="module")
-def renderer(rig):
-    return PortraitRenderer(rig, size=SIZE)
+SIZE = RENDER_SIZE
 
 
 def _turned(rig, renderer, **channels: float):

@@ -9,7 +9,7 @@ from PIL import Image
 from inference.errors import InputError
 from inference.geometry.raster import signed_areas
 from inference.rigs import mediapipe_topology as mt
-from inference.rigs.portrait import build_portrait_rig, default_portrait_rig, portrait_rig_from_file
+from inference.rigs.portrait import build_portrait_rig, portrait_rig_from_file
 from inference.rigs.rig import FaceRig
 
 REQUIRED = [
@@ -18,11 +18,6 @@ REQUIRED = [
 ] + [f"{stem}{side}" for side in ("Left", "Right") for stem in (
     "mouthSmile", "mouthFrown", "mouthStretch", "mouthPress", "mouthLowerDown", "mouthUpperUp", "eyeBlink", "eyeWide",
     "eyeSquint", "browDown", "browOuterUp")]
-
-
-@pytest.fixture(scope="module")
-def rig() -> FaceRig:
-    return default_portrait_rig()
 
 
 def _pose(rig: FaceRig, **channels: float) -> np.ndarray:

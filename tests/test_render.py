@@ -19,20 +19,10 @@ from inference.render.mesh_frames import frames_from_clip, frames_from_file, sav
 from inference.render.portrait_renderer import PortraitRenderer
 from inference.rigs import mediapipe_topology as mt
 from inference.rigs.landmarks import detect_landmarks
-from inference.rigs.portrait import default_portrait_rig, portrait_rig_from_file
-from tests.conftest import probe_video, write_tone
+from inference.rigs.portrait import portrait_rig_from_file
+from tests.conftest import RENDER_SIZE, probe_video, write_tone
 
-SIZE = 384
-
-
-@pytest.fixture(scope="module")
-def rig():
-    return default_portrait_rig()
-
-
-@pytest.fixture(scope="module")
-def renderer(rig):
-    return PortraitRenderer(rig, size=SIZE)
+SIZE = RENDER_SIZE
 
 
 def _frame(rig, renderer, seal: float = 0.0, **channels: float) -> np.ndarray:
