@@ -210,6 +210,9 @@ class PortraitWarp:
         self.head = head
         self.tps: TpsField | None = None
         self.head_field: HeadMeshField | None = None
+        self.rings_kept = np.arange(len(self.ring_px))
+        """The rings' points that carry the motion: all of them without a head; with one, the first ring (hugging
+        the outline) and the others' points beyond the head."""
         if head is None:
             self.tps = TpsField(size, self.border)
         else:
@@ -277,10 +280,10 @@ class PortraitWarp:
             kept = self.rings_kept
             controls = np.vstack([dest[self.oval], self.project(head_m), ring_dest[kept], self.border])
             depth = np.concatenate([dest_m[self.oval, 2], head_m[:, 2], self.ring_m[kept, 2],
-                                    np.full(len(self.border), -np.inf)])
+                                    np.full(len(self.border), -np.inf)])  # the border's anchors behind all
             field = self.head_field.evaluate(controls, depth)
         else:
-            assert self.tps is not None
+            assert self.tps is not None  # built wherever there is no head
             controls = np.vstack([dest[self.oval], ring_dest])
             sources = np.vstack([self.src[self.oval], self.ring_px])
             field = self.tps.evaluate(controls, sources - controls)
