@@ -13,9 +13,11 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.process import BaseProcess
 
 import numpy as np
 
+from .. import worker_pools
 from ..cores import usable_cores
 from .g2p import Word
 from .languages import Language
@@ -69,9 +71,9 @@ class PieceAligner:
         if self._pool is None:
             return
         if abandon:
-            for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.kill()
-        self._pool.shutdown(wait=not abandon, cancel_futures=True)
+            worker_pools.abandon(self._pool, _kill)
+        else:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
 
     def __enter__(self) -> PieceAligner:
@@ -79,6 +81,11 @@ class PieceAligner:
 
     def __exit__(self, exc_type, *exc) -> None:
         self.close(abandon=exc_type is not None)
+
+
+def _kill(processes: list[BaseProcess]) -> None:
+    for process in processes:
+        process.kill()
 
 
 def _start_worker(timer: PhoneTimer, parent: int) -> None:

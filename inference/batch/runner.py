@@ -17,9 +17,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from .. import worker_pools
 from ..contract import exit_code
 from ..io.atomic import atomic_open, check_writable_target
 from ..progress import Progress
@@ -151,15 +153,17 @@ def _run(todo: list[BatchLine], defaults: dict[str, Any], workers: int, record) 
 def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
     """Ctrl+C to every worker, so each abandons its line the way a cancelled command does (no temporary files
     left), then the pool is closed without waiting for the lines still queued."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
-    for process in processes:
-        with contextlib.suppress(OSError):
-            os.kill(process.pid, signal.SIGINT)
-    for process in processes:
-        process.join(5)
-        if process.is_alive():
-            process.kill()
+    def stop(processes: list[BaseProcess]) -> None:
+        for process in processes:
+            if process.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGINT)
+        for process in processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+
+    worker_pools.abandon(pool, stop)
 
 
 def _pool(workers: int, defaults: dict[str, Any]) -> ProcessPoolExecutor:
