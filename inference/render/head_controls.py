@@ -119,8 +119,7 @@ def head_controls(head: FaceRig, portrait: FaceRig, framing: Framing, src_px: np
     face_height = float(np.linalg.norm(src_px[mt.FOREHEAD] - src_px[mt.CHIN]))
     spacing = CONTROL_SPACING_MM * framing.px_per_mm_out
     candidates = _beyond_the_face(np.flatnonzero(seen), px, src_px, face_height, framing.size, person_mask)
-    silhouette = _silhouette(person_mask, src_px, face_height, spacing) if person_mask is not None else np.zeros(
-        (0, 2))
+    silhouette = _silhouette(person_mask, src_px, face_height, spacing)
     if len(silhouette):  # the outline is the silhouette's: head points just inside it would crowd it
         gap = np.sqrt(np.square(px[candidates, None] - silhouette[None]).sum(-1).min(1))
         candidates = candidates[gap > 0.5 * spacing]
@@ -141,9 +140,9 @@ def head_controls(head: FaceRig, portrait: FaceRig, framing: Framing, src_px: np
     near = np.exp(-np.square(px[points, None] - px[None, points]).sum(-1) / (2.0 * sigma * sigma))
     depth = near @ depth / near.sum(1)
     # the silhouette lies about as deep as the head's centre, its pivot: seen edge-on, it is the head's rim
-    centre_depth = float(portrait.joint_positions[portrait.joint_names.index("head"), 2])
+    head_pivot = portrait.joint_positions[portrait.joint_names.index("head")].astype(np.float64)
     src = np.vstack([px[points], silhouette])
-    depth = np.concatenate([depth, np.full(len(silhouette), centre_depth)])
+    depth = np.concatenate([depth, np.full(len(silhouette), head_pivot[2])])
     rest_m = np.column_stack([framing.rig_xy(src), depth])
 
     weights = head.weights[points].astype(np.float64)
@@ -159,7 +158,7 @@ def head_controls(head: FaceRig, portrait: FaceRig, framing: Framing, src_px: np
     jaw_deltas[:, :len(points)] = (posed - posed[:1]) @ rot.T @ turn.T * scale
     neck_camera = head.joint_positions[names.index("neck")] @ rot.T + move
     return HeadControls(src, rest_m, share, jaw_deltas, JawReader(portrait), neck_camera @ turn.T * scale + shift,
-                        portrait.joint_positions[portrait.joint_names.index("head")].astype(np.float64))
+                        head_pivot)
 
 
 def _beyond_the_face(vertices: np.ndarray, px: np.ndarray, src_px: np.ndarray, face_height: float, size: int,
@@ -167,19 +166,28 @@ def _beyond_the_face(vertices: np.ndarray, px: np.ndarray, src_px: np.ndarray, f
     """Those of ``vertices`` (whose output pixels are ``px``) inside the frame, FACE_CLEARANCE outside the face's
     outline (``src_px``, the face mesh) and on the person."""
     vertices = vertices[np.all((px[vertices] > 0.0) & (px[vertices] < size), axis=1)]
-    outline = src_px[list(mt.FACE_OVAL)].astype(np.float32)
-    inside = np.array([cv2.pointPolygonTest(outline, (float(x), float(y)), True) for x, y in px[vertices]])
-    vertices = vertices[inside < -FACE_CLEARANCE * face_height]
+    vertices = vertices[_clear_of_the_face(px[vertices], src_px, face_height)]
     if person_mask is not None:
         at = np.minimum(px[vertices].astype(int), size - 1)
         vertices = vertices[person_mask[at[:, 1], at[:, 0]] > 0.5]
     return vertices
 
 
-def _silhouette(person_mask: np.ndarray, src_px: np.ndarray, face_height: float, spacing: float) -> np.ndarray:
+def _clear_of_the_face(points: np.ndarray, src_px: np.ndarray, face_height: float) -> np.ndarray:
+    """Which of ``points`` (n, 2 output pixels) lie more than FACE_CLEARANCE outside the face's outline (``src_px``,
+    the face mesh)."""
+    outline = src_px[list(mt.FACE_OVAL)].astype(np.float32)
+    inside = np.array([cv2.pointPolygonTest(outline, (float(x), float(y)), True) for x, y in points])
+    return inside.reshape(-1) < -FACE_CLEARANCE * face_height
+
+
+def _silhouette(person_mask: np.ndarray | None, src_px: np.ndarray, face_height: float, spacing: float
+                ) -> np.ndarray:
     """(n, 2) output pixels along the person's outline around the head (``SILHOUETTE_REACH``), one every
     ``spacing``; none on the frame's edge or within FACE_CLEARANCE of the face (where the face's own outline meets
-    the background, it carries it)."""
+    the background, it carries it), and none without ``person_mask``."""
+    if person_mask is None:
+        return np.zeros((0, 2))
     size = person_mask.shape[0]
     contours, _ = cv2.findContours((person_mask > 0.5).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
@@ -192,7 +200,4 @@ def _silhouette(person_mask: np.ndarray, src_px: np.ndarray, face_height: float,
     keep = (sideways < SILHOUETTE_REACH * face_height) & (
         outline[:, 1] < src_px[[mt.UPPER_LIP_MIDDLE, mt.LOWER_LIP_MIDDLE], 1].mean())
     keep &= np.all((outline > 2.0) & (outline < size - 2.0), axis=1)
-    face = src_px[list(mt.FACE_OVAL)].astype(np.float32)
-    keep &= np.array([cv2.pointPolygonTest(face, (float(x), float(y)), True) for x, y in outline]) < (
-        -FACE_CLEARANCE * face_height)
-    return outline[keep]
+    return outline[keep & _clear_of_the_face(outline, src_px, face_height)]
