@@ -35,7 +35,7 @@ from ..rigs.head_fit import builtin_correspondence
 from ..rigs.head_texture import SKIN_MATERIALS, fan_triangles, photo_trust
 from ..rigs.rig import FaceRig
 from .framing import Framing
-from .jaw_reader import JawReader
+from .jaw_reader import JawReader, between_samples
 
 CONTROL_SPACING_MM = 8.0
 """About one control point per this many millimetres of the picture: the face mesh's own spacing near its outline."""
@@ -84,10 +84,8 @@ class HeadControls:
         rotation and moved by that share of its translation. A share under one turns about a pivot that share of the
         way from the neck's to the head's: the neck bends along its length (about the head's pivot alone, the neck
         behind it swung the other way)."""
-        jaw = self.jaw_reader((verts_m - trans) @ rot)
-        k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
-        i = min(int(k), len(JAW_SAMPLES) - 2)
-        still = self.rest_m + self.jaw_deltas[i] * (i + 1 - k) + self.jaw_deltas[i + 1] * (k - i)
+        i, f = between_samples(self.jaw_reader((verts_m - trans) @ rot), JAW_SAMPLES)
+        still = self.rest_m + self.jaw_deltas[i] * (1.0 - f) + self.jaw_deltas[i + 1] * f
         share = self.head_share[:, None]
         pivot = self.neck_pivot_m + share * (self.head_pivot_m - self.neck_pivot_m)
         shift = self.head_pivot_m @ rot.T + trans - self.head_pivot_m  # the head's motion beyond its turn

@@ -25,3 +25,12 @@ class JawReader:
         if self.norm <= 0:
             return 0.0
         return float(np.clip(((local[self.points] - self.rest) * self.direction).sum() / self.norm, 0.0, 1.25))
+
+
+def between_samples(jaw: float, samples: np.ndarray) -> tuple[int, float]:
+    """Where ``jaw`` falls among ``samples`` (the ascending jawOpen values a head was posed at once): the sample at or
+    below it and the share of the way to the next, so a frame's pose is ``(1 - share)`` of the one plus ``share`` of
+    the other."""
+    k = float(np.interp(jaw, samples, np.arange(len(samples))))
+    i = min(int(k), len(samples) - 2)
+    return i, k - i

@@ -27,7 +27,7 @@ from ..geometry.raster import cover, one_per_pixel, signed_areas
 from ..geometry.rigid import kabsch
 from ..rigs.mediapipe_topology import LOWER_LIP_MIDDLE, UPPER_LIP_MIDDLE
 from ..rigs.rig import FaceRig
-from .jaw_reader import JawReader
+from .jaw_reader import JawReader, between_samples
 from .lighting import FRONT_LIGHT, Light
 
 JAW_SAMPLES = np.linspace(0.0, 1.5, 13)
@@ -194,9 +194,7 @@ class GeometricInterior:
         jaw, rot, move = self.jaw_open(np.asarray(portrait_vertices, np.float64))
         jaw = jaw * self.jaw_per_portrait_jaw
         jaw = max(jaw - self.lift_jaw, 0.5 * jaw) + self.rest_jaw * (1.0 - float(np.clip(lip_seal, 0.0, 1.0)))
-        k = float(np.interp(jaw, JAW_SAMPLES, np.arange(len(JAW_SAMPLES))))
-        i = min(int(k), len(JAW_SAMPLES) - 2)
-        f = k - i
+        i, f = between_samples(jaw, JAW_SAMPLES)
         cam = self.camera[i] * (1.0 - f) + self.camera[i + 1] * f
         # the head's motion, measured on the portrait rig (its axes are the camera's), moves the incisors' edge
         # as it moves the same point of the portrait, and turns the interior about it
