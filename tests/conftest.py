@@ -95,3 +95,12 @@ def probe_video(path) -> tuple[int, float, bool]:
                           "s16le", "-ac", "1", "-ar", "16000", "-"], capture_output=True)
     samples = len(pcm.stdout) // 2
     return frames, samples / 16000, pcm.returncode == 0 and samples > 0
+
+
+def drawn_at(backward: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The output pixel (x, y of its centre) at which a frame's ``backward`` map (the renderer's warp) draws the
+    photo's ``point``; it must draw it there to within a pixel."""
+    miss = np.linalg.norm(backward - point, axis=-1)
+    y, x = np.unravel_index(np.argmin(miss), miss.shape)
+    assert miss[y, x] < 1.0
+    return np.array([x + 0.5, y + 0.5])

@@ -11,7 +11,7 @@ from inference.geometry.rigid import kabsch
 from inference.render.head_controls import FACE_CLEARANCE, head_controls
 from inference.render.portrait_renderer import _person_mask, fitted_head
 from inference.rigs import mediapipe_topology as mt
-from tests.conftest import RENDER_SIZE
+from tests.conftest import RENDER_SIZE, drawn_at
 
 SIZE = RENDER_SIZE
 
@@ -83,9 +83,6 @@ def test_the_side_of_the_head_comes_into_view_on_a_turn(rig, renderer):
         edge_shift = geo.dest[edge, 0] - src[edge, 0]
         beyond = src[edge] + np.array([np.sign(src[edge, 0] - src[mt.NOSE_TIP, 0]) * 0.12, 0.0]) * np.linalg.norm(
             src[mt.FOREHEAD] - src[mt.CHIN])
-        miss = np.linalg.norm(backward - beyond, axis=-1)
-        y, x = np.unravel_index(np.argmin(miss), miss.shape)
-        assert miss[y, x] < 1.0
-        side_shift = x + 0.5 - beyond[0]
+        side_shift = drawn_at(backward, beyond)[0] - beyond[0]
         assert abs(edge_shift) > 10.0
         assert 0.2 < side_shift / edge_shift < 0.75  # 0.44-0.61; as a card with the outline 0.85-0.87

@@ -20,7 +20,7 @@ from inference.render.portrait_renderer import PortraitRenderer
 from inference.rigs import mediapipe_topology as mt
 from inference.rigs.landmarks import detect_landmarks
 from inference.rigs.portrait import portrait_rig_from_file
-from tests.conftest import RENDER_SIZE, probe_video, write_tone
+from tests.conftest import RENDER_SIZE, drawn_at, probe_video, write_tone
 
 SIZE = RENDER_SIZE
 
@@ -304,14 +304,6 @@ def test_turns_to_25_degrees_read_back_as_turns(rig, renderer):
     assert pitch > 9.0
 
 
-def _drawn_at(backward: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """The output pixel (x, y centre) at which a frame's ``backward`` map draws the photo's ``point``."""
-    miss = np.linalg.norm(backward - point, axis=-1)
-    y, x = np.unravel_index(np.argmin(miss), miss.shape)
-    assert miss[y, x] < 1.0
-    return np.array([x + 0.5, y + 0.5])
-
-
 def test_a_turn_moves_the_hair_as_the_fitted_head_lies_under_it(rig, renderer):
     """On a 25 degree turn the hair over the front of the skull moves nearly as far as the forehead (the fitted
     head's skull lies a few millimetres behind the forehead's top there), and the hair's silhouette over the crown,
@@ -329,7 +321,7 @@ def test_a_turn_moves_the_hair_as_the_fitted_head_lies_under_it(rig, renderer):
     over_skull = src[mt.FOREHEAD] - np.array([0.0, 0.2 * face_height])
     column = int(src[mt.FOREHEAD, 0])
     crown = np.array([column + 0.5, np.flatnonzero(person[:, column])[0] + 0.03 * face_height])
-    skull_share, crown_share = ((_drawn_at(backward, p)[0] - p[0]) / forehead_shift for p in (over_skull, crown))
+    skull_share, crown_share = ((drawn_at(backward, p)[0] - p[0]) / forehead_shift for p in (over_skull, crown))
     assert skull_share > 0.75
     assert 0.0 < crown_share < 0.4
 
@@ -346,10 +338,7 @@ def test_the_upper_neck_turns_about_half_as_far_as_the_head_and_the_lower_neck_h
     shares = []
     for below in (0.08, 0.35):  # face heights under the chin
         point = src[mt.CHIN] + np.array([0.0, below * face_height])
-        miss = np.linalg.norm(backward - point, axis=-1)
-        y, x = np.unravel_index(np.argmin(miss), miss.shape)  # the output pixel the neck's point is drawn at
-        assert miss[y, x] < 1.0
-        shares.append((x + 0.5 - point[0]) / chin_shift)
+        shares.append((drawn_at(backward, point)[0] - point[0]) / chin_shift)
     assert 0.3 < shares[0] < 0.7
     assert abs(shares[1]) < 0.2
 
